@@ -1,0 +1,47 @@
+# loupe's build. `make help` lists the targets.
+SHELL := /bin/bash
+# Debian's golang-go in bookworm is 1.19, too old: use the Go in /usr/local/go.
+export PATH := /usr/local/go/bin:$(PATH)
+export GOFLAGS ?= -buildvcs=false
+
+BIN := $(CURDIR)/bin
+GO_TEST_FLAGS ?= -count=1 -timeout 60m
+
+.PHONY: help deps build test test-short test-sbuild demo bench generate vet fmt deb clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages and Go modules the build and tests need
+	scripts/install-deps base
+
+build: ## build bin/loupe and bin/dh_loupe
+	go build -o $(BIN)/ ./cmd/...
+
+vet: ## gofmt and go vet
+	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	go vet ./...
+
+test: deps build vet ## run all tests (real ptrace, real debhelper builds)
+	LOUPE_BIN=$(BIN) go test $(GO_TEST_FLAGS) ./...
+
+test-short: build ## the fast tests only (no package builds)
+	LOUPE_BIN=$(BIN) go test -short -count=1 ./...
+
+test-sbuild: build ## build testdata packages with sbuild in unshare mode (slow)
+	scripts/install-deps sbuild
+	LOUPE_BIN=$(BIN) LOUPE_SBUILD=1 go test -count=1 -timeout 60m -run 'Sbuild' -v ./debhelper/...
+
+demo: deps build ## trace the bundled example and print what loupe found
+	testdata/demo/run-demo $(BIN)
+
+bench: build ## benchmarks: loupe vs native vs strace -f, as ratios
+	scripts/install-deps bench
+	bench/run $(BIN)
+
+generate: ## regenerate the syscall and sub-feature tables from the kernel headers
+	go generate ./...
+
+clean: ## remove build outputs
+	rm -rf $(BIN)

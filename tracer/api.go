@@ -1,0 +1,251 @@
+package tracer
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+)
+
+// Command is the process tree to run. Its argv, environment, working
+// directory and stdio reach the program unchanged.
+type Command struct {
+	// Path is the executable; without a slash it is looked up in the PATH
+	// of Env (or of loupe's environment when Env is nil).
+	Path string
+	// Args is the full argv, Args[0] included. Empty means {Path}.
+	Args []string
+	// Env is the environment; nil means loupe's own.
+	Env []string
+	// Dir is the working directory; "" means loupe's own.
+	Dir string
+	// Stdin, Stdout and Stderr default to loupe's own fds 0, 1 and 2.
+	// Other inherited fds (a make jobserver, say) are passed through as well.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Action is what a Rule does to a matching syscall.
+type Action int
+
+const (
+	// Stub: the syscall does not run and returns -ENOSYS. For a
+	// pseudo-file the path does not exist: the call returns -ENOENT.
+	Stub Action = iota + 1
+	// Fake: the syscall does not run and returns 0. For a pseudo-file the
+	// open succeeds on an empty file (see Rule).
+	Fake
+	// Errno: the syscall does not run and returns -Rule.Errno.
+	Errno
+	// Kill: the process is killed with SIGKILL at the matching syscall. With
+	// the feature "*" this breaks every in-scope process at its first
+	// syscall after exec, which is how analysis checks that a workload can
+	// notice its binaries failing at all.
+	Kill
+)
+
+func (a Action) String() string {
+	switch a {
+	case Stub:
+		return "stub"
+	case Fake:
+		return "fake"
+	case Errno:
+		return "errno"
+	case Kill:
+		return "kill"
+	}
+	return fmt.Sprintf("action(%d)", int(a))
+}
+
+// Rule intervenes in the syscalls of in-scope processes. It never touches
+// processes outside the whitelist.
+//
+// Feature uses the keys of the verdict schema:
+//   - a syscall name, "mkdir" (or "syscall_<n>" for numbers the headers lack);
+//   - a sub-feature, "<syscall>:<value>", e.g. "ioctl:TCGETS", "fcntl:F_SETFD",
+//     "mmap:anon+private" (see package subfeature);
+//   - a pseudo-file, an absolute normalised path such as "/proc/self/status";
+//   - "*": every syscall (only meaningful with Kill).
+type Rule struct {
+	Feature string
+	Action  Action
+	Errno   int // for Errno: a positive errno value
+}
+
+func (r Rule) String() string {
+	if r.Action == Errno {
+		return fmt.Sprintf("%s=errno:%d", r.Feature, r.Errno)
+	}
+	return r.Feature + "=" + r.Action.String()
+}
+
+// Record selects what the tracer records for in-scope processes. Recording
+// costs ptrace stops; experiment runs that only need the outcome use
+// RecordNone and pay only for the syscalls their rules target.
+type Record uint
+
+const (
+	// RecordSyscalls counts every syscall of in-scope processes.
+	RecordSyscalls Record = 1 << iota
+	// RecordErrors also counts failed calls; it costs an exit stop per syscall.
+	RecordErrors
+	// RecordFeatures decodes sub-features (ioctl requests, fcntl commands, ...).
+	RecordFeatures
+	// RecordPseudoFiles records uses of /proc, /sys and /dev paths.
+	RecordPseudoFiles
+
+	// RecordNone records only processes, exit statuses and resources.
+	RecordNone Record = 0
+)
+
+// LeftoverPolicy says what happens to processes still alive when the root
+// command exits (a daemon a test suite forgot to stop, say).
+type LeftoverPolicy int
+
+const (
+	// LeftoversDetach detaches from leftovers where that is safe, so they run
+	// on as they would without loupe, and kills the rest after Grace.
+	LeftoversDetach LeftoverPolicy = iota
+	// LeftoversKill kills the whole remaining tree (analysis runs).
+	LeftoversKill
+)
+
+// Sandbox isolates one run: the listed directories are seen at their
+// original paths but all writes go to private copies, and the network can be
+// private. It needs a mount namespace (and a user namespace when not root).
+type Sandbox struct {
+	// Overlay lists directories whose writes must stay private (the build
+	// tree, /tmp). Nested entries are covered by their outermost parent.
+	Overlay []string
+	// Scratch is where the private upper layers are created. It must not be
+	// inside an overlaid directory. Its contents are left for the caller.
+	Scratch string
+	// PrivateNetwork gives the run its own network namespace with only a
+	// loopback interface, so parallel runs cannot collide on ports.
+	PrivateNetwork bool
+}
+
+// Options configures one traced run.
+type Options struct {
+	// Whitelist decides which processes are in scope; nil means all of them
+	// (like strace -f).
+	Whitelist Matcher
+	// Rules are applied to in-scope processes.
+	Rules []Rule
+	// Record selects what is recorded for in-scope processes.
+	Record Record
+	// Leftovers and Grace handle processes that outlive the root command.
+	// Grace defaults to 2s.
+	Leftovers LeftoverPolicy
+	Grace     time.Duration
+	// Sandbox, if set, isolates the run (see Sandbox).
+	Sandbox *Sandbox
+	// NoSeccomp disables the seccomp filter loupe installs in in-scope
+	// processes and uses two ptrace stops per syscall instead.
+	NoSeccomp bool
+	// Identities caches executable hashes; share one across runs. Nil
+	// means a private cache.
+	Identities *exeid.Cache
+}
+
+// ExitStatus is how a process ended.
+type ExitStatus struct {
+	Code       int            // exit code, when Signal == 0
+	Signal     syscall.Signal // terminating signal, 0 if it exited
+	CoreDumped bool
+}
+
+// Success reports a zero exit code.
+func (s ExitStatus) Success() bool { return s.Signal == 0 && s.Code == 0 }
+
+// ShellCode is the status a shell reports: the code, or 128+signal.
+func (s ExitStatus) ShellCode() int {
+	if s.Signal != 0 {
+		return 128 + int(s.Signal)
+	}
+	return s.Code
+}
+
+func (s ExitStatus) String() string {
+	if s.Signal != 0 {
+		return "killed by " + s.Signal.String()
+	}
+	return fmt.Sprintf("exit %d", s.Code)
+}
+
+// Identity says which executable an in-scope process ran.
+type Identity struct {
+	// Path is the resolved path of the executable, or of the script for a
+	// script run by an interpreter.
+	Path string
+	// Interpreter is the resolved interpreter path for scripts, else "".
+	Interpreter string
+	BuildID     string // hex GNU build-id, "" for scripts or when absent
+	SHA256      string
+}
+
+// SyscallCount is the use of one syscall number.
+type SyscallCount struct {
+	Number int
+	Name   string
+	Calls  uint64
+	Errors uint64 // only with RecordErrors
+}
+
+// Count is the use of one sub-feature or pseudo-file key.
+type Count struct {
+	Key   string
+	Calls uint64
+}
+
+// Process is one process image that ran an in-scope executable: a process
+// that execs twice appears twice.
+type Process struct {
+	PID, PPID int
+	Exe       string
+	Argv      []string
+	// Exit is how the image ended; Replaced is set instead when it exec'd
+	// another program.
+	Exit     ExitStatus
+	Replaced bool
+	// PeakRSSKB is VmHWM; MaxFDs the largest number of open fds seen at the
+	// moments sampled (exec and exit).
+	PeakRSSKB uint64
+	MaxFDs    int
+}
+
+// Binary is what one in-scope executable did, over all its processes.
+type Binary struct {
+	Identity
+	Syscalls    []SyscallCount // sorted by number
+	Features    []Count        // sorted by key, with RecordFeatures
+	PseudoFiles []Count        // sorted by key, with RecordPseudoFiles
+	Processes   []Process      // in start order
+	PeakRSSKB   uint64         // max over Processes
+	MaxFDs      int            // max over Processes
+}
+
+// Leftover is a process that outlived the root command.
+type Leftover struct {
+	PID      int
+	Exe      string
+	Detached bool // false: it was killed
+}
+
+// Result is what one run observed.
+type Result struct {
+	Exit     ExitStatus
+	Binaries []*Binary // in-scope executables, sorted by Path
+	// Processes and Execs count everything followed, in scope or not.
+	Processes int
+	Execs     int
+	Wall      time.Duration
+	Leftovers []Leftover
+	// RuleHits counts, per Rule.Feature, how often a rule fired. A rule that
+	// never fired did not change the run.
+	RuleHits map[string]uint64
+	// Mechanism is "seccomp" or "ptrace": how in-scope syscalls were stopped.
+	Mechanism string
+}

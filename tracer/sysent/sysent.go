@@ -1,0 +1,141 @@
+package sysent
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Table maps the syscall numbers of one architecture to names and back.
+// A Table is immutable and safe for concurrent use.
+type Table struct {
+	arch   string
+	names  []string
+	byName map[string]int
+}
+
+func newTable(arch string, names []string) *Table {
+	t := &Table{arch: arch, names: names, byName: make(map[string]int, len(names))}
+	for nr, n := range names {
+		if n != "" {
+			t.byName[n] = nr
+		}
+	}
+	return t
+}
+
+// AMD64 is the x86_64 table, generated from asm/unistd_64.h.
+var AMD64 = newTable("amd64", amd64Names[:])
+
+// ForArch returns the table of a GOARCH, or nil if loupe has none for it.
+func ForArch(goarch string) *Table {
+	switch goarch {
+	case "amd64":
+		return AMD64
+	}
+	return nil
+}
+
+// Arch is the GOARCH this table describes.
+func (t *Table) Arch() string { return t.arch }
+
+// Max is one more than the highest number the headers define.
+func (t *Table) Max() int { return len(t.names) }
+
+// Name returns the name of nr, or "syscall_<nr>" when the headers do not know
+// it (a kernel newer than linux-libc-dev). It never returns "".
+func (t *Table) Name(nr int) string {
+	if nr >= 0 && nr < len(t.names) && t.names[nr] != "" {
+		return t.names[nr]
+	}
+	return "syscall_" + strconv.Itoa(nr)
+}
+
+// Known reports whether the headers define nr.
+func (t *Table) Known(nr int) bool {
+	return nr >= 0 && nr < len(t.names) && t.names[nr] != ""
+}
+
+// Number returns the number of a syscall name. It accepts the "syscall_<n>"
+// form that Name produces for unknown numbers.
+func (t *Table) Number(name string) (int, bool) {
+	if nr, ok := t.byName[name]; ok {
+		return nr, true
+	}
+	if s, ok := strings.CutPrefix(name, "syscall_"); ok {
+		if nr, err := strconv.Atoi(s); err == nil && nr >= 0 && nr < 1<<20 {
+			return nr, true
+		}
+	}
+	return 0, false
+}
+
+// Lookup is Number with an error that suggests the closest known name.
+func (t *Table) Lookup(name string) (int, error) {
+	if nr, ok := t.Number(name); ok {
+		return nr, nil
+	}
+	if s := t.Suggest(name); s != "" {
+		return 0, fmt.Errorf("unknown %s syscall %q (did you mean %q?)", t.arch, name, s)
+	}
+	return 0, fmt.Errorf("unknown %s syscall %q", t.arch, name)
+}
+
+// Names returns all known names, sorted by number.
+func (t *Table) Names() []string {
+	out := make([]string, 0, len(t.byName))
+	for _, n := range t.names {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Suggest returns the known name closest to name by edit distance, or "" if
+// nothing is reasonably close. Ties go to the lowest syscall number, so the
+// answer is deterministic.
+func (t *Table) Suggest(name string) string {
+	best, bestD := "", len(name)/2+2
+	for _, n := range t.names {
+		if n == "" {
+			continue
+		}
+		if d := editDistance(name, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// SortedNumbers returns the numbers of m's keys in ascending order; a helper
+// for callers that keep per-number maps and must print them deterministically.
+func SortedNumbers[V any](m map[int]V) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
