@@ -804,11 +804,8 @@ func (e *engine) onRootDone() {
 		t.detaching = true
 		ptInterrupt(t.tid)
 	}
-	for pid := range e.parked {
-		// Stopped children whose parents' events are still queued; the
-		// parents are detaching, so these will be as well.
-		_ = pid
-	}
+	// Parked children are handled when their parents' fork events arrive:
+	// they inherit the decision (onNewChild).
 }
 
 // leftoverTick runs while polling after the root exited.
