@@ -35,7 +35,9 @@ package tracer
 // stop instead of ptrace's two, and the process is restarted with
 // PTRACE_CONT. The filter cannot be removed and is inherited: descendants of
 // in-scope processes that exec something out of scope still take one stop
-// per filtered syscall (and are not recorded), and a filtered process can
+// per filtered syscall (and are not recorded); scripts, whose interpreters
+// mostly run other programs, are therefore traced with ptrace stops while
+// everything is recorded. A filtered process can
 // never be detached (RET_TRACE without a tracer fails every call with
 // ENOSYS), so leftovers that carry the filter are killed after the grace
 // period. Where the filter cannot be installed, or with NoSeccomp, in-scope
@@ -644,7 +646,13 @@ func (e *engine) onExec(t *task) {
 			p.rec.MaxFDs = n
 		}
 		opts |= unix.PTRACE_O_TRACEEXIT
-		if e.useSeccomp && !p.filtered {
+		// A script's interpreter mostly runs other programs; while every
+		// syscall is recorded, a filter inherited by those children would
+		// stop all of their syscalls too, so scripts take ptrace stops of
+		// their own instead. Experiment runs filter only the targeted
+		// syscalls, which stays cheap for children.
+		recordingAll := e.opts.Record&RecordSyscalls != 0
+		if e.useSeccomp && !p.filtered && !(ident.Interpreter != "" && recordingAll) {
 			t.inj = &injection{}
 		}
 	}
