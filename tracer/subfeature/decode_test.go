@@ -153,8 +153,8 @@ var decodeCases = []decodeCase{
 	{"malloc arena", "mmap", a(0, 4096, 3, 0x22, minus1, 0), "mmap:anon+private"},
 	{"MAP_NORESERVE ignored", "mmap", a(0, 4096, 3, 0x22|0x4000, minus1, 0), "mmap:anon+private"},
 	{"MAP_POPULATE ignored", "mmap", a(0, 4096, 3, 0x22|0x8000, minus1, 0), "mmap:anon+private"},
-	{"thread stack flags ignored", "mmap", a(0, 1 << 23, 0, 0x22|0x20000|0x100, minus1, 0), "mmap:anon+private"},
-	{"MAP_HUGETLB|MAP_LOCKED|MAP_32BIT ignored", "mmap", a(0, 1 << 21, 3, 0x22|0x40000|0x2000|0x40, minus1, 0), "mmap:anon+private"},
+	{"thread stack flags ignored", "mmap", a(0, 1<<23, 0, 0x22|0x20000|0x100, minus1, 0), "mmap:anon+private"},
+	{"MAP_HUGETLB|MAP_LOCKED|MAP_32BIT ignored", "mmap", a(0, 1<<21, 3, 0x22|0x40000|0x2000|0x40, minus1, 0), "mmap:anon+private"},
 	{"fd ignored with MAP_ANONYMOUS", "mmap", a(0, 4096, 3, 0x22, 5, 0), "mmap:anon+private"},
 	{"file-backed private", "mmap", a(0, 8192, 1, 0x02, 3, 0), "mmap:file+private"},
 	{"file-backed decided by the flag, not the fd", "mmap", a(0, 8192, 1, 0x02, minus1, 0), "mmap:file+private"},
@@ -180,7 +180,7 @@ var decodeCases = []decodeCase{
 
 	{"fork via clone", "clone", a(0x01200011, 0, 0, 0x7f00, 0), "clone:process"},
 	{"SIGCHLD only", "clone", a(17), "clone:process"},
-	{"vfork-like", "clone", a(0x4000|0x100|17), "clone:process"},
+	{"vfork-like", "clone", a(0x4000 | 0x100 | 17), "clone:process"},
 	{"pthread_create", "clone", a(0x3d0f00, 0x7f00, 0x7f10, 0x7f20, 0x7f30), "clone:thread"},
 
 	{"read", "read", a(0, 0x7ffe0000, 4096), ""},

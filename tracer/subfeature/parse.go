@@ -221,6 +221,9 @@ func (d *Decoder) unknownSyscall(key, sys string) error {
 // suggest returns the name closest to s by edit distance, or "" if none is
 // reasonably close. Ties go to the smallest name, so it is deterministic.
 func suggest(s string, names map[string]uint64) string {
+	if len(s) > 64 { // no name is that long; spare the quadratic distance
+		return ""
+	}
 	best, bestD := "", len(s)/2+2
 	var sorted []string
 	for n := range names {

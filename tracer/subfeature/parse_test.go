@@ -178,3 +178,12 @@ func TestDecodeParseFixpoint(t *testing.T) {
 		}
 	}
 }
+
+// A long garbage key is rejected quickly (no suggestion search).
+func TestParseKeyLongInput(t *testing.T) {
+	d := amd64(t)
+	key := "ioctl:" + strings.Repeat("X", 100000)
+	if _, _, err := d.ParseKey(key); err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Fatalf("ParseKey(long) error = %v", err)
+	}
+}
