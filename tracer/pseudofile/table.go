@@ -132,10 +132,10 @@ func at(dirfd, arg int, op Op) PathArg {
 	return PathArg{Arg: arg, Dirfd: dirfd, Flags: -1, MemFlags: -1, Op: op}
 }
 
-func (a PathArg) flags(i int) PathArg   { a.Flags = i; return a }
-func (a PathArg) nullIsFd() PathArg     { a.NullIsFd = true; return a }
-func (a PathArg) emptyIsFd() PathArg    { a.EmptyIsFd = true; return a }
-func (a PathArg) absoluteOnly() PathArg { a.AbsoluteOnly = true; return a }
+func (a PathArg) flags(i int) PathArg    { a.Flags = i; return a }
+func (a PathArg) nullIsFd() PathArg      { a.NullIsFd = true; return a }
+func (a PathArg) emptyIsFd() PathArg     { a.EmptyIsFd = true; return a }
+func (a PathArg) absoluteOnly() PathArg  { a.AbsoluteOnly = true; return a }
 func (a PathArg) memFlags(i int) PathArg { a.MemFlags = i; return a }
 
 // pathCalls lists the syscalls that name files, by name. Names the
@@ -253,7 +253,9 @@ type FdCall struct {
 	AnonFlags int
 }
 
-func use(name string, fds ...int) FdCall { return FdCall{Syscall: name, Kind: FdUse, Fds: fds, AnonFlags: -1} }
+func use(name string, fds ...int) FdCall {
+	return FdCall{Syscall: name, Kind: FdUse, Fds: fds, AnonFlags: -1}
+}
 
 // fdCalls lists the syscalls whose fd arguments are followed. Calls whose
 // fds are in memory (poll, select, epoll_wait's results, io_uring) are not.

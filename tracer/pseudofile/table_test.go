@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
@@ -281,3 +282,5 @@ func TestABIConstants(t *testing.T) {
 		t.Errorf("not printed: %v", want)
 	}
 }
+
+var errnoName = map[syscall.Errno]string{syscall.EEXIST: "EEXIST", syscall.EXDEV: "EXDEV", syscall.ENODATA: "ENODATA"}
