@@ -395,3 +395,10 @@ func TestForOtherArch(t *testing.T) {
 		t.Errorf("For(%s) = nil", runtime.GOARCH)
 	}
 }
+
+func TestDecodePreferGeneric(t *testing.T) {
+	d := amd64(t)
+	if got, _ := d.Decode(nr(t, "ioctl"), a(5, 0x4010aeab), nil); got != "ioctl:KVM_GET_ONE_REG" {
+		t.Errorf("Decode(KVM_GET_ONE_REG) = %q", got)
+	}
+}

@@ -114,7 +114,9 @@ var tus = []tu{
 }
 
 var namespaces = []namespace{
-	{name: "ioctl", sources: []source{
+	// KVM_GET_ONE_REG is generic; KVM_ARM_SET_DEVICE_ADDR, defined first
+	// with the same number, is arm's.
+	{name: "ioctl", prefer: []string{"KVM_GET_ONE_REG"}, sources: []source{
 		// Old-style requests are plain numbers; their headers also define
 		// small values that are not requests (TIOCPKT_*, VT_AUTO, ...),
 		// hence the minimum.
