@@ -123,7 +123,8 @@ func (d *Decoder) Syscalls() []int { return append([]int(nil), d.nrs...) }
 // without doing anything).
 //
 // It does not allocate for syscalls without sub-features, nor when the key
-// is made only of known names.
+// is made only of known names (clone3 allocates its 8-byte read buffer,
+// which escapes through the MemReader).
 func (d *Decoder) Decode(nr int, args [6]uint64, mem MemReader) (key string, ok bool) {
 	if uint(nr) >= uint(len(d.specs)) {
 		return "", false
