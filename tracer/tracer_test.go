@@ -678,7 +678,9 @@ func counts(cs []Count) map[string]uint64 {
 	return m
 }
 
-func recordAll(_ *Command, o *Options) { o.Record = RecordSyscalls | RecordFeatures | RecordPseudoFiles }
+func recordAll(_ *Command, o *Options) {
+	o.Record = RecordSyscalls | RecordFeatures | RecordPseudoFiles
+}
 
 func TestSubFeaturesRecordedAndTargeted(t *testing.T) {
 	fx := fixture(t)
