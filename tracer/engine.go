@@ -374,7 +374,14 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 
 // startHelper forks the helper and seizes it once it has stopped itself.
 func (e *engine) startHelper() (int, error) {
-	f, err := os.CreateTemp("", "loupe-helper-err-*")
+	// The helper reports a failed exec through this file. Under a sandbox
+	// /tmp is overlaid, so the file lives in the scratch directory, which
+	// the helper sees unchanged.
+	errDir := ""
+	if sb := e.opts.Sandbox; sb != nil && sb.Scratch != "" {
+		errDir = sb.Scratch
+	}
+	f, err := os.CreateTemp(errDir, "loupe-helper-err-*")
 	if err != nil {
 		return 0, fmt.Errorf("tracer: %w", err)
 	}

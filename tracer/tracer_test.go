@@ -626,6 +626,31 @@ func TestStartErrors(t *testing.T) {
 	}
 }
 
+// A failed exec inside a sandbox that overlays /tmp is still reported: the
+// helper's error file must not land in the private /tmp.
+func TestSandboxStartError(t *testing.T) {
+	requirePtrace(t)
+	base, err := os.MkdirTemp("/var/tmp", "loupe-sb-err-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	// Only the helper's exec can tell that the interpreter is missing.
+	script := filepath.Join(base, "script")
+	os.WriteFile(script, []byte("#!/nonexistent/interpreter\n"), 0o755)
+	scratch := filepath.Join(base, "scratch")
+	os.Mkdir(scratch, 0o755)
+	_, err = Run(context.Background(), Command{Path: script},
+		Options{Sandbox: &Sandbox{Overlay: []string{os.TempDir()}, Scratch: scratch}})
+	if errors.Is(err, ErrSandboxUnavailable) {
+		t.Skipf("sandbox unavailable here: %v", err)
+	}
+	var se *StartError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("err %v, want a StartError naming the missing file", err)
+	}
+}
+
 // The sandbox as a normal build user gets it: through a user namespace.
 func TestSandboxUnprivileged(t *testing.T) {
 	requirePtrace(t)

@@ -2,6 +2,11 @@
 // or the complete new content, never a torn file: the data goes to a
 // temporary file in the target's directory, is synced, chmod'ed and renamed
 // over the target, and the temporary file is removed on any error.
+//
+// A target that is not a regular file (/dev/null, /dev/stdout, a fifo) is
+// written in place: renaming over it would replace a device node with a
+// regular file. A symlink is followed, so the link survives and its target
+// is replaced.
 package atomicfile
 
 import (
@@ -12,6 +17,26 @@ import (
 
 // WriteFile atomically replaces path with data.
 func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
+	if real, rerr := filepath.EvalSymlinks(path); rerr == nil {
+		path = real
+	}
+	if st, serr := os.Stat(path); serr == nil && !st.Mode().IsRegular() {
+		if st.IsDir() {
+			return fmt.Errorf("write %s: is a directory; name a file", path)
+		}
+		f, oerr := os.OpenFile(path, os.O_WRONLY, 0)
+		if oerr != nil {
+			return fmt.Errorf("write %s: %w", path, oerr)
+		}
+		if _, err = f.Write(data); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err = f.Close(); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
