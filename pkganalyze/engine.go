@@ -95,7 +95,7 @@ func (c Config) withDefaults() Config {
 // times the slowest baseline or reference run, plus 5s so that very short
 // workloads are not killed by scheduling noise on a loaded machine.
 func DefaultTimeout(slowest time.Duration) time.Duration {
-	return 5*slowest + 5*time.Second
+	return (5*slowest + 5*time.Second).Round(time.Millisecond)
 }
 
 // BaselineError is returned with a baseline-failed verdict: the workload

@@ -36,6 +36,7 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands:             []*cli.Command{},
 		ExitErrHandler:       func(*cli.Context, error) {},
 	}
+	app.Commands = append(app.Commands, analyzeCommand())
 	app.Commands = append(app.Commands, manCommand())
 	return app
 }
