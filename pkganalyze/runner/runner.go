@@ -72,12 +72,12 @@ type Config struct {
 // Runner runs workload runs under the tracer. It is safe for concurrent use;
 // in snapshot isolation runs are serialised.
 type Runner struct {
-	cfg       Config
-	whitelist tracer.Matcher
-	overlay   []string
-	scratch   string
+	cfg        Config
+	whitelist  tracer.Matcher
+	overlay    []string
+	scratch    string
 	ownScratch bool
-	seq       atomic.Int64
+	seq        atomic.Int64
 
 	mu    sync.Mutex // guards mode, snap, notes
 	mode  Isolation

@@ -24,13 +24,13 @@ import (
 // and special files (fifos, sockets, devices) are not copied.
 type snapshot struct {
 	tree, dir string // dir/tree is the copy
-	manifest map[string]state
-	skipped  int
+	manifest  map[string]state
+	skipped   int
 }
 
 type state struct {
-	ino, size       uint64
-	mode            fs.FileMode
+	ino, size        uint64
+	mode             fs.FileMode
 	mtimeNs, ctimeNs int64
 }
 
