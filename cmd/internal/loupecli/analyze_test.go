@@ -92,23 +92,6 @@ func compileFixture(t *testing.T, dir, name string) string {
 	return bin
 }
 
-// loupeBinary returns a loupe executable: $LOUPE_BIN/loupe (make test), or
-// one built for the test.
-func loupeBinary(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("LOUPE_BIN"); d != "" {
-		if _, err := os.Stat(filepath.Join(d, "loupe")); err == nil {
-			return filepath.Join(d, "loupe")
-		}
-	}
-	bin := filepath.Join(t.TempDir(), "loupe")
-	out, err := exec.Command("go", "build", "-o", bin, "salsa.debian.org/loupe-team/loupe/cmd/loupe").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build loupe: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func TestAnalyzeCLI(t *testing.T) {
 	requirePtrace(t)
 	tree := t.TempDir()
