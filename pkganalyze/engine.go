@@ -323,8 +323,7 @@ func (e *engine) checkBaseline() error {
 	return first
 }
 
-// Notes and errors about interruption are the caller's; this is what a
-// finished analysis reports.
+// newFile is the verdict skeleton: file-level fields from the Config.
 func (e *engine) newFile(status verdict.Status) *verdict.File {
 	f := &verdict.File{
 		Schema:      verdict.Schema,

@@ -350,3 +350,48 @@ func TestE2EHangKilledByTimeout(t *testing.T) {
 		t.Errorf("analysis took %s: the hung run was not killed in time", d)
 	}
 }
+
+// TestE2EFallbackToSnapshot runs an analysis where mount namespaces cannot
+// be created: the test re-executes itself in a user namespace whose
+// max_mnt_namespaces limit is 0 (a per-namespace limit, so the machine is
+// not affected). Auto isolation must fall back to snapshots, say so, and
+// still leave the tree untouched.
+func TestE2EFallbackToSnapshot(t *testing.T) {
+	if os.Getenv("LOUPE_TEST_NO_MNTNS") == "" {
+		if testing.Short() {
+			t.Skip("slow: a full analysis in snapshot mode")
+		}
+		unshare, err := exec.LookPath("unshare")
+		if err != nil {
+			t.Skipf("unshare (util-linux) is needed: %v", err)
+		}
+		if out, err := exec.Command(unshare, "-Ur", "true").CombinedOutput(); err != nil {
+			t.Skipf("user namespaces are unavailable here, so the fallback cannot be provoked: %v %s", err, out)
+		}
+		self, _ := os.Executable()
+		cmd := exec.Command(unshare, "-Ur", "sh", "-c", `echo 0 > /proc/sys/user/max_mnt_namespaces && exec "$@"`, "sh",
+			self, "-test.run=^TestE2EFallbackToSnapshot$", "-test.v")
+		cmd.Env = append(os.Environ(), "LOUPE_TEST_NO_MNTNS=1")
+		out, err := cmd.CombinedOutput()
+		t.Logf("in the namespace:\n%s", out)
+		if err != nil {
+			t.Fatalf("the test failed without mount namespaces: %v", err)
+		}
+		if !strings.Contains(string(out), "--- PASS: TestE2EFallbackToSnapshot") {
+			t.Fatal("the test did not run in the namespace")
+		}
+		return
+	}
+	requirePtrace(t)
+	tree := compile(t, "writer")
+	before := treeState(t, tree)
+	f, err := analyze(t, tree, e2e{cmd: []string{"/bin/sh", "-c", "./writer && grep -q hello out.txt"}, bins: []string{"writer"}, replicas: 1})
+	mustOK(t, f, err)
+	want(t, f, "writer", "write", no, no, true)
+	if f.RunMetadata.Isolation != string(Snapshot) || !strings.Contains(strings.Join(f.RunMetadata.Notes, " "), "namespaces unavailable") {
+		t.Errorf("isolation %q notes %q: want snapshot and a note", f.RunMetadata.Isolation, f.RunMetadata.Notes)
+	}
+	if after := treeState(t, tree); after != before {
+		t.Errorf("the runs changed the tree:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}

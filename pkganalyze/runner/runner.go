@@ -84,6 +84,9 @@ type Runner struct {
 	snap  *snapshot
 	notes []string
 
+	fallOnce sync.Once
+	fallErr  error
+
 	serial sync.Mutex // held by each snapshot-mode run
 }
 
@@ -295,19 +298,19 @@ func (r *Runner) Run(ctx context.Context, spec pkganalyze.RunSpec) (pkganalyze.O
 	return r.runSnapshot(ctx, spec)
 }
 
-// fallBack switches to snapshot isolation (once).
+// fallBack switches to snapshot isolation, once; concurrent callers wait
+// until the snapshot is taken.
 func (r *Runner) fallBack(cause error) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.mode == Snapshot {
-		return nil
-	}
-	r.mode = Snapshot
-	r.notes = append(r.notes, fmt.Sprintf("namespaces unavailable (%v): runs were serial, in the real tree, restored from a snapshot after each; /tmp and the network were shared", cause))
-	r.mu.Unlock()
-	err := r.takeSnapshot()
-	r.mu.Lock()
-	return err
+	r.fallOnce.Do(func() {
+		if r.fallErr = r.takeSnapshot(); r.fallErr != nil {
+			return
+		}
+		r.mu.Lock()
+		r.mode = Snapshot
+		r.notes = append(r.notes, fmt.Sprintf("namespaces unavailable (%v): runs were serial, in the real tree, restored from a snapshot after each; /tmp and the network were shared", cause))
+		r.mu.Unlock()
+	})
+	return r.fallErr
 }
 
 func (r *Runner) runSnapshot(ctx context.Context, spec pkganalyze.RunSpec) (pkganalyze.Outcome, error) {
@@ -410,7 +413,7 @@ func hint(err error) string {
 		return ""
 	}
 	var se *tracer.StartError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) && !errors.Is(err, tracer.ErrSandboxUnavailable) {
 		return " (check the command: it must exist and be executable in the tree)"
 	}
 	return ""

@@ -173,14 +173,14 @@ func runAnalyze(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "loupe: analyze: %v\n", err)
 		return exitError{code: exitBaselineFailed}
 	case err != nil:
-		return fmt.Errorf("analyze: %w%s", err, ptraceHint(err))
+		return fmt.Errorf("analyze: %w%s", err, isolationHint(err))
 	case f.Status == verdict.StatusInsensitive || f.Status == verdict.StatusNotExercised:
 		return exitError{code: exitNothingTested}
 	}
 	return nil
 }
 
-func ptraceHint(err error) string {
+func isolationHint(err error) string {
 	if errors.Is(err, tracer.ErrSandboxUnavailable) {
 		return " (namespaces are unavailable here: use --isolation snapshot or auto)"
 	}
