@@ -3,6 +3,7 @@ package pkganalyze
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -350,5 +351,70 @@ func TestUnitKinds(t *testing.T) {
 func TestDefaultTimeout(t *testing.T) {
 	if got := DefaultTimeout(2 * time.Second); got != 15*time.Second {
 		t.Errorf("DefaultTimeout(2s) = %s, want 15s", got)
+	}
+}
+
+// replayRunner refuses to run: every run must come from the journal.
+type replayRunner struct{ t *testing.T }
+
+func (r replayRunner) Run(_ context.Context, spec RunSpec) (Outcome, error) {
+	r.t.Errorf("run %s is not in the recorded journal", spec)
+	return Outcome{}, fmt.Errorf("not recorded: %s", spec)
+}
+
+// TestRecordedJournals replays state directories recorded by real analyses
+// of the C fixtures (loupe analyze --state, see testdata/recorded/README.md):
+// every run must come from the journal, and the verdict must match the
+// golden file.
+func TestRecordedJournals(t *testing.T) {
+	dirs, _ := filepath.Glob("testdata/recorded/*/analysis.json")
+	if len(dirs) == 0 {
+		t.Fatal("no recorded journals")
+	}
+	for _, h := range dirs {
+		dir := filepath.Dir(h)
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hdr stateHeader
+			if err := json.Unmarshal(b, &hdr); err != nil {
+				t.Fatal(err)
+			}
+			// OpenState writes (lock, truncation): work on a copy.
+			tmp := t.TempDir()
+			for _, f := range []string{"analysis.json", "journal.jsonl"} {
+				b, err := os.ReadFile(filepath.Join(dir, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(filepath.Join(tmp, f), b, 0o644)
+			}
+			cfg := Config{Command: hdr.Command, Dir: hdr.Dir, Binaries: hdr.Binaries, Replicas: hdr.Replicas,
+				Timeout: hdr.Timeout, Granularity: verdict.Granularity(hdr.Granularity), Jobs: 2,
+				Environment: verdict.Environment{Kernel: "recorded", Libc: "recorded", Loupe: "test"},
+				Now:         func() time.Time { return fixedNow }}
+			st, err := OpenState(tmp, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			cfg.Journal = st
+			f, err := Analyze(context.Background(), replayRunner{t}, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.RunMetadata.ExecutedRuns != 0 || f.RunMetadata.ResumedRuns != f.Runs.Total || f.Runs.Total != st.Len() {
+				t.Errorf("executed %d resumed %d total %d journal %d", f.RunMetadata.ExecutedRuns, f.RunMetadata.ResumedRuns, f.Runs.Total, st.Len())
+			}
+			f.RunMetadata.Jobs = 0
+			out, err := verdict.Marshal(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "recorded-"+name+".verdict.yaml", out)
+		})
 	}
 }

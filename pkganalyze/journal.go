@@ -103,13 +103,14 @@ type StateDir struct {
 }
 
 type stateHeader struct {
-	Fingerprint string      `json:"fingerprint"`
-	Command     []string    `json:"command"`
-	Dir         string      `json:"dir"`
-	Binaries    []BinaryRef `json:"binaries"`
-	Replicas    int         `json:"replicas"`
-	Granularity string      `json:"granularity"`
-	Created     time.Time   `json:"created"`
+	Fingerprint string        `json:"fingerprint"`
+	Command     []string      `json:"command"`
+	Dir         string        `json:"dir"`
+	Binaries    []BinaryRef   `json:"binaries"`
+	Replicas    int           `json:"replicas"`
+	Timeout     time.Duration `json:"timeout,omitempty"`
+	Granularity string        `json:"granularity"`
+	Created     time.Time     `json:"created"`
 }
 
 type journalLine struct {
@@ -152,7 +153,7 @@ func (s *StateDir) open(cfg Config) error {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		h := stateHeader{Fingerprint: fp, Command: cfg.Command, Dir: cfg.Dir, Binaries: cfg.Binaries,
-			Replicas: cfg.Replicas, Granularity: string(cfg.granularity()), Created: time.Now().UTC()}
+			Replicas: cfg.Replicas, Timeout: cfg.Timeout, Granularity: string(cfg.granularity()), Created: time.Now().UTC()}
 		b, _ := json.MarshalIndent(h, "", "  ")
 		if err := atomicfile.WriteFile(hpath, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("state: %w", err)
