@@ -129,6 +129,12 @@ func setupSandbox(sb *helperSandbox) error {
 			return fmt.Errorf("bring up lo: %w", err)
 		}
 	}
+	if sb.UserNS {
+		// The command runs without the capabilities the helper needed.
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+			return fmt.Errorf("drop capabilities: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -173,6 +179,13 @@ func helperAttr(cmd *Command, sb *helperSandbox) *syscall.SysProcAttr {
 			a.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
 			a.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
 			a.GidMappingsEnableSetgroups = false
+			// The helper is exec'd as the same non-root uid, which would drop
+			// the capabilities the new namespace grants; it keeps the ones it
+			// needs as ambient capabilities and clears them before the
+			// command: SYS_ADMIN to mount, DAC_OVERRIDE because overlayfs
+			// works in its work dir (mode 0) with the mounter's credentials,
+			// NET_ADMIN to bring up lo.
+			a.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_DAC_OVERRIDE, unix.CAP_NET_ADMIN}
 		}
 	}
 	return a

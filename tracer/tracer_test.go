@@ -43,6 +43,16 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(res.Exit.ShellCode())
 	}
+	if tree := os.Getenv("TRACER_TEST_SANDBOX"); tree != "" {
+		// Re-executed by TestSandboxUnprivileged as an unprivileged user.
+		res, err := Run(context.Background(), Command{Path: "/bin/sh", Args: []string{"sh", "-c", os.Args[1]}, Dir: tree},
+			Options{Sandbox: &Sandbox{Overlay: []string{tree}, Scratch: os.Getenv("TRACER_TEST_SCRATCH"), PrivateNetwork: true}})
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(3)
+		}
+		os.Exit(res.Exit.ShellCode())
+	}
 	dir, err := os.MkdirTemp("", "loupe-tracer-test-")
 	if err != nil {
 		panic(err)
@@ -613,5 +623,49 @@ func TestStartErrors(t *testing.T) {
 	_, err = Run(context.Background(), Command{Path: "true"}, Options{Rules: []Rule{{Feature: "read", Action: Errno, Errno: 512}}})
 	if err == nil {
 		t.Fatal("ERESTARTSYS accepted as an errno")
+	}
+}
+
+// The sandbox as a normal build user gets it: through a user namespace.
+func TestSandboxUnprivileged(t *testing.T) {
+	requirePtrace(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch to an unprivileged user for the test")
+	}
+	base, err := os.MkdirTemp("/var/tmp", "loupe-userns-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	tree, scratch := filepath.Join(base, "tree"), filepath.Join(base, "scratch")
+	for _, d := range []string{base, tree, scratch} {
+		os.MkdirAll(d, 0o755)
+		os.Chown(d, 65534, 65534)
+	}
+	os.WriteFile(filepath.Join(tree, "existing"), []byte("orig\n"), 0o644)
+	os.Chown(filepath.Join(tree, "existing"), 65534, 65534)
+	self, _ := os.Executable()
+	// The test binary must be readable by nobody.
+	exe := filepath.Join(base, "tracer.test")
+	if b, err := os.ReadFile(self); err == nil {
+		os.WriteFile(exe, b, 0o755)
+	}
+	script := "echo new > created && echo changed > existing && cat created existing && id -u && grep CapEff /proc/self/status | cut -f2"
+	cmd := exec.Command(exe, script)
+	cmd.Env = append(os.Environ(), "TRACER_TEST_SANDBOX="+tree, "TRACER_TEST_SCRATCH="+scratch)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if strings.Contains(string(out), "sandbox unavailable") {
+		t.Skipf("user namespaces unavailable here: %s", out)
+	}
+	// Same uid as outside, and no capabilities left from the helper.
+	if err != nil || string(out) != "new\nchanged\n65534\n0000000000000000\n" {
+		t.Fatalf("unprivileged sandbox run: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(tree, "created")); err == nil {
+		t.Fatal("a write escaped into the real tree")
+	}
+	if b, _ := os.ReadFile(filepath.Join(tree, "existing")); string(b) != "orig\n" {
+		t.Fatalf("real file modified: %q", b)
 	}
 }
