@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -163,6 +164,65 @@ func TestWriteFileAtomic(t *testing.T) {
 	if len(ents) != 1 {
 		t.Errorf("temporary files left: %v", ents)
 	}
+}
+
+// WriteFile must never replace what is not a regular file: writing to
+// /dev/null or a fifo by rename would destroy them.
+func TestWriteFileSpecialTargets(t *testing.T) {
+	dir := t.TempDir()
+	t.Run("fifo", func(t *testing.T) {
+		p := filepath.Join(dir, "fifo")
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan []byte)
+		go func() {
+			b, _ := os.ReadFile(p)
+			got <- b
+		}()
+		if err := WriteFile(p, sample()); err != nil {
+			t.Fatal(err)
+		}
+		if b := <-got; !bytes.Contains(b, []byte("schema: loupe/verdict/v1")) {
+			t.Errorf("the reader got %q", b)
+		}
+		if fi, err := os.Lstat(p); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+			t.Errorf("the fifo was replaced: %v %v", fi.Mode(), err)
+		}
+	})
+	t.Run("char device", func(t *testing.T) {
+		p := filepath.Join(dir, "null")
+		// A private /dev/null twin (major 1, minor 3); needs root.
+		if err := syscall.Mknod(p, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+			t.Skipf("cannot make a device node (needs root): %v", err)
+		}
+		if err := WriteFile(p, sample()); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Lstat(p); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+			t.Errorf("the device node was replaced: %v %v", fi.Mode(), err)
+		}
+	})
+	t.Run("symlink", func(t *testing.T) {
+		real := filepath.Join(dir, "real.yaml")
+		link := filepath.Join(dir, "link.yaml")
+		os.WriteFile(real, []byte("old"), 0o644)
+		os.Symlink("real.yaml", link)
+		if err := WriteFile(link, sample()); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("the symlink was replaced: %v %v", fi.Mode(), err)
+		}
+		if _, err := ReadFile(real); err != nil {
+			t.Errorf("the link's target was not written: %v", err)
+		}
+	})
+	t.Run("directory", func(t *testing.T) {
+		if err := WriteFile(dir, sample()); err == nil {
+			t.Error("writing over a directory succeeded")
+		}
+	})
 }
 
 func TestParseErrors(t *testing.T) {
