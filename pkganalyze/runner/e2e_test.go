@@ -194,10 +194,20 @@ func TestE2EWriteRequiredAndTreeUntouched(t *testing.T) {
 			os.WriteFile(filepath.Join(tree, "keep.txt"), []byte("original\n"), 0o644)
 			os.WriteFile(filepath.Join(tree, "del.txt"), []byte("delete me\n"), 0o644)
 			before := treeState(t, tree)
+			// A name no other test or run uses, in the real /tmp.
+			f0, err := os.CreateTemp("/tmp", "loupe-e2e-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f0.Close()
+			stray := f0.Name()
+			os.Remove(stray)
+			defer os.Remove(stray)
 			// The check reads back what the writer wrote; the script also
-			// scribbles on the tree, which must not survive any run.
+			// scribbles on the tree, $HOME and /tmp, which must not survive
+			// any run.
 			script := "./writer && grep -q hello out.txt; r=$?; echo junk >> keep.txt; rm -f del.txt; mkdir -p newdir; " +
-				"echo x > \"$HOME/home-file\"; echo x > /tmp/loupe-e2e-" + filepath.Base(tree) + "; exit $r"
+				"echo x > \"$HOME/home-file\"; echo x > " + stray + "; exit $r"
 			f, err := analyze(t, tree, e2e{cmd: []string{"/bin/sh", "-c", script}, bins: []string{"writer"}, replicas: 2, iso: iso})
 			mustOK(t, f, err)
 			want(t, f, "writer", "write", no, no, true)
@@ -207,12 +217,12 @@ func TestE2EWriteRequiredAndTreeUntouched(t *testing.T) {
 			if after := treeState(t, tree); after != before {
 				t.Errorf("the runs changed the tree:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
-			if iso == Namespaces {
-				if _, err := os.Stat("/tmp/loupe-e2e-" + filepath.Base(tree)); err == nil {
-					t.Error("a run wrote into the real /tmp")
-				}
-			} else {
-				os.Remove("/tmp/loupe-e2e-" + filepath.Base(tree))
+			_, err = os.Stat(stray)
+			if iso == Namespaces && err == nil {
+				t.Errorf("a run wrote %s into the real /tmp", stray)
+			}
+			if iso == Snapshot && err != nil {
+				t.Errorf("snapshot runs share /tmp, yet %s is missing: %v", stray, err)
 			}
 		})
 	}
