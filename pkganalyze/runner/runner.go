@@ -72,12 +72,13 @@ type Config struct {
 // Runner runs workload runs under the tracer. It is safe for concurrent use;
 // in snapshot isolation runs are serialised.
 type Runner struct {
-	cfg        Config
-	whitelist  tracer.Matcher
-	overlay    []string
-	scratch    string
-	ownScratch bool
-	seq        atomic.Int64
+	cfg         Config
+	whitelist   tracer.Matcher
+	overlay     []string
+	scratch     string
+	ownScratch  bool
+	scratchLock *os.File // flock'ed while this runner uses its scratch
+	seq         atomic.Int64
 
 	mu    sync.Mutex // guards mode, snap, notes
 	mode  Isolation
@@ -223,15 +224,55 @@ func (r *Runner) makeScratch() error {
 			tried = append(tried, base)
 			continue
 		}
-		s, err := os.MkdirTemp(b, "loupe-analyze-")
+		s, err := os.MkdirTemp(b, scratchPrefix)
 		if err != nil {
 			tried = append(tried, base)
 			continue
 		}
 		r.scratch, r.ownScratch = s, true
+		if r.scratchLock, err = lockScratch(s, false); err != nil {
+			return err
+		}
+		sweepScratch(b)
 		return nil
 	}
 	return fmt.Errorf("no usable scratch directory outside the overlaid %v (tried %v); set LOUPE_SCRATCH", r.overlay, tried)
+}
+
+const scratchPrefix = "loupe-analyze-"
+
+// lockScratch flocks dir/lock (creating it); with try, it fails at once when
+// another process holds it.
+func lockScratch(dir string, try bool) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("scratch: %w", err)
+	}
+	how := syscall.LOCK_EX
+	if try {
+		how |= syscall.LOCK_NB
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// sweepScratch removes the scratch directories that loupes killed with -9
+// left in base: those whose lock nobody holds. A directory without a lock
+// file may be one being created; it is left alone.
+func sweepScratch(base string) {
+	dirs, _ := filepath.Glob(filepath.Join(base, scratchPrefix+"*"))
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "lock")); err != nil {
+			continue
+		}
+		if l, err := lockScratch(d, true); err == nil {
+			removeAll(d)
+			l.Close()
+		}
+	}
 }
 
 // Close removes the scratch directory (if the runner made it) and the
@@ -241,7 +282,11 @@ func (r *Runner) Close() error {
 		os.Remove(r.cfg.RecoveryFile)
 	}
 	if r.ownScratch && !r.cfg.KeepRuns {
-		return removeAll(r.scratch)
+		err := removeAll(r.scratch)
+		if r.scratchLock != nil {
+			r.scratchLock.Close()
+		}
+		return err
 	}
 	if r.snap != nil {
 		return removeAll(r.snap.dir)

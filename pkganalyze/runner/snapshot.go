@@ -347,7 +347,7 @@ func (r *Runner) recover() error {
 		return fmt.Errorf("restore %s after a killed loupe: %w (its snapshot is %s)", rec.Tree, err, rec.Snapshot)
 	}
 	r.note(fmt.Sprintf("restored %s from the snapshot of a previous loupe that was killed during a run", rec.Tree))
-	if rec.Owned && strings.Contains(filepath.Base(rec.Scratch), "loupe-analyze-") {
+	if rec.Owned && strings.HasPrefix(filepath.Base(rec.Scratch), scratchPrefix) {
 		removeAll(rec.Scratch)
 	} else {
 		removeAll(rec.Snapshot)

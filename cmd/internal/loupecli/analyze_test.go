@@ -212,12 +212,18 @@ func TestAnalyzeResumeAfterKill(t *testing.T) {
 	}
 
 	// 1. SIGKILL after 20 runs.
+	scratchBefore := scratchDirs()
 	cmd, done, _ := start("1.yaml")
 	waitLines(t, journal, 20, cmd, done)
 	cmd.Process.Signal(syscall.SIGKILL)
 	<-done
-	time.Sleep(200 * time.Millisecond)
-	if pids := running(bin); len(pids) > 0 {
+	var leftover []string
+	for d := range scratchDirs() {
+		if !scratchBefore[d] {
+			leftover = append(leftover, d)
+		}
+	}
+	if pids := stillRunning(bin); len(pids) > 0 {
 		t.Errorf("workload processes survived loupe's SIGKILL: %v", pids)
 	}
 	k1, _ := journalKeys(t, journal)
@@ -231,10 +237,15 @@ func TestAnalyzeResumeAfterKill(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted || !strings.Contains(stderr.String(), "resume") {
 		t.Errorf("after SIGTERM: %v, stderr %q; want exit %d and how to resume", err, stderr, exitInterrupted)
 	}
-	if pids := running(bin); len(pids) > 0 {
+	if pids := stillRunning(bin); len(pids) > 0 {
 		t.Errorf("workload processes survived SIGTERM: %v", pids)
 	}
 	k2, _ := journalKeys(t, journal)
+	for _, d := range leftover {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("the scratch directory %s of the killed loupe was not swept by the next one", d)
+		}
+	}
 
 	// 3. To the end.
 	cmd, done, stderr = start("3.yaml")
@@ -276,6 +287,27 @@ func TestAnalyzeResumeAfterKill(t *testing.T) {
 	if len(f3.Conflicts) == 0 {
 		t.Errorf("the resumed analysis lost the conflict")
 	}
+}
+
+func scratchDirs() map[string]bool {
+	m := map[string]bool{}
+	ds, _ := filepath.Glob("/var/tmp/loupe-analyze-*")
+	for _, d := range ds {
+		m[d] = true
+	}
+	return m
+}
+
+// stillRunning waits up to 5s for the processes executing exe to go, and
+// lists those that did not.
+func stillRunning(exe string) []string {
+	var pids []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if pids = running(exe); len(pids) == 0 {
+			break
+		}
+	}
+	return pids
 }
 
 // running lists processes executing exe.
