@@ -26,5 +26,7 @@
 // snapshot-mode run has its tree restored by the next New on the same file.
 //
 // The scratch directory must lie outside every overlaid directory; by
-// default it is a new directory under /var/tmp, removed by Close.
+// default it is a new directory under /var/tmp, flock'ed while in use and
+// removed by Close. New removes the ones whose lock nobody holds (left by a
+// loupe killed with -9).
 package runner
