@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -91,13 +92,22 @@ type Workload struct {
 	Timeout  string   `yaml:"timeout,omitempty"`
 }
 
-// Runs counts the workload runs made, by purpose.
+// Runs counts the workload runs the method used, by purpose. The counts are
+// a function of the run outcomes, so a resumed analysis reports the same
+// numbers as an uninterrupted one (runs taken from the state journal count,
+// see RunMetadata.ResumedRuns).
 type Runs struct {
-	Total        int `yaml:"total"`
-	Baseline     int `yaml:"baseline"`
+	Total    int `yaml:"total"`
+	Baseline int `yaml:"baseline"`
+	// Reference runs are untraced (nothing recorded, no intervention): the
+	// noise reference for impact, at the same tracing cost as experiments.
+	Reference    int `yaml:"reference"`
 	Sensitivity  int `yaml:"sensitivity"`
 	Experiments  int `yaml:"experiments"`
 	Confirmation int `yaml:"confirmation"`
+	// CulpritSearch counts the delta-debugging probes run after a failed
+	// confirmation.
+	CulpritSearch int `yaml:"culprit_search"`
 }
 
 // Environment is where the verdict was obtained.
@@ -128,15 +138,24 @@ type Binary struct {
 }
 
 // Outcome is the verdict on one feature (syscall, sub-feature or
-// pseudo-file). Stub and Fake are nil when untested (trace mode).
+// pseudo-file). Stub and Fake are nil when untested: in trace mode, when the
+// status is not ok (insensitive, baseline-failed...), and when no replica of
+// the experiment exercised the feature (the rule never fired).
 type Outcome struct {
 	Stub *bool `yaml:"stub"`
 	Fake *bool `yaml:"fake"`
-	// Required is true when neither works, or the confirmation demoted the
-	// feature; it takes precedence over Stub and Fake.
-	Required bool     `yaml:"required"`
-	Flaky    bool     `yaml:"flaky"`
-	Impact   []Impact `yaml:"impact,omitempty"`
+	// Required is true when neither Stub nor Fake is true (untested counts
+	// as not working), or the confirmation demoted the feature; it takes
+	// precedence over Stub and Fake.
+	Required bool `yaml:"required"`
+	// Flaky is set when replicas disagreed, when a replica failed although
+	// its rule never fired, or when a feature that passed alone failed alone
+	// in the confirmation; the verdict is then the conservative one.
+	Flaky  bool     `yaml:"flaky"`
+	Impact []Impact `yaml:"impact,omitempty"`
+	// Evidence explains, in sentences derived only from run outcomes, why
+	// the verdict is flaky, untested, partly exercised or demoted.
+	Evidence []string `yaml:"evidence,omitempty"`
 }
 
 // Syscall is the verdict on one syscall.
@@ -164,33 +183,62 @@ type Impact struct {
 }
 
 // Conflict records features that each passed alone but not together; the
-// confirmation demoted Demoted to required.
+// confirmation demoted Demoted to required. Features is a 1-minimal failing
+// set found by delta debugging: applied together they fail, and removing any
+// one of them passed.
 type Conflict struct {
 	Features []string `yaml:"features"`
-	Demoted  []string `yaml:"demoted"`
+	// Interventions are the same features with the action applied in the
+	// combination, "key=stub" or "key=fake".
+	Interventions []string `yaml:"interventions,omitempty"`
+	Demoted       []string `yaml:"demoted"`
+	// Flaky is set for a one-feature conflict: the feature passed its own
+	// experiment but failed alone in the confirmation.
+	Flaky bool `yaml:"flaky,omitempty"`
 }
 
-// RunMetadata holds what varies between identical analyses.
+// RunMetadata holds what varies between identical analyses: times,
+// resource measurements, and how this invocation went (jobs, resumed runs,
+// isolation). Maps are emitted with sorted keys.
 type RunMetadata struct {
-	Started     time.Time              `yaml:"started,omitempty"`
-	Finished    time.Time              `yaml:"finished,omitempty"`
-	WallSeconds float64                `yaml:"wall_seconds"`
-	RunSeconds  map[string]float64     `yaml:"run_seconds,omitempty"` // per run kind
-	Resources   map[string]Resources   `yaml:"resources,omitempty"`   // baseline, per binary path
-	Impacts     map[string][]ImpactFig `yaml:"impacts,omitempty"`     // per feature key
-	Notes       []string               `yaml:"notes,omitempty"`
+	Started     time.Time `yaml:"started,omitempty"`
+	Finished    time.Time `yaml:"finished,omitempty"`
+	WallSeconds float64   `yaml:"wall_seconds"` // of this invocation
+	// Timeout is the per-run timeout used for the runs after the baseline
+	// (derived from the baseline unless given).
+	Timeout string `yaml:"timeout,omitempty"`
+	// Jobs is the number of concurrent runs; Isolation how runs were kept
+	// apart ("namespaces" or "snapshot").
+	Jobs      int    `yaml:"jobs,omitempty"`
+	Isolation string `yaml:"isolation,omitempty"`
+	// ExecutedRuns were run by this invocation; ResumedRuns were taken from
+	// the state journal of an earlier one.
+	ExecutedRuns int                `yaml:"executed_runs"`
+	ResumedRuns  int                `yaml:"resumed_runs"`
+	RunSeconds   map[string]float64 `yaml:"run_seconds,omitempty"` // summed wall, per run kind
+	// BaselineWall and ReferenceWall are the wall seconds of each replica.
+	BaselineWall  []float64              `yaml:"baseline_wall_seconds,omitempty"`
+	ReferenceWall []float64              `yaml:"reference_wall_seconds,omitempty"`
+	Resources     map[string]Resources   `yaml:"resources,omitempty"` // per binary path
+	Impacts       map[string][]ImpactFig `yaml:"impacts,omitempty"`   // per feature key
+	Notes         []string               `yaml:"notes,omitempty"`
 }
 
-// Resources are baseline figures of one binary, over the baseline replicas.
+// Resources are the figures of one binary over the baseline replicas
+// (traced) and the reference replicas (untraced, the impact reference).
 type Resources struct {
-	PeakRSSKB []uint64 `yaml:"peak_rss_kb"`
-	MaxFDs    []int    `yaml:"max_fds"`
+	PeakRSSKB          []uint64 `yaml:"peak_rss_kb"`
+	MaxFDs             []int    `yaml:"max_fds"`
+	ReferencePeakRSSKB []uint64 `yaml:"reference_peak_rss_kb,omitempty"`
+	ReferenceMaxFDs    []int    `yaml:"reference_max_fds,omitempty"`
 }
 
 // ImpactFig is the measurement behind an Impact.
 type ImpactFig struct {
-	Action   string    `yaml:"action"`
-	Metric   string    `yaml:"metric"`
+	Action string `yaml:"action"`
+	Metric string `yaml:"metric"`
+	// Binary is the binary measured; "" for wall_seconds (the workload).
+	Binary   string    `yaml:"binary,omitempty"`
 	Baseline []float64 `yaml:"baseline"`
 	Observed []float64 `yaml:"observed"`
 }
@@ -224,7 +272,20 @@ func (f *File) Normalize() {
 	}
 	for i := range f.Conflicts {
 		sort.Strings(f.Conflicts[i].Features)
+		sort.Strings(f.Conflicts[i].Interventions)
 		sort.Strings(f.Conflicts[i].Demoted)
+	}
+	for _, figs := range f.RunMetadata.Impacts {
+		sort.Slice(figs, func(i, j int) bool {
+			a, b := figs[i], figs[j]
+			if a.Action != b.Action {
+				return a.Action < b.Action
+			}
+			if a.Metric != b.Metric {
+				return a.Metric < b.Metric
+			}
+			return a.Binary < b.Binary
+		})
 	}
 	sort.Slice(f.Conflicts, func(i, j int) bool {
 		return strings.Join(f.Conflicts[i].Features, ",") < strings.Join(f.Conflicts[j].Features, ",")
@@ -259,13 +320,34 @@ func Marshal(f *File) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// WriteFile writes f to path atomically.
+// WriteFile writes f to path atomically: readers see the old file or the
+// whole new one. A symlink is followed (the link stays). A path that is not a
+// regular file (a device such as /dev/null, a fifo, /dev/stdout on a pipe) is
+// written in place: replacing it by rename would destroy the device node.
 func WriteFile(path string, f *File) error {
 	b, err := Marshal(f)
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(path, b, 0o644)
+	target := path
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		target = r
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return fmt.Errorf("write %s: is a directory", path)
+		}
+		out, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if _, err := out.Write(b); err != nil {
+			out.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return out.Close()
+	}
+	return atomicfile.WriteFile(target, b, 0o644)
 }
 
 // ReadFile reads and validates a verdict file.
@@ -300,10 +382,12 @@ func (e *FieldError) Error() string {
 var ErrNotVerdict = errors.New("not a loupe verdict (schema key missing or different)")
 
 // Parse decodes and validates a verdict document; name is used in errors.
+// Unknown keys are ignored, so files written by later loupe versions that add
+// keys inside v1 still parse.
 func Parse(name string, data []byte) (*File, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &FieldError{File: name, Msg: "invalid YAML: " + err.Error()}
+		return nil, &FieldError{File: name, Line: yamlErrLine(err.Error()), Msg: "invalid YAML: " + err.Error()}
 	}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
 		return nil, &FieldError{File: name, Line: 1, Msg: "expected a YAML mapping"}
@@ -324,7 +408,14 @@ func Parse(name string, data []byte) (*File, error) {
 	if err := doc.Decode(&f); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) && len(te.Errors) > 0 {
-			return nil, &FieldError{File: name, Msg: strings.Join(te.Errors, "; ")}
+			// Report the first problem with its line and the dotted path of
+			// the field at that line.
+			msg := te.Errors[0]
+			line := yamlErrLine(msg)
+			if i := strings.Index(msg, ": "); i >= 0 && line > 0 {
+				msg = msg[i+2:]
+			}
+			return nil, &FieldError{File: name, Line: line, Field: fieldName(pathAtLine(doc, line, nil)), Msg: msg}
 		}
 		return nil, &FieldError{File: name, Msg: err.Error()}
 	}
@@ -332,6 +423,54 @@ func Parse(name string, data []byte) (*File, error) {
 		return nil, err
 	}
 	return &f, nil
+}
+
+// yamlErrLine extracts N from yaml.v3 messages of the form "...line N: ...".
+func yamlErrLine(msg string) int {
+	i := strings.Index(msg, "line ")
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for _, c := range msg[i+5:] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// pathAtLine finds the field whose value starts at line, as a path for
+// fieldName; nil when none does.
+func pathAtLine(n *yaml.Node, line int, prefix []any) []any {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := append(append([]any{}, prefix...), k.Value)
+			if v.Line == line && (v.Kind == yaml.ScalarNode || v.Kind == yaml.AliasNode) {
+				return p
+			}
+			if r := pathAtLine(v, line, p); r != nil {
+				return r
+			}
+			if v.Line == line || k.Line == line {
+				return p
+			}
+		}
+	case yaml.SequenceNode:
+		for i, v := range n.Content {
+			p := append(append([]any{}, prefix...), i)
+			if r := pathAtLine(v, line, p); r != nil {
+				return r
+			}
+			if v.Line == line {
+				return p
+			}
+		}
+	}
+	return nil
 }
 
 func (f *File) validate(name string, doc *yaml.Node) error {
@@ -353,22 +492,69 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 	if f.Mode != ModeTrace && f.Mode != ModeAnalyze {
 		return bad([]any{"mode"}, fmt.Sprintf("unknown mode %q (want trace or analyze)", f.Mode))
 	}
+	switch f.Granularity {
+	case "", GranSyscalls, GranFeatures, GranPseudoFiles:
+	default:
+		return bad([]any{"granularity"}, fmt.Sprintf("unknown granularity %q (want syscalls, features or pseudo-files)", f.Granularity))
+	}
+	if f.Workload.Replicas < 0 {
+		return bad([]any{"workload", "replicas"}, "negative replica count")
+	}
+	checkOutcome := func(path []any, o Outcome) error {
+		if f.Mode == ModeTrace && (o.Stub != nil || o.Fake != nil) {
+			return bad(path, "trace-mode verdicts have stub/fake null")
+		}
+		works := (o.Stub != nil && *o.Stub) || (o.Fake != nil && *o.Fake)
+		if f.Mode == ModeAnalyze && f.Status == StatusOK && !works && !o.Required {
+			return bad(append(path, "required"), "neither stub nor fake works, so required must be true")
+		}
+		for k, im := range o.Impact {
+			if im.Action != "stub" && im.Action != "fake" {
+				return bad(append(path, "impact", k, "action"), fmt.Sprintf("unknown action %q (want stub or fake)", im.Action))
+			}
+			if im.Direction != "up" && im.Direction != "down" {
+				return bad(append(path, "impact", k, "direction"), fmt.Sprintf("unknown direction %q (want up or down)", im.Direction))
+			}
+		}
+		return nil
+	}
 	for i, b := range f.Binaries {
 		if b.Path == "" {
 			return bad([]any{"binaries", i}, "binary without path")
 		}
 		for j, s := range b.Syscalls {
+			p := []any{"binaries", i, "syscalls", j}
 			if s.Name == "" {
-				return bad([]any{"binaries", i, "syscalls", j}, "syscall without name")
+				return bad(p, "syscall without name")
 			}
-			if f.Mode == ModeTrace && (s.Stub != nil || s.Fake != nil) {
-				return bad([]any{"binaries", i, "syscalls", j}, "trace-mode verdicts have stub/fake null")
+			if err := checkOutcome(p, s.Outcome); err != nil {
+				return err
 			}
 		}
-		for j, ft := range append(append([]Feature{}, b.Features...), b.PseudoFiles...) {
-			if ft.Key == "" {
-				return bad([]any{"binaries", i}, fmt.Sprintf("feature %d without key", j))
+		for _, list := range []struct {
+			key string
+			fs  []Feature
+		}{{"features", b.Features}, {"pseudo_files", b.PseudoFiles}} {
+			for j, ft := range list.fs {
+				p := []any{"binaries", i, list.key, j}
+				if ft.Key == "" {
+					return bad(p, "feature without key")
+				}
+				if list.key == "pseudo_files" && !strings.HasPrefix(ft.Key, "/") {
+					return bad(append(p, "key"), fmt.Sprintf("pseudo-file %q is not an absolute path", ft.Key))
+				}
+				if list.key == "features" && !strings.Contains(ft.Key, ":") {
+					return bad(append(p, "key"), fmt.Sprintf("sub-feature %q is not of the form syscall:value", ft.Key))
+				}
+				if err := checkOutcome(p, ft.Outcome); err != nil {
+					return err
+				}
 			}
+		}
+	}
+	for i, c := range f.Conflicts {
+		if len(c.Features) == 0 {
+			return bad([]any{"conflicts", i, "features"}, "conflict without features")
 		}
 	}
 	return nil

@@ -1,0 +1,243 @@
+package loupecli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"salsa.debian.org/loupe-team/loupe/internal/version"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer"
+	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+)
+
+// Exit statuses of loupe analyze besides 0 (ok) and 2 (loupe failed).
+const (
+	exitBaselineFailed = 1   // the workload fails untouched
+	exitNothingTested  = 3   // insensitive or not-exercised: verdict written, nothing tested
+	exitInterrupted    = 130 // Ctrl-C / SIGTERM; the state directory allows resuming
+)
+
+func analyzeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "analyze",
+		Usage:     "test which syscalls the whitelisted binaries need, and which could be stubbed or faked",
+		ArgsUsage: "--binary PATH... [options] -- COMMAND [ARGS...]",
+		Description: "Runs the workload COMMAND (exit status 0 means success; a server workload is a script that " +
+			"starts the server and runs a client) under the tracer: N baseline runs record the syscalls the " +
+			"--binary executables make; a control run kills them to check that the workload notices; then each " +
+			"syscall is stubbed (-ENOSYS) and, separately, faked (0) in every whitelisted process, over N replicas " +
+			"(stopping at the first failure); everything that held is confirmed in one combined run, and " +
+			"conflicts are found by delta debugging. Runs see the tree (--tree, default the current directory), " +
+			"/tmp and the home directory at their usual paths but write to private copies, each with its own " +
+			"HOME, TMPDIR and network namespace. The verdict (YAML, schema loupe/verdict/v1, see " +
+			"doc/verdict-schema.md) goes to stdout or --output. With --state, finished runs are journaled and the " +
+			"same command resumes after an interruption. Exit status: 0 ok, 1 the workload fails untouched, " +
+			"2 loupe failed, 3 nothing could be tested (insensitive or not-exercised), 130 interrupted.",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "binary", Aliases: []string{"b"}, Usage: "whitelist this executable or script (repeatable; at least one)"},
+			&cli.IntFlag{Name: "replicas", Aliases: []string{"r"}, Value: 3, Usage: "replicas of each baseline, experiment and confirmation"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "runs at once"},
+			&cli.DurationFlag{Name: "timeout", Usage: "limit of every run (default: 5 x the slowest baseline run + 5s, baseline unlimited)"},
+			&cli.StringFlag{Name: "state", Usage: "journal finished runs in `DIR`, and resume from it"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the verdict to `FILE` (atomically) instead of stdout"},
+			&cli.StringFlag{Name: "tree", Usage: "the workload's tree: its working directory, kept private (default: the current directory)"},
+			&cli.StringFlag{Name: "granularity", Value: "syscalls", Usage: "units to test: syscalls, features (plus sub-features) or pseudo-files (plus pseudo-files)"},
+			&cli.StringFlag{Name: "isolation", Value: "auto", Usage: "auto, namespaces (overlayfs, fail without) or snapshot (serial runs, tree restored)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not log each run on stderr"},
+		},
+		Action: runAnalyze,
+	}
+}
+
+func runAnalyze(c *cli.Context) error {
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		return errors.New("analyze: no workload command (usage: loupe analyze --binary PATH -- COMMAND [ARGS...])")
+	}
+	bins := c.StringSlice("binary")
+	if len(bins) == 0 {
+		return errors.New("analyze: no --binary: name the executable(s) whose syscalls to analyse")
+	}
+	if c.Int("replicas") < 1 || c.Int("jobs") < 1 {
+		return errors.New("analyze: --replicas and --jobs must be at least 1")
+	}
+	gran := verdict.Granularity(c.String("granularity"))
+	switch gran {
+	case verdict.GranSyscalls, verdict.GranFeatures, verdict.GranPseudoFiles:
+	default:
+		return fmt.Errorf("analyze: --granularity %q: want syscalls, features or pseudo-files", gran)
+	}
+	iso := runner.Isolation(c.String("isolation"))
+	switch iso {
+	case runner.Auto, runner.Namespaces, runner.Snapshot:
+	default:
+		return fmt.Errorf("analyze: --isolation %q: want auto, namespaces or snapshot", iso)
+	}
+	tree := c.String("tree")
+	if tree == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		tree = wd
+	}
+	tree, err := filepath.Abs(tree)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+
+	ids := exeid.NewCache()
+	var refs []pkganalyze.BinaryRef
+	for _, b := range bins {
+		abs, err := filepath.Abs(b)
+		if err == nil {
+			abs, err = filepath.EvalSymlinks(abs)
+		}
+		if err != nil {
+			return fmt.Errorf("analyze: --binary %s: %w (give the path of an executable the workload runs)", b, err)
+		}
+		sums, err := ids.Sums(abs)
+		if err != nil {
+			return fmt.Errorf("analyze: --binary %s: %w", b, err)
+		}
+		refs = append(refs, pkganalyze.BinaryRef{Path: abs, SHA256: sums.SHA256})
+	}
+
+	cfg := pkganalyze.Config{
+		Command:     args,
+		Dir:         tree,
+		Binaries:    refs,
+		Replicas:    c.Int("replicas"),
+		Jobs:        c.Int("jobs"),
+		Timeout:     c.Duration("timeout"),
+		Granularity: gran,
+		Environment: pkganalyze.DetectEnvironment(version.Version),
+		Log:         c.App.ErrWriter,
+	}
+	if c.Bool("quiet") {
+		cfg.Log = io.Discard
+	}
+	rcfg := runner.Config{Command: args, Dir: tree, Binaries: bins, Isolation: iso, Identities: ids}
+	stateDir := c.String("state")
+	if stateDir != "" {
+		st, err := pkganalyze.OpenState(stateDir, cfg)
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		defer st.Close()
+		if st.Len() > 0 {
+			fmt.Fprintf(c.App.ErrWriter, "loupe: resuming: %d finished runs in %s\n", st.Len(), stateDir)
+		}
+		cfg.Journal = st
+		rcfg.RecoveryFile = filepath.Join(stateDir, "recovery.json")
+	}
+	r, err := runner.New(rcfg)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	defer r.Close()
+	cfg.Notes = r.Notes
+
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	f, err := pkganalyze.Analyze(ctx, r, cfg)
+	if f == nil {
+		if errors.Is(err, context.Canceled) {
+			msg := "analyze: interrupted; nothing saved (use --state DIR to make analyses resumable)"
+			if stateDir != "" {
+				msg = fmt.Sprintf("analyze: interrupted; finished runs are saved in %s: run the same command to resume", stateDir)
+			}
+			fmt.Fprintln(c.App.ErrWriter, "loupe:", msg)
+			return exitError{code: exitInterrupted}
+		}
+		return fmt.Errorf("analyze: %w", err)
+	}
+	f.RunMetadata.Isolation = r.Isolation()
+	if werr := writeVerdict(c, f); werr != nil {
+		return werr
+	}
+	summarize(c.App.ErrWriter, f)
+	var be *pkganalyze.BaselineError
+	switch {
+	case errors.As(err, &be):
+		fmt.Fprintf(c.App.ErrWriter, "loupe: analyze: %v\n", err)
+		return exitError{code: exitBaselineFailed}
+	case err != nil:
+		return fmt.Errorf("analyze: %w%s", err, isolationHint(err))
+	case f.Status == verdict.StatusInsensitive || f.Status == verdict.StatusNotExercised:
+		return exitError{code: exitNothingTested}
+	}
+	return nil
+}
+
+func isolationHint(err error) string {
+	if errors.Is(err, tracer.ErrSandboxUnavailable) {
+		return " (namespaces are unavailable here: use --isolation snapshot or auto)"
+	}
+	return ""
+}
+
+func writeVerdict(c *cli.Context, f *verdict.File) error {
+	if out := c.String("output"); out != "" {
+		if err := verdict.WriteFile(out, f); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		return nil
+	}
+	b, err := verdict.Marshal(f)
+	if err != nil {
+		return err
+	}
+	_, err = c.App.Writer.Write(b)
+	return err
+}
+
+// summarize prints what the verdict says, in a few lines.
+func summarize(w io.Writer, f *verdict.File) {
+	fmt.Fprintf(w, "loupe: status %s; %d runs (%d baseline, %d reference, %d sensitivity, %d experiments, %d confirmation, %d culprit search); %d from the state journal\n",
+		f.Status, f.Runs.Total, f.Runs.Baseline, f.Runs.Reference, f.Runs.Sensitivity, f.Runs.Experiments,
+		f.Runs.Confirmation, f.Runs.CulpritSearch, f.RunMetadata.ResumedRuns)
+	for _, e := range f.Evidence {
+		fmt.Fprintf(w, "loupe:   %s\n", e)
+	}
+	if f.Status != verdict.StatusOK {
+		return
+	}
+	for _, b := range f.Binaries {
+		var req, stub, fake, untested, flaky, impact int
+		for _, s := range b.Syscalls {
+			switch {
+			case s.Required:
+				req++
+			case s.Stub != nil && *s.Stub:
+				stub++
+			default:
+				fake++
+			}
+			if s.Stub == nil && s.Fake == nil {
+				untested++
+			}
+			if s.Flaky {
+				flaky++
+			}
+			if len(s.Impact) > 0 {
+				impact++
+			}
+		}
+		fmt.Fprintf(w, "loupe: %s: %d syscalls: %d required, %d stubbable, %d fakeable only; %d flaky, %d untested, %d with impact\n",
+			b.Path, len(b.Syscalls), req, stub, fake, flaky, untested, impact)
+	}
+	for _, cf := range f.Conflicts {
+		fmt.Fprintf(w, "loupe: conflict: %v together fail; demoted %v\n", cf.Interventions, cf.Demoted)
+	}
+}

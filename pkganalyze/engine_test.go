@@ -1,0 +1,424 @@
+package pkganalyze
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+var fixedNow = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func scenarioConfig(t *testing.T, s *scenario) Config {
+	t.Helper()
+	cfg := Config{
+		Command:     []string{"./run-tests"},
+		Dir:         "/src/demo",
+		Binaries:    []BinaryRef{{Path: "/src/demo/demo", SHA256: "00"}},
+		Replicas:    s.Replicas,
+		Jobs:        s.Jobs,
+		Granularity: verdict.Granularity(s.Granularity),
+		Environment: verdict.Environment{Kernel: "6.1.0", Libc: "2.36", Loupe: "test"},
+		Isolation:   "scenario",
+		Now:         func() time.Time { return fixedNow },
+	}
+	if s.Timeout != "" {
+		d, err := time.ParseDuration(s.Timeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Timeout = d
+	}
+	return cfg
+}
+
+// golden compares got with testdata/golden/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", path, diff(t, want, got))
+	}
+}
+
+func diff(t *testing.T, want, got []byte) string {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "want"), filepath.Join(dir, "got")
+	os.WriteFile(a, want, 0o644)
+	os.WriteFile(b, got, 0o644)
+	out, _ := exec.Command("diff", "-u", a, b).CombinedOutput()
+	return string(out)
+}
+
+func runsList(made []RunSpec) []byte {
+	var b bytes.Buffer
+	for _, s := range made {
+		fmt.Fprintf(&b, "%s timeout=%s record=%s\n", s, s.Timeout, s.Record)
+	}
+	return b.Bytes()
+}
+
+// TestScenarios runs the engine on every scenario and compares the verdict
+// and the list of runs made (serially) with golden files.
+func TestScenarios(t *testing.T) {
+	paths, err := filepath.Glob("testdata/scenarios/*.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no scenarios: %v", err)
+	}
+	for _, path := range paths {
+		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			s, err := loadScenario(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &scenarioRunner{s: s}
+			f, err := Analyze(context.Background(), r, scenarioConfig(t, s))
+			if f == nil {
+				t.Fatalf("no verdict: %v", err)
+			}
+			var be *BaselineError
+			switch {
+			case f.Status == verdict.StatusBaselineFailed:
+				if !errors.As(err, &be) {
+					t.Fatalf("baseline-failed without a *BaselineError: %v", err)
+				}
+				if !strings.Contains(err.Error(), "scenario: the check failed") {
+					t.Errorf("baseline error does not show the failing output: %v", err)
+				}
+			case f.Status == verdict.StatusError:
+				if err == nil {
+					t.Fatal("status error without an error")
+				}
+			case err != nil:
+				t.Fatalf("status %s with error %v", f.Status, err)
+			}
+			b, err := verdict.Marshal(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// What is written must parse back, identical.
+			back, err := verdict.Parse(name, b)
+			if err != nil {
+				t.Fatalf("the verdict does not parse back: %v", err)
+			}
+			b2, _ := verdict.Marshal(back)
+			if !bytes.Equal(b, b2) {
+				t.Errorf("round trip changed the verdict:\n%s", diff(t, b, b2))
+			}
+			golden(t, name+".verdict.yaml", b)
+			if s.Jobs <= 1 {
+				golden(t, name+".runs", runsList(r.made))
+			}
+			made := len(r.made)
+			if f.Status == verdict.StatusError {
+				made-- // the run that failed is not one the method used
+			}
+			if f.Runs.Total != made {
+				t.Errorf("runs.total = %d, but %d runs were made", f.Runs.Total, made)
+			}
+		})
+	}
+}
+
+// stripVarying removes what may legitimately differ between invocations of
+// the same analysis.
+func stripVarying(f *verdict.File) {
+	f.RunMetadata.Jobs = 0
+	f.RunMetadata.ExecutedRuns = 0
+	f.RunMetadata.ResumedRuns = 0
+}
+
+// TestJobsDoNotChangeTheVerdict: the runs made and the verdict are the same
+// for any number of jobs.
+func TestJobsDoNotChangeTheVerdict(t *testing.T) {
+	for _, name := range []string{"mixed", "conflict", "flaky-unit", "features"} {
+		t.Run(name, func(t *testing.T) {
+			s, err := loadScenario("testdata/scenarios/" + name + ".yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ref []byte
+			var refRuns int
+			for _, jobs := range []int{1, 2, 5} {
+				r := &scenarioRunner{s: s}
+				cfg := scenarioConfig(t, s)
+				cfg.Jobs = jobs
+				f, err := Analyze(context.Background(), r, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				stripVarying(f)
+				b, _ := verdict.Marshal(f)
+				if ref == nil {
+					ref, refRuns = b, len(r.made)
+					continue
+				}
+				if len(r.made) != refRuns {
+					t.Errorf("jobs=%d made %d runs, jobs=1 made %d", jobs, len(r.made), refRuns)
+				}
+				if !bytes.Equal(ref, b) {
+					t.Errorf("jobs=%d changed the verdict:\n%s", jobs, diff(t, ref, b))
+				}
+			}
+		})
+	}
+}
+
+// TestResume interrupts an analysis after k runs, at every k, and resumes it
+// with the same state directory: no run is made twice and the verdict is the
+// one of an uninterrupted analysis.
+func TestResume(t *testing.T) {
+	s, err := loadScenario("testdata/scenarios/conflict.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := &scenarioRunner{s: s}
+	f, err := Analyze(context.Background(), whole, scenarioConfig(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripVarying(f)
+	want, _ := verdict.Marshal(f)
+	total := len(whole.made)
+	step := 6
+	if testing.Short() {
+		step = 25
+	}
+	for _, jobs := range []int{1, 3} {
+		for k := 1; k < total; k += step {
+			t.Run(fmt.Sprintf("jobs%d-after%d", jobs, k), func(t *testing.T) {
+				dir := t.TempDir()
+				cfg := scenarioConfig(t, s)
+				cfg.Jobs = jobs
+				st, err := OpenState(dir, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Journal = st
+				ctx, cancel := context.WithCancel(context.Background())
+				first := &scenarioRunner{s: s, cancelAfter: k, cancel: cancel}
+				f, err := Analyze(ctx, first, cfg)
+				cancel()
+				if f != nil || !errors.Is(err, context.Canceled) {
+					t.Fatalf("interrupted analysis: verdict %v, error %v; want nil and context.Canceled", f != nil, err)
+				}
+				recorded := st.Len()
+				st.Close()
+
+				st, err = OpenState(dir, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close()
+				if st.Len() != recorded {
+					t.Fatalf("reopened journal has %d runs, %d were recorded", st.Len(), recorded)
+				}
+				cfg.Journal = st
+				second := &scenarioRunner{s: s}
+				f, err = Analyze(context.Background(), second, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f.RunMetadata.ResumedRuns != recorded {
+					t.Errorf("resumed_runs = %d, want %d", f.RunMetadata.ResumedRuns, recorded)
+				}
+				// Nothing the first invocation finished is made again.
+				done := map[string]bool{}
+				fp := Fingerprint(cfg)
+				for _, sp := range first.made[:min(len(first.made), k)] {
+					done[runKey(fp, sp)] = true
+				}
+				redone := 0
+				for _, sp := range second.made {
+					if done[runKey(fp, sp)] {
+						redone++
+					}
+				}
+				// Runs cut short by the cancellation (jobs > 1) are not
+				// journaled and are legitimately made again.
+				if redone > k-recorded {
+					t.Errorf("%d finished runs were made again", redone-(k-recorded))
+				}
+				if recorded+len(second.made) != total {
+					t.Errorf("%d recorded + %d made = %d runs, want %d", recorded, len(second.made), recorded+len(second.made), total)
+				}
+				stripVarying(f)
+				got, _ := verdict.Marshal(f)
+				if !bytes.Equal(want, got) {
+					t.Errorf("resumed verdict differs:\n%s", diff(t, want, got))
+				}
+			})
+		}
+	}
+}
+
+func TestRangeTest(t *testing.T) {
+	fd := Margins[MetricMaxFDs]
+	rss := Margins[MetricPeakRSS]
+	wall := Margins[MetricWall]
+	for _, tc := range []struct {
+		name    string
+		b, o    []float64
+		m       Margin
+		want    string
+		comment string
+	}{
+		{"fds same", []float64{4, 4, 4}, []float64{4, 4, 4}, fd, "", ""},
+		{"fds leak", []float64{4, 4, 4}, []float64{12, 12, 12}, fd, "up", "close stubbed"},
+		{"fds fewer", []float64{6, 6, 6}, []float64{4, 4, 4}, fd, "down", "pipe2 stubbed"},
+		{"fds noisy baseline", []float64{4, 6, 5}, []float64{7, 7, 7}, fd, "", "within max+spread"},
+		{"fds beyond spread", []float64{4, 6, 5}, []float64{9, 9, 10}, fd, "up", ""},
+		{"one replica inside", []float64{4, 4, 4}, []float64{12, 4, 12}, fd, "", "every replica must be outside"},
+		{"rss noise", []float64{2000, 2010, 2004}, []float64{2040, 2050, 2040}, rss, "", "below 256 KB"},
+		{"rss brk fallback", []float64{2000, 2010, 2004}, []float64{2600, 2610, 2600}, rss, "up", ""},
+		{"rss big relative", []float64{100000, 100100, 100050}, []float64{104000, 104000, 104000}, rss, "", "4% < 5%"},
+		{"rss big up", []float64{100000, 100100, 100050}, []float64{120000, 120000, 119000}, rss, "up", ""},
+		{"wall noise", []float64{0.02, 0.05, 0.03}, []float64{0.2, 0.1, 0.15}, wall, "", "below 0.25s"},
+		{"wall slower", []float64{1, 1.1, 1.05}, []float64{2, 2.1, 2}, wall, "up", ""},
+		{"wall faster", []float64{2, 2.1, 2.05}, []float64{1, 1.1, 1}, wall, "down", ""},
+		{"no data", nil, []float64{1}, wall, "", ""},
+	} {
+		if got := RangeTest(tc.b, tc.o, tc.m); got != tc.want {
+			t.Errorf("%s: RangeTest(%v, %v) = %q, want %q %s", tc.name, tc.b, tc.o, got, tc.want, tc.comment)
+		}
+	}
+}
+
+func TestSplit(t *testing.T) {
+	var c []Intervention
+	for i := 0; i < 7; i++ {
+		c = append(c, Intervention{fmt.Sprint(i), Stub})
+	}
+	for n := 1; n <= 7; n++ {
+		parts := split(c, n)
+		if len(parts) != n {
+			t.Fatalf("split(7, %d) gave %d parts", n, len(parts))
+		}
+		total := 0
+		for _, p := range parts {
+			if len(p) < 7/n || len(p) > 7/n+1 {
+				t.Errorf("split(7, %d): part of %d", n, len(p))
+			}
+			total += len(p)
+		}
+		if total != 7 {
+			t.Errorf("split(7, %d) covers %d", n, total)
+		}
+	}
+}
+
+func TestUnitKinds(t *testing.T) {
+	for _, tc := range []struct {
+		key    string
+		kind   UnitKind
+		parent string
+	}{
+		{"mkdir", UnitSyscall, ""},
+		{"syscall_463", UnitSyscall, ""},
+		{"ioctl:TCGETS", UnitFeature, "ioctl"},
+		{"mmap:anon+private", UnitFeature, "mmap"},
+		{"/proc/self/status", UnitPseudoFile, ""},
+		{"/dev/pts/[n]", UnitPseudoFile, ""},
+	} {
+		if k, p := KindOf(tc.key), ParentSyscall(tc.key); k != tc.kind || p != tc.parent {
+			t.Errorf("%s: kind %d parent %q, want %d %q", tc.key, k, p, tc.kind, tc.parent)
+		}
+	}
+}
+
+func TestDefaultTimeout(t *testing.T) {
+	if got := DefaultTimeout(2 * time.Second); got != 15*time.Second {
+		t.Errorf("DefaultTimeout(2s) = %s, want 15s", got)
+	}
+}
+
+// replayRunner refuses to run: every run must come from the journal.
+type replayRunner struct{ t *testing.T }
+
+func (r replayRunner) Run(_ context.Context, spec RunSpec) (Outcome, error) {
+	r.t.Errorf("run %s is not in the recorded journal", spec)
+	return Outcome{}, fmt.Errorf("not recorded: %s", spec)
+}
+
+// TestRecordedJournals replays state directories recorded by real analyses
+// of the C fixtures (loupe analyze --state, see testdata/recorded/README.md):
+// every run must come from the journal, and the verdict must match the
+// golden file.
+func TestRecordedJournals(t *testing.T) {
+	dirs, _ := filepath.Glob("testdata/recorded/*/analysis.json")
+	if len(dirs) == 0 {
+		t.Fatal("no recorded journals")
+	}
+	for _, h := range dirs {
+		dir := filepath.Dir(h)
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hdr stateHeader
+			if err := json.Unmarshal(b, &hdr); err != nil {
+				t.Fatal(err)
+			}
+			// OpenState writes (lock, truncation): work on a copy.
+			tmp := t.TempDir()
+			for _, f := range []string{"analysis.json", "journal.jsonl"} {
+				b, err := os.ReadFile(filepath.Join(dir, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(filepath.Join(tmp, f), b, 0o644)
+			}
+			cfg := Config{Command: hdr.Command, Dir: hdr.Dir, Binaries: hdr.Binaries, Replicas: hdr.Replicas,
+				Timeout: hdr.Timeout, Granularity: verdict.Granularity(hdr.Granularity), Jobs: 2,
+				Environment: verdict.Environment{Kernel: "recorded", Libc: "recorded", Loupe: "test"},
+				Now:         func() time.Time { return fixedNow }}
+			st, err := OpenState(tmp, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			cfg.Journal = st
+			f, err := Analyze(context.Background(), replayRunner{t}, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.RunMetadata.ExecutedRuns != 0 || f.RunMetadata.ResumedRuns != f.Runs.Total || f.Runs.Total != st.Len() {
+				t.Errorf("executed %d resumed %d total %d journal %d", f.RunMetadata.ExecutedRuns, f.RunMetadata.ResumedRuns, f.Runs.Total, st.Len())
+			}
+			f.RunMetadata.Jobs = 0
+			out, err := verdict.Marshal(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "recorded-"+name+".verdict.yaml", out)
+		})
+	}
+}

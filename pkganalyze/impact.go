@@ -1,0 +1,139 @@
+package pkganalyze
+
+import (
+	"sort"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+)
+
+// Impact metrics.
+const (
+	MetricPeakRSS = "peak_rss_kb"
+	MetricMaxFDs  = "max_fds"
+	MetricWall    = "wall_seconds"
+)
+
+// Margin is the least difference that can count as an impact, whatever the
+// baseline spread: the larger of Abs and Rel times the reference median.
+type Margin struct{ Rel, Abs float64 }
+
+// Margins per metric. RSS moves by a few pages between identical runs;
+// descriptor counts are exact; wall time on a shared machine is noisy, so
+// only large changes count.
+var Margins = map[string]Margin{
+	MetricPeakRSS: {Rel: 0.05, Abs: 256},
+	MetricMaxFDs:  {Rel: 0, Abs: 0},
+	MetricWall:    {Rel: 0.25, Abs: 0.25},
+}
+
+// RangeTest is the impact test. With reference values b (the N untouched,
+// unrecorded reference runs) and observed values o (the N replicas of a
+// passing experiment), let spread = max(b) - min(b) and
+// delta = max(spread, margin.Abs, margin.Rel*median(b)). It reports "up"
+// when every observed value exceeds max(b)+delta, "down" when every one is
+// below min(b)-delta, and "" otherwise.
+//
+// This is a range test with a margin: with N = 3 no parametric test has any
+// power, but requiring all N replicas to lie outside the reference range
+// widened by the reference's own spread rejects ordinary noise (both
+// samples would have to be shifted by more than the spread seen among
+// identical runs) while catching the effects of paper Table 2 (close stubbed
+// -> many more fds, brk stubbed -> more RSS).
+func RangeTest(b, o []float64, m Margin) string {
+	if len(b) == 0 || len(o) == 0 {
+		return ""
+	}
+	bs := append([]float64(nil), b...)
+	sort.Float64s(bs)
+	os := append([]float64(nil), o...)
+	sort.Float64s(os)
+	bmin, bmax := bs[0], bs[len(bs)-1]
+	med := bs[len(bs)/2]
+	if len(bs)%2 == 0 {
+		med = (bs[len(bs)/2-1] + bs[len(bs)/2]) / 2
+	}
+	delta := max(bmax-bmin, m.Abs, m.Rel*med)
+	switch {
+	case os[0] > bmax+delta:
+		return "up"
+	case os[len(os)-1] < bmin-delta:
+		return "down"
+	}
+	return ""
+}
+
+// impact compares every passing experiment with the reference runs: per
+// binary that uses the unit, its peak RSS and max fds; for the workload, the
+// wall time.
+func (e *engine) impact() {
+	e.impacts = map[string]map[string][]verdict.Impact{}
+	e.figs = map[string][]verdict.ImpactFig{}
+	refWall := walls(e.ref.outs)
+	for _, u := range e.units {
+		for _, a := range []Action{Stub, Fake} {
+			r := u.stub
+			if a == Fake {
+				r = u.fake
+			}
+			if r.ok == nil || !*r.ok {
+				continue
+			}
+			c := u.chains[a]
+			users := e.users(u.key)
+			for _, b := range users {
+				bb, bo := binMetric(e.ref.outs, b, rss), binMetric(c.outs, b, rss)
+				e.flag(u.key, a, MetricPeakRSS, b, bb, bo, []string{b})
+				bb, bo = binMetric(e.ref.outs, b, fds), binMetric(c.outs, b, fds)
+				e.flag(u.key, a, MetricMaxFDs, b, bb, bo, []string{b})
+			}
+			e.flag(u.key, a, MetricWall, "", refWall, walls(c.outs), users)
+		}
+	}
+}
+
+// flag records an impact on the unit's entry of each binary in on.
+func (e *engine) flag(key string, a Action, metric, bin string, base, obs []float64, on []string) {
+	dir := RangeTest(base, obs, Margins[metric])
+	if dir == "" {
+		return
+	}
+	for _, b := range on {
+		if e.impacts[b] == nil {
+			e.impacts[b] = map[string][]verdict.Impact{}
+		}
+		e.impacts[b][key] = append(e.impacts[b][key], verdict.Impact{Action: string(a), Metric: metric, Direction: dir})
+	}
+	e.figs[key] = append(e.figs[key], verdict.ImpactFig{Action: string(a), Metric: metric, Binary: bin, Baseline: base, Observed: obs})
+}
+
+// users are the binaries whose baseline used key.
+func (e *engine) users(key string) []string {
+	var out []string
+	for _, b := range e.obs.bins {
+		if b.syscalls[key] != nil || b.features[key] != nil || b.pseudo[key] != nil {
+			out = append(out, b.path)
+		}
+	}
+	return out
+}
+
+func rss(b *BinaryUse) float64 { return float64(b.PeakRSSKB) }
+func fds(b *BinaryUse) float64 { return float64(b.MaxFDs) }
+
+func binMetric(outs []Outcome, path string, f func(*BinaryUse) float64) []float64 {
+	var v []float64
+	for _, o := range outs {
+		if b := findBinary(o, path); b != nil {
+			v = append(v, f(b))
+		}
+	}
+	return v
+}
+
+func walls(outs []Outcome) []float64 {
+	v := make([]float64, len(outs))
+	for i, o := range outs {
+		v[i] = ms(o.Wall.Seconds())
+	}
+	return v
+}

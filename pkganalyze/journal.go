@@ -1,0 +1,269 @@
+package pkganalyze
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+)
+
+// Journal remembers finished runs by key, so that an interrupted analysis
+// resumes without redoing them. Only runs that finished (the workload
+// exited or timed out) are recorded; an interrupted run is not.
+type Journal interface {
+	Lookup(key string) (Outcome, bool)
+	Record(key string, spec RunSpec, o Outcome) error
+}
+
+// MemJournal is a Journal that lives in memory (no --state).
+type MemJournal struct {
+	mu sync.Mutex
+	m  map[string]Outcome
+}
+
+// NewMemJournal returns an empty in-memory journal.
+func NewMemJournal() *MemJournal { return &MemJournal{m: map[string]Outcome{}} }
+
+func (j *MemJournal) Lookup(key string) (Outcome, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	o, ok := j.m[key]
+	return o, ok
+}
+
+func (j *MemJournal) Record(key string, _ RunSpec, o Outcome) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.m[key] = o
+	return nil
+}
+
+// engineVersion changes when the method changes in a way that makes old
+// journals wrong; it is part of every fingerprint.
+const engineVersion = 1
+
+// Fingerprint identifies an analysis: the same fingerprint means the same
+// workload, binaries and options, so recorded runs can be reused. The
+// environment is deliberately not part of it (it differs between shells);
+// Jobs is not either, since it does not change what is run.
+func Fingerprint(cfg Config) string {
+	type fp struct {
+		Engine      int
+		Command     []string
+		Dir         string
+		Binaries    []BinaryRef
+		Replicas    int
+		Timeout     time.Duration
+		Granularity string
+	}
+	b, _ := json.Marshal(fp{engineVersion, cfg.Command, cfg.Dir, cfg.Binaries, cfg.Replicas, cfg.Timeout, string(cfg.granularity())})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// runKey identifies one run of an analysis.
+func runKey(fingerprint string, spec RunSpec) string {
+	spec.Interventions = sortInterventions(spec.Interventions)
+	b, _ := json.Marshal(struct {
+		FP   string
+		Spec RunSpec
+	}{fingerprint, spec})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// StateDir is a Journal kept in a directory (--state):
+//
+//	DIR/analysis.json   what the analysis is (fingerprint, command, binaries)
+//	DIR/journal.jsonl   one line per finished run: key, spec, outcome
+//	DIR/lock            flock'ed while a loupe uses the directory
+//
+// Each line is appended with one write and fsync'ed before Record returns,
+// so after a kill -9 the journal holds every run that Record acknowledged,
+// plus at most one torn last line, which Open drops.
+type StateDir struct {
+	dir  string
+	lock *os.File
+	mu   sync.Mutex
+	f    *os.File
+	m    map[string]Outcome
+	// Dropped is set when Open removed a torn last line.
+	Dropped bool
+}
+
+type stateHeader struct {
+	Fingerprint string        `json:"fingerprint"`
+	Command     []string      `json:"command"`
+	Dir         string        `json:"dir"`
+	Binaries    []BinaryRef   `json:"binaries"`
+	Replicas    int           `json:"replicas"`
+	Timeout     time.Duration `json:"timeout,omitempty"`
+	Granularity string        `json:"granularity"`
+	Created     time.Time     `json:"created"`
+}
+
+type journalLine struct {
+	Key      string    `json:"key"`
+	Spec     RunSpec   `json:"spec"`
+	Outcome  Outcome   `json:"outcome"`
+	Finished time.Time `json:"finished"`
+}
+
+// ErrStateMismatch means a state directory belongs to another analysis.
+var ErrStateMismatch = errors.New("state directory belongs to a different analysis")
+
+// OpenState opens (creating it if needed) the state directory of the
+// analysis cfg describes. It fails if another loupe holds the directory or
+// if it was made for a different command, binaries or options.
+func OpenState(dir string, cfg Config) (*StateDir, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("state %s: %w", dir, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("state %s: in use by another loupe (%v); wait for it or use another --state", dir, err)
+	}
+	s := &StateDir{dir: dir, lock: lock, m: map[string]Outcome{}}
+	if err := s.open(cfg); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *StateDir) open(cfg Config) error {
+	fp := Fingerprint(cfg)
+	hpath := filepath.Join(s.dir, "analysis.json")
+	b, err := os.ReadFile(hpath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		h := stateHeader{Fingerprint: fp, Command: cfg.Command, Dir: cfg.Dir, Binaries: cfg.Binaries,
+			Replicas: cfg.Replicas, Timeout: cfg.Timeout, Granularity: string(cfg.granularity()), Created: time.Now().UTC()}
+		b, _ := json.MarshalIndent(h, "", "  ")
+		if err := atomicfile.WriteFile(hpath, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("state: %w", err)
+	default:
+		var h stateHeader
+		if err := json.Unmarshal(b, &h); err != nil {
+			return fmt.Errorf("state %s: %w (remove the directory to start over)", hpath, err)
+		}
+		if h.Fingerprint != fp {
+			return fmt.Errorf("state %s: %w (it was made for %q with binaries %v, replicas %d); use another --state, or remove it to start over",
+				s.dir, ErrStateMismatch, h.Command, h.Binaries, h.Replicas)
+		}
+	}
+	jpath := filepath.Join(s.dir, "journal.jsonl")
+	f, err := os.OpenFile(jpath, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	s.f = f
+	good, err := s.load(jpath, f)
+	if err != nil {
+		return err
+	}
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	if good < end {
+		// A torn last line from a killed loupe: drop it, the run is redone.
+		if err := f.Truncate(good); err != nil {
+			return fmt.Errorf("state %s: drop torn last line: %w", jpath, err)
+		}
+		s.Dropped = true
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	return nil
+}
+
+// load reads the journal and returns the offset after the last good line.
+func (s *StateDir) load(path string, f *os.File) (int64, error) {
+	r := bufio.NewReader(f)
+	var off int64
+	for lineNo := 1; ; lineNo++ {
+		line, err := r.ReadBytes('\n')
+		if err == io.EOF {
+			// No newline: a torn write, unless empty.
+			return off, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("state %s: %w", path, err)
+		}
+		var jl journalLine
+		if jerr := json.Unmarshal(bytes.TrimSpace(line), &jl); jerr != nil || jl.Key == "" {
+			// A bad line followed by more data is corruption, not a torn write.
+			if _, perr := r.Peek(1); perr == io.EOF {
+				return off, nil
+			}
+			return 0, fmt.Errorf("%s:%d: unreadable journal line (%v); remove the state directory to start over", path, lineNo, jerr)
+		}
+		s.m[jl.Key] = jl.Outcome
+		off += int64(len(line))
+	}
+}
+
+// Len is the number of runs recorded.
+func (s *StateDir) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
+func (s *StateDir) Lookup(key string) (Outcome, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.m[key]
+	return o, ok
+}
+
+// Record appends a finished run and syncs it to disk.
+func (s *StateDir) Record(key string, spec RunSpec, o Outcome) error {
+	b, err := json.Marshal(journalLine{Key: key, Spec: spec, Outcome: o, Finished: time.Now().UTC()})
+	if err != nil {
+		return fmt.Errorf("state: encode run: %w", err)
+	}
+	b = append(b, '\n')
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.f.Write(b); err != nil {
+		return fmt.Errorf("state %s: %w", s.dir, err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("state %s: sync: %w", s.dir, err)
+	}
+	s.m[key] = o
+	return nil
+}
+
+// Close releases the directory.
+func (s *StateDir) Close() error {
+	var err error
+	if s.f != nil {
+		err = s.f.Close()
+	}
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	return err
+}
