@@ -296,4 +296,3 @@ func environment(ctx context.Context) verdict.Environment {
 	}
 	return e
 }
-
