@@ -1,0 +1,174 @@
+/* A multi-mode test program for the tracer's tests: `fixture MODE [ARGS]`.
+ * Each mode exercises one kernel behaviour the tracer must get right. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+static const char *self;
+
+static void *thread_getppid(void *arg) {
+	long n = (long)arg;
+	for (long i = 0; i < n; i++)
+		syscall(SYS_getppid);
+	return NULL;
+}
+
+static void *thread_exec(void *arg) {
+	(void)arg;
+	char *argv[] = {(char *)self, "exit", "5", NULL};
+	execv(self, argv);
+	_exit(99);
+}
+
+static volatile sig_atomic_t chld;
+static void onchld(int s) { (void)s; chld++; }
+
+int main(int argc, char **argv) {
+	self = argv[0];
+	const char *mode = argc > 1 ? argv[1] : "sysinfo";
+	if (!strcmp(mode, "sysinfo")) {
+		struct sysinfo si;
+		return sysinfo(&si) == 0 ? 0 : 1;
+	}
+	if (!strcmp(mode, "exit"))
+		return atoi(argv[2]);
+	if (!strcmp(mode, "getppid")) {
+		long n = atol(argv[2]);
+		for (long i = 0; i < n; i++)
+			syscall(SYS_getppid);
+		return 0;
+	}
+	if (!strcmp(mode, "threads")) {
+		int n = atoi(argv[2]);
+		pthread_t t[64];
+		for (int i = 0; i < n; i++)
+			pthread_create(&t[i], NULL, thread_getppid, (void *)100L);
+		for (int i = 0; i < n; i++)
+			pthread_join(t[i], NULL);
+		return 0;
+	}
+	if (!strcmp(mode, "forkexec")) {
+		/* fixture -> sh -> fixture */
+		char cmd[4096];
+		snprintf(cmd, sizeof cmd, "'%s' exit 4", self);
+		int st = system(cmd);
+		return WIFEXITED(st) && WEXITSTATUS(st) == 4 ? 0 : 1;
+	}
+	if (!strcmp(mode, "spawn")) {
+		pid_t pid;
+		char *args[] = {(char *)self, "exit", "6", NULL};
+		if (posix_spawn(&pid, self, NULL, NULL, args, environ))
+			return 1;
+		int st;
+		waitpid(pid, &st, 0);
+		return WIFEXITED(st) && WEXITSTATUS(st) == 6 ? 0 : 1;
+	}
+	if (!strcmp(mode, "threadexec")) {
+		pthread_t t;
+		pthread_create(&t, NULL, thread_exec, NULL);
+		pause();
+		return 98;
+	}
+	if (!strcmp(mode, "segv")) {
+		volatile int *p = NULL;
+		*p = 1;
+		return 0;
+	}
+	if (!strcmp(mode, "jobctl")) {
+		signal(SIGCHLD, onchld);
+		int go[2];
+		pipe(go);
+		pid_t c = fork();
+		if (c == 0) {
+			char b;
+			raise(SIGSTOP);
+			/* Exit only once the parent has seen the continue report:
+			 * an exit before it would replace that report. */
+			read(go[0], &b, 1);
+			_exit(7);
+		}
+		int st;
+		if (waitpid(c, &st, WUNTRACED) != c || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP)
+			return 10;
+		kill(c, SIGCONT);
+		if (waitpid(c, &st, WCONTINUED) != c || !WIFCONTINUED(st))
+			return 11;
+		write(go[1], "x", 1);
+		if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+			return 12;
+		return chld > 0 ? 0 : 13;
+	}
+	if (!strcmp(mode, "signal")) {
+		/* A handled signal must reach the handler (re-injected, not swallowed). */
+		signal(SIGUSR1, onchld);
+		kill(getpid(), SIGUSR1);
+		return chld == 1 ? 0 : 14;
+	}
+	if (!strcmp(mode, "rlimit")) {
+		struct rlimit rl;
+		int r = getrlimit(RLIMIT_NOFILE, &rl);
+		printf("getrlimit=%d errno=%d\n", r, r ? errno : 0);
+		return 0;
+	}
+	if (!strcmp(mode, "mkdir")) {
+		int r = mkdir(argv[2], 0755);
+		printf("mkdir=%d errno=%d\n", r, r ? errno : 0);
+		return 0;
+	}
+	if (!strcmp(mode, "prctl")) {
+		int r1 = prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+		int r2 = prctl(PR_SET_NAME, "loupe-renamed", 0, 0, 0);
+		char comm[64] = {0};
+		int fd = open("/proc/self/comm", O_RDONLY);
+		read(fd, comm, sizeof comm - 1);
+		close(fd);
+		comm[strcspn(comm, "\n")] = 0;
+		printf("keepcaps=%d name=%d comm=%s\n", r1, r2, comm);
+		return 0;
+	}
+	if (!strcmp(mode, "unknown")) {
+		long r = syscall(1000);
+		printf("syscall1000=%ld errno=%d\n", r, errno);
+		return 0;
+	}
+	if (!strcmp(mode, "show")) {
+		char cwd[4096];
+		printf("argv:");
+		for (int i = 0; i < argc; i++)
+			printf(" [%s]", argv[i]);
+		printf("\ncwd: %s\nLOUPE_TEST_VAR: %s\n", getcwd(cwd, sizeof cwd), getenv("LOUPE_TEST_VAR"));
+		return 0;
+	}
+	if (!strcmp(mode, "daemon")) {
+		/* Leaves a child of its own behind, like a forgotten test server. */
+		if (fork() == 0) {
+			for (;;)
+				pause();
+		}
+		return 0;
+	}
+	if (!strcmp(mode, "pidfile")) {
+		/* Writes its pid and sleeps forever. */
+		FILE *f = fopen(argv[2], "a");
+		fprintf(f, "%d\n", getpid());
+		fclose(f);
+		for (;;)
+			pause();
+	}
+	fprintf(stderr, "fixture: unknown mode %s\n", mode);
+	return 2;
+}
