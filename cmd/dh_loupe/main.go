@@ -9,4 +9,4 @@ import (
 	"salsa.debian.org/loupe-team/loupe/cmd/internal/dhloupe"
 )
 
-func main() { os.Exit(dhloupe.Run(os.Args[0])) }
+func main() { dhloupe.Run(os.Args[0]) }

@@ -87,12 +87,13 @@ type IO struct {
 }
 
 // Main runs the command named by argv[0]'s basename (dh_loupe or
-// dh_loupe_verdict) and returns its exit status.
-func Main(ctx context.Context, argv0 string, pio IO, deps Deps) int {
+// dh_loupe_verdict) and returns how it ends: dh_loupe ends as the test
+// step did (the same code, or death by the same signal).
+func Main(ctx context.Context, argv0 string, pio IO, deps Deps) tracer.ExitStatus {
 	name := filepath.Base(argv0)
 	switch name {
 	case "dh_loupe_verdict":
-		return verdictMain(ctx, name, pio, deps)
+		return tracer.ExitStatus{Code: verdictMain(ctx, name, pio, deps)}
 	default:
 		return testMain(ctx, "dh_loupe", pio, deps)
 	}

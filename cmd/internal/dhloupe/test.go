@@ -20,32 +20,32 @@ import (
 // dh_auto_test, with its hooks and overrides.
 const testSequence = "loupe-test"
 
-func testMain(ctx context.Context, name string, pio IO, deps Deps) int {
+func testMain(ctx context.Context, name string, pio IO, deps Deps) tracer.ExitStatus {
 	// 1. Options.
 	opts, u, code, ok := parse(name, pio)
 	if !ok {
-		return code
+		return exit(code)
 	}
 	if len(opts.NonOptions) > 0 {
 		u.errorf("unexpected argument %q (a test command goes after \"--\": %s -- make check)", opts.NonOptions[0], name)
-		return 255
+		return exit(255)
 	}
 	// 2. Settings.
 	_, s := loadSettings(pio)
 	reportProblems(u, s)
 	if s.Requested && s.Strict && len(s.Problems) > 0 {
 		u.errorf("loupe=strict: failing the build because of the errors above")
-		return 255
+		return exit(255)
 	}
 	// 3. The test step.
 	argv, err := stepArgv(opts, pio.Env)
 	if err != nil {
 		u.errorf("%v", err)
-		return 255
+		return exit(255)
 	}
 	if opts.NoAct {
 		fmt.Fprintf(pio.Stdout, "\t%s\n", escapeShell(argv))
-		return 0
+		return exit(0)
 	}
 	// 4. Not traced: run the step exactly as without loupe.
 	if !s.Traced() || deps.Trace == nil {
@@ -59,11 +59,11 @@ func testMain(ctx context.Context, name string, pio IO, deps Deps) int {
 				run.Error = "this dh_loupe was built without the tracer"
 				u.errorf("%s; running the test step untraced", run.Error)
 				if s.Strict {
-					return 255
+					return exit(255)
 				}
 			}
 			if err := recordRun(ctx, u, pio, opts, run); err != nil && s.Strict {
-				return 255
+				return exit(255)
 			}
 		}
 		return execStep(u, argv, pio)
@@ -116,18 +116,26 @@ func addonArgs(argv []string) []string {
 
 // execStep replaces dh_loupe with the test step, so that the step runs
 // exactly as it would without loupe (same process tree, signals, status).
-func execStep(u ui, argv []string, pio IO) int {
+func execStep(u ui, argv []string, pio IO) tracer.ExitStatus {
 	path, err := lookPath(argv[0], pio.Env)
 	if err != nil {
 		u.errorf("%v", err)
-		return 127
+		return exit(127)
 	}
 	u.command(argv)
 	pio.Stdout.Sync()
+	if pio.Dir != "" {
+		if err := os.Chdir(pio.Dir); err != nil {
+			u.errorf("%v", err)
+			return exit(126)
+		}
+	}
 	err = syscall.Exec(path, argv, pio.Env)
 	u.errorf("exec %s: %v", path, err)
-	return 126
+	return exit(126)
 }
+
+func exit(code int) tracer.ExitStatus { return tracer.ExitStatus{Code: code} }
 
 // lookPath finds a command in the PATH of env.
 func lookPath(file string, env []string) (string, error) {
@@ -166,24 +174,24 @@ func recordRun(ctx context.Context, u ui, pio IO, opts *debhelper.Options, run *
 // traceStep runs the step under the tracer, records it, and returns the
 // step's own exit status. If loupe fails to trace, the step runs untraced
 // (unless loupe=strict), so that the build's outcome stays the package's.
-func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *debhelper.Settings, argv []string, trace TraceFunc) int {
+func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *debhelper.Settings, argv []string, trace TraceFunc) tracer.ExitStatus {
 	run := &debhelper.Run{Mode: s.Mode, Started: time.Now().UTC(),
 		Step: debhelper.Step{Argv: argv, Env: debhelper.WithoutFakeroot(pio.Env), Dir: pio.Dir}}
 	pkgs, err := debhelper.ListPackages(ctx, pio.Dir, opts.ListArgs, pio.Env)
 	if err != nil {
 		u.errorf("%v; running the test step untraced", err)
 		if s.Strict {
-			return 255
+			return exit(255)
 		}
 		return execStep(u, argv, pio)
 	}
 	run.Packages = pkgs
-	fail := func(err error) int {
+	fail := func(err error) tracer.ExitStatus {
 		run.Error = err.Error()
 		u.errorf("%v; running the test step untraced", err)
 		recordRun(ctx, u, pio, opts, run)
 		if s.Strict {
-			return 255
+			return exit(255)
 		}
 		return execStep(u, argv, pio)
 	}
@@ -195,7 +203,7 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 	path, err := lookPath(argv[0], pio.Env)
 	if err != nil {
 		u.errorf("%v", err)
-		return 127
+		return exit(127)
 	}
 	u.command(argv)
 	res, err := trace(ctx, tracer.Command{Path: path, Args: argv, Env: pio.Env, Dir: pio.Dir,
@@ -203,13 +211,15 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 		tracer.Options{Whitelist: wl, Record: tracer.RecordSyscalls, Leftovers: tracer.LeftoversDetach,
 			Identities: exeid.NewCache()})
 	if res == nil {
+		// Nothing of the step ran (the tracer could not start it), so
+		// running it untraced runs it once, as without loupe.
 		if err == nil {
 			err = errors.New("tracer returned no result")
 		}
 		return fail(fmt.Errorf("trace the test step: %w", err))
 	}
 	if err != nil {
-		// The step ran to its end; what failed is loupe's bookkeeping.
+		// Cancelled (SIGTERM, SIGHUP): the tree was killed.
 		run.Error = fmt.Sprintf("trace the test step: %v", err)
 		u.errorf("%s", run.Error)
 	}
@@ -219,7 +229,7 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 	run.Wall = res.Wall.Seconds()
 	run.Mechanism = res.Mechanism
 	if err := recordRun(ctx, u, pio, opts, run); err != nil && s.Strict {
-		return 255
+		return exit(255)
 	}
 	u.infof("traced the test step (%s): %s, %d processes, %d executables from the build tree",
 		strings.Join(argv, " "), run.Exit, res.Processes, len(run.Binaries))
@@ -230,10 +240,10 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 			fmt.Fprintf(pio.Stdout, "loupe: %s status=%s mode=%s exit=%d\n", p, verdict.StatusBaselineFailed, s.Mode, res.Exit.ShellCode())
 		}
 	}
-	if run.Error != "" && s.Strict {
-		return 255
+	if run.Error != "" && s.Strict && res.Exit.Success() {
+		return exit(255)
 	}
-	return res.Exit.ShellCode()
+	return res.Exit
 }
 
 // whitelist is every executable under the source tree except debian/
