@@ -29,9 +29,11 @@ test: deps build vet ## run all tests (real ptrace, real debhelper builds)
 test-short: build ## the fast tests only (no package builds)
 	LOUPE_BIN=$(BIN) go test -short -count=1 ./...
 
-test-sbuild: build ## build testdata packages with sbuild in unshare mode (slow)
+test-sbuild: build deb ## build testdata packages with sbuild in unshare mode (slow)
 	scripts/install-deps sbuild
-	LOUPE_BIN=$(BIN) LOUPE_SBUILD=1 go test -count=1 -timeout 60m -run 'Sbuild' -v ./debhelper/...
+	scripts/sbuild-chroot
+	LOUPE_BIN=$(BIN) LOUPE_SBUILD=1 LOUPE_DEB=$(CURDIR)/$$(ls dist/dh-loupe_*_amd64.deb) \
+	  go test -count=1 -timeout 60m -run 'Sbuild' -v ./debhelper/...
 
 demo: deps build ## trace the bundled example and print what loupe found
 	testdata/demo/run-demo $(BIN)
@@ -43,5 +45,8 @@ bench: build ## benchmarks: loupe vs native vs strace -f, as ratios
 generate: ## regenerate the syscall and sub-feature tables from the kernel headers
 	go generate ./...
 
+deb: ## build the dh-loupe package into dist/ (dpkg-buildpackage -b in a copy of the tree)
+	scripts/build-deb dist
+
 clean: ## remove build outputs
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist
