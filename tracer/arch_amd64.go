@@ -74,3 +74,11 @@ func regsRestart(saved unix.PtraceRegs) unix.PtraceRegs {
 
 // regsFirstArg returns the first syscall argument (clone flags, clone3 args).
 func regsFirstArg(r *unix.PtraceRegs) uint64 { return r.Rdi }
+
+// argRegOffsets are the user-area offsets of the six syscall argument
+// registers, for rewriting one argument with a single POKEUSER.
+var argRegOffsets = [6]uintptr{
+	unsafe.Offsetof(unix.PtraceRegs{}.Rdi), unsafe.Offsetof(unix.PtraceRegs{}.Rsi),
+	unsafe.Offsetof(unix.PtraceRegs{}.Rdx), unsafe.Offsetof(unix.PtraceRegs{}.R10),
+	unsafe.Offsetof(unix.PtraceRegs{}.R8), unsafe.Offsetof(unix.PtraceRegs{}.R9),
+}

@@ -74,6 +74,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
+	"salsa.debian.org/loupe-team/loupe/tracer/subfeature"
 	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
@@ -128,6 +130,7 @@ type task struct {
 	// wantExit: the task was restarted with PTRACE_SYSCALL from a seccomp
 	// stop to see the syscall's result.
 	wantExit  bool
+	exit      exitAction // sub-feature/pseudo-file work for the exit stop
 	lastNr    int
 	inj       *injection
 	detaching bool
@@ -143,14 +146,18 @@ type proc struct {
 	bin      *binRec
 	rec      *Process
 	exe      string
+	fds      *fdTable // pseudo-file fds, when they are followed
+	cwd      string   // cached working directory for relative paths; "" = unknown
 }
 
 type binRec struct {
-	b      *Binary
-	procs  []*Process // in start order; filled in as images end
-	counts []uint64   // by syscall number
-	errs   []uint64
-	other  map[string]uint64 // foreign-ABI calls and numbers beyond the table
+	b        *Binary
+	procs    []*Process // in start order; filled in as images end
+	counts   []uint64   // by syscall number
+	errs     []uint64
+	other    map[string]uint64 // foreign-ABI calls and numbers beyond the table
+	features map[string]uint64
+	pseudo   map[string]uint64
 }
 
 type engine struct {
@@ -158,6 +165,14 @@ type engine struct {
 	opts  Options
 	table *sysent.Table
 	rules *ruleSet
+	sub   *subfeature.Decoder
+	pf    *pseudofile.Table
+	// needPaths: path arguments and pseudo-file fds are followed.
+	needPaths bool
+	frules    *featureRules
+	stand     *standIns
+	fcntlNr   int
+	chdirNrs  [2]int
 
 	// useSeccomp: try to install the filter in in-scope processes.
 	useSeccomp bool
@@ -211,7 +226,8 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 	if opts.Identities == nil {
 		opts.Identities = exeid.NewCache()
 	}
-	rules, err := compileRules(table, opts.Rules)
+	sub := subfeature.For(runtime.GOARCH)
+	rules, err := compileRules(table, sub, opts.Rules)
 	if err != nil {
 		return nil, err
 	}
@@ -221,11 +237,29 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 		bins: map[string]*binRec{}, live: map[int]bool{},
 		res:       &Result{RuleHits: map[string]uint64{}},
 		statusBuf: make([]byte, 4096),
+		sub:       sub, pf: pseudofile.For(runtime.GOARCH), frules: &rules.feat,
+		fcntlNr: -1, chdirNrs: [2]int{-1, -1},
+	}
+	if nr, ok := table.Number("fcntl"); ok {
+		e.fcntlNr = nr
+	}
+	for i, n := range []string{"chdir", "fchdir"} {
+		if nr, ok := table.Number(n); ok {
+			e.chdirNrs[i] = nr
+		}
+	}
+	e.needPaths = e.pf != nil && (opts.Record&RecordPseudoFiles != 0 || len(rules.feat.pseudo) > 0)
+	for _, r := range rules.feat.pseudo {
+		if r.Action == Fake && e.stand == nil {
+			if e.stand, err = newStandIns(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	e.needStops = opts.Record&(RecordSyscalls|RecordErrors|RecordFeatures|RecordPseudoFiles) != 0 || len(opts.Rules) > 0
 	e.useSeccomp = e.needStops && !opts.NoSeccomp
 	if e.useSeccomp {
-		e.filter = encodeFilter(buildFilter(opts.Record&RecordSyscalls != 0 || rules.killAll, e.filterNumbers()))
+		e.filter = encodeFilter(buildFilter(opts.Record != RecordNone || rules.killAll, e.filterNumbers()))
 	}
 	return e, nil
 }
@@ -236,6 +270,16 @@ func (e *engine) filterNumbers() []int {
 	for nr := range e.rules.byNr {
 		if e.rules.byNr[nr] != nil {
 			set[nr] = true
+		}
+	}
+	for nr := range e.rules.feat.sub {
+		set[nr] = true
+	}
+	if len(e.rules.feat.pseudo) > 0 && e.pf != nil {
+		for _, n := range e.pf.PathSyscalls() {
+			if nr, ok := e.table.Number(n); ok {
+				set[nr] = true
+			}
 		}
 	}
 	// execve: the moment to read the peak RSS of the image being replaced.
@@ -300,6 +344,7 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 
 	stop := context.AfterFunc(ctx, e.killTree)
 	defer stop()
+	defer e.stand.remove()
 
 	// The helper is in group-stop; wake it so it can exec the command.
 	unix.Kill(pid, unix.SIGCONT)
@@ -516,7 +561,7 @@ func (e *engine) resume(t *task, sig int) {
 		return
 	}
 	var err error
-	if t.inj != nil || t.wantExit || (t.proc.inScope && !t.proc.filtered && e.needStops) {
+	if t.inj != nil || t.wantExit || t.exit.pending() || (t.proc.inScope && !t.proc.filtered && e.needStops) {
 		err = ptSyscall(t.tid, sig)
 	} else {
 		err = ptCont(t.tid, sig)
@@ -571,7 +616,10 @@ func (e *engine) onNewChild(t *task, ev int) {
 	} else {
 		p := t.proc
 		np := &proc{tgid: child, ppid: p.tgid, preExec: p.preExec, inScope: p.inScope,
-			filtered: p.filtered, opts: p.opts, bin: p.bin, exe: p.exe}
+			filtered: p.filtered, opts: p.opts, bin: p.bin, exe: p.exe, cwd: p.cwd}
+		if p.fds != nil {
+			np.fds = p.fds.clone()
+		}
 		if p.rec != nil {
 			np.rec = p.bin.newProcess(Process{PID: child, PPID: p.tgid, Exe: p.rec.Exe, Argv: p.rec.Argv})
 		}
@@ -631,7 +679,8 @@ func (e *engine) onExec(t *task) {
 		exe = "?"
 	}
 	p.exe = exe
-	p.inScope, p.bin, p.rec = false, nil, nil
+	p.inScope, p.bin, p.rec, p.fds, p.cwd = false, nil, nil, nil, ""
+	t.exit = exitAction{}
 	var argv []string
 	ident, in := e.scope(p.tgid, exe, &argv)
 	opts := baseOpts
@@ -644,6 +693,9 @@ func (e *engine) onExec(t *task) {
 		p.rec = p.bin.newProcess(Process{PID: p.tgid, PPID: p.ppid, Exe: ident.Path, Argv: argv})
 		if n := procFDCount(p.tgid); n > p.rec.MaxFDs {
 			p.rec.MaxFDs = n
+		}
+		if e.needPaths {
+			e.seedFDs(p)
 		}
 		opts |= unix.PTRACE_O_TRACEEXIT
 		// A script's interpreter mostly runs other programs; while every
@@ -728,7 +780,8 @@ func (e *engine) binFor(pid int, id Identity) *binRec {
 	if s, err := e.opts.Identities.Sums(src); err == nil {
 		id.BuildID, id.SHA256 = s.BuildID, s.SHA256
 	}
-	b := &binRec{b: &Binary{Identity: id}, counts: make([]uint64, e.table.Max()), other: map[string]uint64{}}
+	b := &binRec{b: &Binary{Identity: id}, counts: make([]uint64, e.table.Max()), other: map[string]uint64{},
+		features: map[string]uint64{}, pseudo: map[string]uint64{}}
 	if e.opts.Record&RecordErrors != 0 {
 		b.errs = make([]uint64, e.table.Max())
 	}
@@ -912,6 +965,9 @@ func (e *engine) onSyscallStop(t *task) {
 		e.onEntry(t, &info, false)
 	case unix.PTRACE_SYSCALL_INFO_EXIT:
 		t.wantExit = false
+		if t.exit.pending() {
+			e.onExitFeatures(t, &info)
+		}
 		if b := t.proc.bin; b != nil && b.errs != nil && info.isError() && t.lastNr >= 0 && t.lastNr < len(b.errs) {
 			b.errs[t.lastNr]++
 		}
@@ -955,18 +1011,33 @@ func (e *engine) onEntry(t *task, info *syscallInfo, seccompStop bool) {
 		e.resume(t, 0)
 		return
 	}
-	if r := e.rules.match(nr); r != nil {
+	if nr == e.chdirNrs[0] || nr == e.chdirNrs[1] {
+		p.cwd = ""
+	}
+	var d decision
+	if e.sub != nil || e.needPaths {
+		d = e.features(t, info)
+	}
+	if d.rule == nil {
+		if r := e.rules.match(nr); r != nil {
+			d = decision{rule: r, retval: r.retval(), skip: true}
+		}
+	}
+	if r := d.rule; r != nil {
 		e.res.RuleHits[r.Feature]++
 		if r.Action == Kill {
 			unix.Kill(p.tgid, unix.SIGKILL)
 			e.resume(t, 0)
 			return
 		}
-		// Skip the call and set its return value.
-		ptPokeUser(t.tid, offSyscallNr, ^uint64(0))
-		ptPokeUser(t.tid, offRetval, uint64(r.retval()))
-		e.resume(t, 0)
-		return
+		if d.skip {
+			// Skip the call and set its return value.
+			t.exit = exitAction{}
+			ptPokeUser(t.tid, offSyscallNr, ^uint64(0))
+			ptPokeUser(t.tid, offRetval, uint64(d.retval))
+			e.resume(t, 0)
+			return
+		}
 	}
 	if seccompStop && e.opts.Record&RecordErrors != 0 {
 		t.lastNr = nr
@@ -1017,6 +1088,8 @@ func (e *engine) finish() {
 			}
 			return a.Number < b.Number
 		})
+		out.Features = sortedCounts(b.features)
+		out.PseudoFiles = sortedCounts(b.pseudo)
 		for _, p := range b.procs {
 			out.Processes = append(out.Processes, *p)
 		}
@@ -1033,4 +1106,13 @@ func (e *engine) finish() {
 		}
 		return a.Interpreter < b.Interpreter
 	})
+}
+
+func sortedCounts(m map[string]uint64) []Count {
+	out := make([]Count, 0, len(m))
+	for k, v := range m {
+		out = append(out, Count{Key: k, Calls: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
 }

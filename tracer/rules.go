@@ -2,10 +2,12 @@ package tracer
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"salsa.debian.org/loupe-team/loupe/tracer/subfeature"
 	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
@@ -14,17 +16,19 @@ type ruleSet struct {
 	byNr    []*Rule // whole-syscall rules, by number
 	killAll bool
 	execNrs [2]int
+	feat    featureRules // sub-feature and pseudo-file rules
 }
 
 // ValidateRule checks a rule without running anything; errors name the
 // closest known syscall.
 func ValidateRule(r Rule) error {
-	_, err := compileRules(nativeTable, []Rule{r})
+	_, err := compileRules(nativeTable, subfeature.For(runtime.GOARCH), []Rule{r})
 	return err
 }
 
-func compileRules(t *sysent.Table, rules []Rule) (*ruleSet, error) {
-	rs := &ruleSet{byNr: make([]*Rule, t.Max()), execNrs: [2]int{-1, -1}}
+func compileRules(t *sysent.Table, dec *subfeature.Decoder, rules []Rule) (*ruleSet, error) {
+	rs := &ruleSet{byNr: make([]*Rule, t.Max()), execNrs: [2]int{-1, -1},
+		feat: featureRules{sub: map[int]map[string]*Rule{}}}
 	if nr, ok := t.Number("execve"); ok {
 		rs.execNrs[0] = nr
 	}
@@ -51,10 +55,11 @@ func compileRules(t *sysent.Table, rules []Rule) (*ruleSet, error) {
 				return nil, fmt.Errorf("rule %s: \"*\" (every syscall) only makes sense with kill", r)
 			}
 			rs.killAll = true
-		case strings.HasPrefix(r.Feature, "/"):
-			return nil, fmt.Errorf("rule %s: pseudo-file rules are not supported by this tracer yet", r)
-		case strings.Contains(r.Feature, ":") && !strings.HasPrefix(r.Feature, "syscall_"):
-			return nil, fmt.Errorf("rule %s: sub-feature rules are not supported by this tracer yet", r)
+		case strings.HasPrefix(r.Feature, "/"), strings.Contains(r.Feature, ":"):
+			// A path can contain ':', so '/' is checked first.
+			if err := compileFeatureRule(&rs.feat, dec, r); err != nil {
+				return nil, err
+			}
 		default:
 			nr, err := t.Lookup(r.Feature)
 			if err != nil {

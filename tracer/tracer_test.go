@@ -669,3 +669,84 @@ func TestSandboxUnprivileged(t *testing.T) {
 		t.Fatalf("real file modified: %q", b)
 	}
 }
+
+func counts(cs []Count) map[string]uint64 {
+	m := map[string]uint64{}
+	for _, c := range cs {
+		m[c.Key] = c.Calls
+	}
+	return m
+}
+
+func recordAll(_ *Command, o *Options) {
+	o.Record = RecordSyscalls | RecordFeatures | RecordPseudoFiles
+}
+
+func TestSubFeaturesRecordedAndTargeted(t *testing.T) {
+	fx := fixture(t)
+	mechanisms(t, func(t *testing.T, mech runOpt) {
+		res, _ := runOut(t, []string{fx, "fcntl"}, whitelist(fx), recordAll, mech)
+		f := counts(binOf(res, fx).Features)
+		for _, k := range []string{"fcntl:F_SETFD", "fcntl:F_SETFL", "fcntl:F_GETFL", "socket:AF_INET+SOCK_STREAM", "arch_prctl:ARCH_SET_FS"} {
+			if f[k] == 0 {
+				t.Errorf("feature %s not recorded; got %v", k, f)
+			}
+		}
+		// Stubbing one command leaves the others of the same syscall alone.
+		_, out := runOut(t, []string{fx, "fcntl"}, whitelist(fx), rules(Rule{Feature: "fcntl:F_SETFD", Action: Stub}), mech)
+		if out != "setfd=-1 setfl=0\n" {
+			t.Errorf("fcntl:F_SETFD stubbed: %q", out)
+		}
+		// prctl(PR_SET_KEEPCAPS) faked returns 0 and the setting, read back
+		// with a real PR_GET_KEEPCAPS, is unchanged.
+		_, out = runOut(t, []string{fx, "keepcaps"}, whitelist(fx), rules(Rule{Feature: "prctl:PR_SET_KEEPCAPS", Action: Fake}), mech)
+		if out != "set=0 get=0\n" {
+			t.Errorf("prctl:PR_SET_KEEPCAPS faked: %q", out)
+		}
+		_, out = runOut(t, []string{fx, "keepcaps"}, whitelist(fx), mech)
+		if out != "set=0 get=1\n" {
+			t.Errorf("untouched keepcaps: %q", out)
+		}
+		// Masked flag fields: MAP_POPULATE on both mappings does not hide
+		// that one is anonymous and private, the other file-backed and
+		// shared (ld.so's own private file mappings are not touched either).
+		res, out = runOut(t, []string{fx, "mmap"}, whitelist(fx), rules(Rule{Feature: "mmap:file+shared", Action: Stub}), mech)
+		if out != "anon=ok file=failed\n" || res.RuleHits["mmap:file+shared"] != 1 {
+			t.Errorf("mmap:file+shared stubbed: %q, hits %v", out, res.RuleHits)
+		}
+	})
+}
+
+func TestPseudoFiles(t *testing.T) {
+	fx := fixture(t)
+	mechanisms(t, func(t *testing.T, mech runOpt) {
+		res, out := runOut(t, []string{fx, "procstatus"}, whitelist(fx), recordAll, mech)
+		pf := counts(binOf(res, fx).PseudoFiles)
+		// open + 2 reads + close through the fd.
+		if pf["/proc/self/status"] != 4 || !strings.HasPrefix(out, "read=") {
+			t.Errorf("/proc/self/status uses = %d (want 4: open, read, read, close); all %v; out %q", pf["/proc/self/status"], pf, out)
+		}
+		res, _ = runOut(t, []string{fx, "procdir"}, whitelist(fx), recordAll, mech)
+		pf = counts(binOf(res, fx).PseudoFiles)
+		if pf["/proc/self"] == 0 || pf["/proc/self/stat"] < 2 {
+			t.Errorf("dirfd-relative open not followed: %v", pf)
+		}
+
+		_, out = runOut(t, []string{fx, "procstatus"}, whitelist(fx), rules(Rule{Feature: "/proc/self/status", Action: Stub}), mech)
+		if out != fmt.Sprintf("open errno=%d\n", unix.ENOENT) {
+			t.Errorf("stubbed /proc/self/status: %q", out)
+		}
+		_, out = runOut(t, []string{fx, "procstatus"}, whitelist(fx), rules(Rule{Feature: "/proc/self/status", Action: Fake}), mech)
+		if out != "read=0+0\n" {
+			t.Errorf("faked /proc/self/status: %q (want an empty file)", out)
+		}
+		_, out = runOut(t, []string{fx, "pseudostat", "/proc/self"}, whitelist(fx), rules(Rule{Feature: "/proc/self", Action: Fake}), mech)
+		if out != "stat=0 errno=0 dir=1 size=0\n" && !strings.HasPrefix(out, "stat=0 errno=0 dir=1") {
+			t.Errorf("faked /proc/self as a directory: %q", out)
+		}
+		_, out = runOut(t, []string{fx, "pseudostat", "/proc/self/status"}, whitelist(fx), rules(Rule{Feature: "/proc/self", Action: Fake}), mech)
+		if out != fmt.Sprintf("stat=-1 errno=%d dir=-1 size=-1\n", unix.ENOENT) {
+			t.Errorf("descendant of a faked directory: %q", out)
+		}
+	})
+}

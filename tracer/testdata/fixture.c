@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -168,6 +170,59 @@ int main(int argc, char **argv) {
 		fclose(f);
 		for (;;)
 			pause();
+	}
+	if (!strcmp(mode, "keepcaps")) {
+		int r = prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+		printf("set=%d get=%d\n", r, prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0));
+		return 0;
+	}
+	if (!strcmp(mode, "procstatus")) {
+		/* Reads /proc/self/status through an fd: open, read, read, close. */
+		char buf[8192];
+		int fd = open("/proc/self/status", O_RDONLY);
+		if (fd < 0) {
+			printf("open errno=%d\n", errno);
+			return 0;
+		}
+		long n = read(fd, buf, sizeof buf), m = read(fd, buf, sizeof buf);
+		close(fd);
+		printf("read=%ld+%ld\n", n, m);
+		return 0;
+	}
+	if (!strcmp(mode, "procdir")) {
+		/* A relative path under a dirfd opened on /proc/<pid>. */
+		char d[64];
+		snprintf(d, sizeof d, "/proc/%d", getpid());
+		int dfd = open(d, O_RDONLY | O_DIRECTORY);
+		int fd = openat(dfd, "stat", O_RDONLY);
+		char buf[512];
+		printf("read=%ld\n", fd >= 0 ? (long)read(fd, buf, sizeof buf) : -1L);
+		return 0;
+	}
+	if (!strcmp(mode, "pseudostat")) {
+		struct stat st;
+		int r = stat(argv[2], &st);
+		printf("stat=%d errno=%d dir=%d size=%ld\n", r, r ? errno : 0, r ? -1 : S_ISDIR(st.st_mode), r ? -1L : (long)st.st_size);
+		return 0;
+	}
+	if (!strcmp(mode, "isatty")) {
+		int r = isatty(1);
+		printf("isatty=%d errno=%d\n", r, r ? 0 : errno);
+		return 0;
+	}
+	if (!strcmp(mode, "mmap")) {
+		void *a = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		int fd = open(argv[0], O_RDONLY);
+		void *f = mmap(NULL, 4096, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+		printf("anon=%s file=%s\n", a == MAP_FAILED ? "failed" : "ok", f == MAP_FAILED ? "failed" : "ok");
+		return 0;
+	}
+	if (!strcmp(mode, "fcntl")) {
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int r1 = fcntl(s, F_SETFD, FD_CLOEXEC);
+		int r2 = fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+		printf("setfd=%d setfl=%d\n", r1, r2);
+		return 0;
 	}
 	fprintf(stderr, "fixture: unknown mode %s\n", mode);
 	return 2;

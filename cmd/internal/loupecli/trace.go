@@ -29,10 +29,11 @@ func traceCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "binary", Aliases: []string{"b"}, Usage: "whitelist this executable or script (repeatable)"},
 			&cli.StringSliceFlag{Name: "binary-dir", Usage: "whitelist every executable under this directory (repeatable)"},
-			&cli.StringSliceFlag{Name: "stub", Usage: "make this syscall return -ENOSYS in whitelisted processes"},
-			&cli.StringSliceFlag{Name: "fake", Usage: "make this syscall return 0 in whitelisted processes"},
+			&cli.StringSliceFlag{Name: "stub", Usage: "make this syscall (mkdir), sub-feature (fcntl:F_SETFD) or pseudo-file (/proc/self/status) fail: -ENOSYS, or -ENOENT for a pseudo-file"},
+			&cli.StringSliceFlag{Name: "fake", Usage: "make this syscall or sub-feature return 0 without running; a faked pseudo-file exists but is empty"},
 			&cli.StringSliceFlag{Name: "errno", Usage: "NAME=N: make this syscall fail with errno N"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the trace to `FILE` instead of stdout"},
+			&cli.StringFlag{Name: "record", Value: "syscalls", Usage: "what to record: syscalls, features (plus sub-features such as ioctl:TCGETS), pseudo-files (plus /proc, /sys and /dev files)"},
 			&cli.BoolFlag{Name: "errors", Usage: "also count failed calls (one more stop per syscall)"},
 			&cli.BoolFlag{Name: "no-seccomp", Usage: "stop syscalls with PTRACE_SYSCALL only (two stops per syscall)"},
 			&cli.BoolFlag{Name: "kill-leftovers", Usage: "kill processes still running when the command exits, instead of detaching"},
@@ -47,6 +48,15 @@ func runTrace(c *cli.Context) error {
 		return fmt.Errorf("trace: no command given (usage: loupe trace [options] -- COMMAND [ARGS...])")
 	}
 	opts := tracer.Options{Record: tracer.RecordSyscalls}
+	switch r := c.String("record"); r {
+	case "syscalls":
+	case "features":
+		opts.Record |= tracer.RecordFeatures
+	case "pseudo-files":
+		opts.Record |= tracer.RecordFeatures | tracer.RecordPseudoFiles
+	default:
+		return fmt.Errorf("trace: --record %q: want syscalls, features or pseudo-files", r)
+	}
 	if c.Bool("errors") {
 		opts.Record |= tracer.RecordErrors
 	}
