@@ -47,6 +47,13 @@ func TestTraceShippedAndHelpers(t *testing.T) {
 			t.Errorf("trace mode: %s has stub/fake set", s.Name)
 		}
 	}
+	mmap := false
+	for _, ft := range hello.Features {
+		mmap = mmap || strings.HasPrefix(ft.Key, "mmap:")
+	}
+	if !mmap {
+		t.Errorf("hello-loupe's sub-features lack mmap:*: %+v", hello.Features)
+	}
 	probe := binary(f, "tests/probe")
 	if probe == nil || probe.Shipped || probe.Package != "" || !syscallNames(probe)["sysinfo"] {
 		t.Errorf("test helper tests/probe: %+v", probe)

@@ -208,7 +208,8 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 	u.command(argv)
 	res, err := trace(ctx, tracer.Command{Path: path, Args: argv, Env: pio.Env, Dir: pio.Dir,
 		Stdin: pio.Stdin, Stdout: pio.Stdout, Stderr: pio.Stderr},
-		tracer.Options{Whitelist: wl, Record: tracer.RecordSyscalls, Leftovers: tracer.LeftoversDetach,
+		tracer.Options{Whitelist: wl, Record: tracer.RecordSyscalls | tracer.RecordFeatures | tracer.RecordPseudoFiles,
+			Leftovers:  tracer.LeftoversDetach,
 			Identities: exeid.NewCache()})
 	if res == nil {
 		// Nothing of the step ran (the tracer could not start it), so
