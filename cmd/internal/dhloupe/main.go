@@ -37,6 +37,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -89,14 +90,57 @@ type IO struct {
 // Main runs the command named by argv[0]'s basename (dh_loupe or
 // dh_loupe_verdict) and returns how it ends: dh_loupe ends as the test
 // step did (the same code, or death by the same signal).
-func Main(ctx context.Context, argv0 string, pio IO, deps Deps) tracer.ExitStatus {
+func Main(ctx context.Context, argv0 string, pio IO, deps Deps) (st tracer.ExitStatus) {
 	name := filepath.Base(argv0)
+	// A loupe bug must not cost a rebuild its .debs: a panic in the
+	// binary pass is reported and ignored (unless loupe=strict); in the
+	// test pass the step's own status stands, and if the step had not run
+	// yet it runs untraced.
+	var step stepState
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		u := ui{name: name, out: pio.Stdout, err: pio.Stderr}
+		u.errorf("internal error: %v\n%s", r, debug.Stack())
+		strict := strictRequested(pio.Env)
+		switch {
+		case strict:
+			st = exit(255)
+		case name == "dh_loupe_verdict":
+			st = exit(0)
+		case step.ran:
+			st = step.status
+		case step.argv != nil:
+			st = execStep(u, step.argv, pio)
+		default:
+			st = exit(255)
+		}
+	}()
 	switch name {
 	case "dh_loupe_verdict":
 		return tracer.ExitStatus{Code: verdictMain(ctx, name, pio, deps)}
 	default:
-		return testMain(ctx, "dh_loupe", pio, deps)
+		return testMain(ctx, "dh_loupe", pio, deps, &step)
 	}
+}
+
+// stepState is what a panic handler needs to know about the test step.
+type stepState struct {
+	argv   []string // set once the step is known
+	ran    bool     // set once it has run
+	status tracer.ExitStatus
+}
+
+// strictRequested reads loupe=...,strict from DEB_BUILD_OPTIONS alone.
+func strictRequested(env []string) bool {
+	v, ok := debhelper.ParseBuildOptions(debhelper.Getenv(env, "DEB_BUILD_OPTIONS")).Get("loupe")
+	if !ok {
+		return false
+	}
+	t, _ := debhelper.ParseLoupeOption(v)
+	return t.Strict != nil && *t.Strict
 }
 
 // ui prints in debhelper's manner.
@@ -174,7 +218,9 @@ func loadSettings(pio IO) (*debhelper.Source, *debhelper.Settings) {
 	}
 	cfg, cfgErr := debhelper.LoadConfig(pio.Dir, names)
 	s := debhelper.ResolveSettings(pio.Env, cfg, cfgErr)
-	if srcErr != nil {
+	if srcErr != nil && s.Requested {
+		// Without a request nothing needs the source's details: say
+		// nothing, so that the build's output stays as without loupe.
 		s.Problems = append(s.Problems, srcErr)
 	}
 	return src, s

@@ -20,7 +20,7 @@ import (
 // dh_auto_test, with its hooks and overrides.
 const testSequence = "loupe-test"
 
-func testMain(ctx context.Context, name string, pio IO, deps Deps) tracer.ExitStatus {
+func testMain(ctx context.Context, name string, pio IO, deps Deps, step *stepState) tracer.ExitStatus {
 	// 1. Options.
 	opts, u, code, ok := parse(name, pio)
 	if !ok {
@@ -47,6 +47,7 @@ func testMain(ctx context.Context, name string, pio IO, deps Deps) tracer.ExitSt
 		fmt.Fprintf(pio.Stdout, "\t%s\n", escapeShell(argv))
 		return exit(0)
 	}
+	step.argv = argv
 	// 4. Not traced: run the step exactly as without loupe.
 	if !s.Traced() || deps.Trace == nil {
 		if s.Artifacts() {
@@ -69,7 +70,7 @@ func testMain(ctx context.Context, name string, pio IO, deps Deps) tracer.ExitSt
 		return execStep(u, argv, pio)
 	}
 	// 5. Traced.
-	return traceStep(ctx, u, pio, opts, s, argv, deps.Trace)
+	return traceStep(ctx, u, pio, opts, s, argv, deps.Trace, step)
 }
 
 // stepArgv is the test step: the command after "--", or dh re-entered for
@@ -174,7 +175,8 @@ func recordRun(ctx context.Context, u ui, pio IO, opts *debhelper.Options, run *
 // traceStep runs the step under the tracer, records it, and returns the
 // step's own exit status. If loupe fails to trace, the step runs untraced
 // (unless loupe=strict), so that the build's outcome stays the package's.
-func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *debhelper.Settings, argv []string, trace TraceFunc) tracer.ExitStatus {
+func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *debhelper.Settings, argv []string,
+	trace TraceFunc, step *stepState) tracer.ExitStatus {
 	run := &debhelper.Run{Mode: s.Mode, Started: time.Now().UTC(),
 		Step: debhelper.Step{Argv: argv, Env: debhelper.WithoutFakeroot(pio.Env), Dir: pio.Dir}}
 	pkgs, err := debhelper.ListPackages(ctx, pio.Dir, opts.ListArgs, pio.Env)
@@ -224,6 +226,7 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 		run.Error = fmt.Sprintf("trace the test step: %v", err)
 		u.errorf("%s", run.Error)
 	}
+	step.ran, step.status = true, res.Exit
 	run.Exit = debhelper.Exit{Code: res.Exit.Code, Signal: int(res.Exit.Signal)}
 	run.Binaries = fromTrace(res)
 	run.Processes, run.Execs = res.Processes, res.Execs
