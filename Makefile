@@ -7,7 +7,7 @@ export GOFLAGS ?= -buildvcs=false
 BIN := $(CURDIR)/bin
 GO_TEST_FLAGS ?= -count=1 -timeout 60m
 
-.PHONY: help deps build test test-short test-sbuild demo bench generate vet fmt deb clean
+.PHONY: help deps build test test-short test-sbuild demo demo-trace bench generate vet fmt deb clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -29,11 +29,16 @@ test: deps build vet ## run all tests (real ptrace, real debhelper builds)
 test-short: build ## the fast tests only (no package builds)
 	LOUPE_BIN=$(BIN) go test -short -count=1 ./...
 
-test-sbuild: build ## build testdata packages with sbuild in unshare mode (slow)
+test-sbuild: build deb ## build testdata packages with sbuild in unshare mode (slow)
 	scripts/install-deps sbuild
-	LOUPE_BIN=$(BIN) LOUPE_SBUILD=1 go test -count=1 -timeout 60m -run 'Sbuild' -v ./debhelper/...
+	scripts/sbuild-chroot
+	LOUPE_BIN=$(BIN) LOUPE_SBUILD=1 LOUPE_DEB=$(CURDIR)/$$(ls dist/dh-loupe_*_amd64.deb) \
+	  go test -count=1 -timeout 60m -run 'Sbuild' -v ./debhelper/...
 
-demo: deps build ## trace the bundled example and print what loupe found
+demo: deps build ## build the example package testdata/hello-loupe with dh_loupe and print its verdicts
+	scripts/demo-dh $(BIN)
+
+demo-trace: deps build ## loupe trace on a small example, without Debian packaging
 	testdata/demo/run-demo $(BIN)
 
 bench: build ## benchmarks: loupe vs native vs strace -f, as ratios
@@ -43,5 +48,8 @@ bench: build ## benchmarks: loupe vs native vs strace -f, as ratios
 generate: ## regenerate the syscall and sub-feature tables from the kernel headers
 	go generate ./...
 
+deb: ## build the dh-loupe package into dist/ (dpkg-buildpackage -b in a copy of the tree)
+	scripts/build-deb dist
+
 clean: ## remove build outputs
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

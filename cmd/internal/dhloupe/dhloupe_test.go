@@ -1,0 +1,224 @@
+package dhloupe
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"salsa.debian.org/loupe-team/loupe/debhelper"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+)
+
+func TestStepArgv(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		want []string
+	}{
+		{"dh with addons", []string{"-a", "-O--buildsystem=cmake", "-O-Nfoo-doc"},
+			[]string{"DH_LOUPE_DH_ARGV=/usr/bin/dh\x1ebinary-arch\x1e--with\x1epython3,loupe\x1e--without=autoreconf\x1e--buildsystem=cmake"},
+			[]string{"dh", "loupe-test", "--with=python3,loupe", "--without=autoreconf", "-a", "--buildsystem=cmake", "--no-package=foo-doc"}},
+		{"dh without --with", []string{"-plibfoo1"}, []string{"DH_LOUPE_DH_ARGV=/usr/bin/dh\x1ebuild"},
+			[]string{"dh", "loupe-test", "--package=libfoo1"}},
+		{"single-dash long options", nil, []string{"DH_LOUPE_DH_ARGV=dh\x1ebuild\x1e-with\x1eloupe\x1e-without=x"},
+			[]string{"dh", "loupe-test", "--with=loupe", "--without=x"}},
+		{"not run by dh", []string{"-i"}, nil, []string{"dh", "loupe-test", "--with", "loupe", "-i"}},
+		{"explicit command", []string{"-a", "--", "make", "-C", "b", "check"}, nil, []string{"make", "-C", "b", "check"}},
+	}
+	for _, tt := range tests {
+		opts, err := debhelper.ParseOptions(tt.args, tt.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := stepArgv(opts, tt.env)
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: got %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
+	opts, _ := debhelper.ParseOptions([]string{"--"}, nil)
+	if _, err := stepArgv(opts, nil); err == nil {
+		t.Error(`"--" without a command must be an error`)
+	}
+}
+
+func TestEscapeShell(t *testing.T) {
+	got := escapeShell([]string{"dh", "loupe-test", "--with=a,b", "-V\"x y\"", "$(x)", "a;b"})
+	want := `dh loupe-test --with=a,b "-V\"x y\"" \$\(x\) a\;b`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// verdictTree prepares a source tree as dh_loupe_verdict finds it in the
+// binary target: hello-loupe built (gcc), installed into debian/hello-loupe,
+// and a recorded test step that ran it and a helper.
+func verdictTree(t *testing.T) (dir string, run *debhelper.Run) {
+	t.Helper()
+	for _, c := range []string{"dh_listpackages", "dpkg-distaddfile"} {
+		if _, err := exec.LookPath(c); err != nil {
+			t.Skipf("%s not installed (make deps)", c)
+		}
+	}
+	top := t.TempDir()
+	dir = filepath.Join(top, "hello-loupe")
+	if out, err := exec.Command("cp", "-a", "../../../testdata/hello-loupe", dir).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, c := range [][]string{
+		{"gcc", "-O2", "-o", "hello-loupe", "hello.c"},
+		{"gcc", "-O2", "-o", "tests/probe", "tests/probe.c"},
+		{"install", "-D", "-m", "0755", "hello-loupe", "debian/hello-loupe/usr/bin/hello-loupe"},
+		{"strip", "debian/hello-loupe/usr/bin/hello-loupe"},
+	} {
+		cmd := exec.Command(c[0], c[1:]...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v: %s (gcc and binutils are needed: make deps)", c, err, out)
+		}
+	}
+	bin := func(rel string) verdict.Binary {
+		p := filepath.Join(dir, rel)
+		s, err := (*exeid.Cache)(nil).Sums(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return verdict.Binary{Path: p, BuildID: s.BuildID, SHA256: s.SHA256, Processes: 1,
+			Syscalls: []verdict.Syscall{{Name: "uname", Number: 63, Calls: 1}}}
+	}
+	run = &debhelper.Run{Packages: []string{"hello-loupe"}, Mode: debhelper.ModeAnalyze,
+		Step: debhelper.Step{Argv: []string{"dh", "loupe-test"}, Dir: dir,
+			Env: []string{"PATH=/usr/bin:/bin", "LD_PRELOAD=libfakeroot-sysv.so", "FAKEROOTKEY=1"}},
+		Binaries: []verdict.Binary{bin("hello-loupe"), bin("tests/probe")},
+		Started:  time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Wall: 1.5}
+	if _, err := debhelper.WriteRun(dir, run); err != nil {
+		t.Fatal(err)
+	}
+	return dir, run
+}
+
+// runMain runs a command in-process and returns its status and output.
+func runMain(t *testing.T, name, dir string, env []string, deps Deps) (int, string) {
+	t.Helper()
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	env = append(append(os.Environ(), "DEB_BUILD_PROFILES=", "DH_INTERNAL_OPTIONS=", "DH_OPTIONS="), env...)
+	st := Main(context.Background(), name, IO{Env: env, Dir: dir, Stdin: os.Stdin, Stdout: out, Stderr: out}, deps)
+	b, _ := os.ReadFile(out.Name())
+	return st.ShellCode(), string(b)
+}
+
+// TestVerdictAnalyzePlumbing checks what the binary pass hands the analysis
+// engine (the recorded step without fakeroot, only the shipped binaries
+// whitelisted, the settings) and how it names the engine's binaries in the
+// verdict. The engine is a stand-in that returns a recorded answer.
+func TestVerdictAnalyzePlumbing(t *testing.T) {
+	dir, _ := verdictTree(t)
+	var got AnalyzeRequest
+	engine := func(ctx context.Context, req AnalyzeRequest) (*verdict.File, error) {
+		got = req
+		f := req.Template
+		f.Status, f.Mode = verdict.StatusOK, verdict.ModeAnalyze
+		f.Runs = verdict.Runs{Total: 9, Baseline: 3, Sensitivity: 1, Experiments: 4, Confirmation: 1}
+		f.Binaries = []verdict.Binary{{Path: req.Whitelist[0], Shipped: true, Processes: 3,
+			Syscalls: []verdict.Syscall{{Name: "uname", Number: 63, Calls: 2,
+				Outcome: verdict.Outcome{Stub: verdict.Bool(true), Fake: verdict.Bool(false)}}}}}
+		return &f, nil
+	}
+	code, out := runMain(t, "dh_loupe_verdict", dir,
+		[]string{"DEB_BUILD_OPTIONS=loupe=analyze,replicas=5,jobs=2,timeout=90s"}, Deps{Analyze: engine})
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if want := []string{filepath.Join(dir, "hello-loupe")}; !reflect.DeepEqual(got.Whitelist, want) {
+		t.Errorf("whitelist %q, want only the shipped binary %q", got.Whitelist, want)
+	}
+	if !reflect.DeepEqual(got.Step.Env, []string{"PATH=/usr/bin:/bin"}) || got.Step.Dir != dir ||
+		!reflect.DeepEqual(got.Step.Argv, []string{"dh", "loupe-test"}) {
+		t.Errorf("step %+v", got.Step)
+	}
+	if got.Replicas != 5 || got.Jobs != 2 || got.Timeout != 90*time.Second ||
+		got.StateDir != filepath.Join(dir, debhelper.StateDir, "analyze-hello-loupe") {
+		t.Errorf("settings: replicas %d jobs %d timeout %v state %s", got.Replicas, got.Jobs, got.Timeout, got.StateDir)
+	}
+	f, err := verdict.ReadFile(filepath.Join(filepath.Dir(dir), "hello-loupe_1.0_"+hostArch(t)+".loupe.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Mode != verdict.ModeAnalyze || f.Status != verdict.StatusOK || f.Package != "hello-loupe" ||
+		f.Version != "1:1.0" || f.Runs.Total != 9 || len(f.Binaries) != 2 {
+		t.Fatalf("verdict %+v", f)
+	}
+	h, p := f.Binaries[0], f.Binaries[1]
+	if h.Path != "/usr/bin/hello-loupe" || h.BuildPath != "hello-loupe" || !h.Shipped || h.Package != "hello-loupe" ||
+		*h.Syscalls[0].Stub != true || *h.Syscalls[0].Fake != false {
+		t.Errorf("shipped binary %+v", h)
+	}
+	if p.Path != "tests/probe" || p.Shipped {
+		t.Errorf("helper %+v", p)
+	}
+	if !strings.Contains(out, "loupe: hello-loupe status=ok mode=analyze syscalls=1") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func hostArch(t *testing.T) string {
+	a, err := debhelper.HostArch(context.Background(), os.Environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestVerdictLoupeErrors: the engine's failure or a panic becomes status
+// error and the build goes on, unless loupe=strict.
+func TestVerdictLoupeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		engine AnalyzeFunc
+		dbo    string
+		code   int
+		output string
+	}{
+		{"engine error", func(context.Context, AnalyzeRequest) (*verdict.File, error) { return nil, errors.New("boom") },
+			"loupe=analyze", 0, "hello-loupe: analyze: boom"},
+		{"engine error, strict", func(context.Context, AnalyzeRequest) (*verdict.File, error) { return nil, errors.New("boom") },
+			"loupe=analyze,strict", 255, "loupe=strict: failing the build"},
+		{"panic", func(context.Context, AnalyzeRequest) (*verdict.File, error) { panic("oops") },
+			"loupe=analyze", 0, "internal error: oops"},
+		{"panic, strict", func(context.Context, AnalyzeRequest) (*verdict.File, error) { panic("oops") },
+			"loupe=analyze,strict", 255, "internal error: oops"},
+		{"no engine", nil, "loupe=analyze", 0, "analyze mode is not available"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, _ := verdictTree(t)
+			code, out := runMain(t, "dh_loupe_verdict", dir, []string{"DEB_BUILD_OPTIONS=" + tc.dbo}, Deps{Analyze: tc.engine})
+			if code != tc.code || !strings.Contains(out, tc.output) {
+				t.Errorf("exit %d, want %d; output:\n%s", code, tc.code, out)
+			}
+		})
+	}
+}
+
+// TestVerdictNotRequested: without a request the binary pass does nothing
+// and prints nothing.
+func TestVerdictNotRequested(t *testing.T) {
+	dir, _ := verdictTree(t)
+	code, out := runMain(t, "dh_loupe_verdict", dir, []string{"DEB_BUILD_OPTIONS=parallel=2", "DH_EXTRA_ADDONS="}, Deps{})
+	if code != 0 || out != "" {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), "*.loupe.yaml")); len(m) != 0 {
+		t.Errorf("wrote %v", m)
+	}
+}

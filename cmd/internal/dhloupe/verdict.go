@@ -1,0 +1,298 @@
+package dhloupe
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"salsa.debian.org/loupe-team/loupe/debhelper"
+	"salsa.debian.org/loupe-team/loupe/internal/version"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+)
+
+func verdictMain(ctx context.Context, name string, pio IO, deps Deps) int {
+	// 1. Options and settings.
+	opts, u, code, ok := parse(name, pio)
+	if !ok {
+		return code
+	}
+	if len(opts.NonOptions) > 0 || opts.HasCommand {
+		u.errorf("unexpected arguments: %s takes only debhelper options", name)
+		return 255
+	}
+	src, s := loadSettings(pio)
+	if !s.Artifacts() {
+		// Not asked for: nothing to do, and nothing printed (dh_loupe
+		// already warned about any problem).
+		return 0
+	}
+	giveUp := func(err error) int {
+		u.errorf("%v; no verdicts written", err)
+		if s.Strict {
+			return 255
+		}
+		return 0
+	}
+	if src == nil {
+		return giveUp(fmt.Errorf("%s", joinErrors(s.Problems)))
+	}
+	host, err := debhelper.HostArch(ctx, pio.Env)
+	if err != nil {
+		return giveUp(err)
+	}
+	// 2. Packages and what they install.
+	pkgs, err := debhelper.ListPackages(ctx, pio.Dir, opts.ListArgs, pio.Env)
+	if err != nil {
+		return giveUp(err)
+	}
+	if opts.NoAct {
+		for _, p := range pkgs {
+			fmt.Fprintf(pio.Stdout, "\twrite ../%s\n", debhelper.ArtifactName(p, src.Version, src.FileArch(p, host)))
+		}
+		return 0
+	}
+	runs, runsErr := debhelper.ReadRuns(pio.Dir)
+	dirs := map[string]string{}
+	for _, p := range src.PackageNames() {
+		dirs[p] = filepath.Join(pio.Dir, "debian", p)
+	}
+	if opts.Tmpdir != "" && len(pkgs) == 1 {
+		dirs[pkgs[0]] = filepath.Join(pio.Dir, opts.Tmpdir)
+	}
+	idx, idxErr := debhelper.IndexPackages(dirs)
+
+	v := &verdicts{ctx: ctx, u: u, pio: pio, src: src, s: s, host: host, idx: idx, idxErr: idxErr,
+		runs: runs, runsErr: runsErr, deps: deps, attrs: map[*debhelper.Run][]debhelper.Attribution{}}
+	failed := false
+	for _, p := range pkgs {
+		// 3-4. Attribute, and analyze.
+		f := v.verdict(p)
+		// 5. Write and register the artifact.
+		name := debhelper.ArtifactName(p, src.Version, f.Architecture)
+		if _, err := debhelper.WriteArtifact(ctx, pio.Dir, name, f, pio.Env); err != nil {
+			u.errorf("%s: %v", p, err)
+			failed = true
+		}
+		if f.Status == verdict.StatusError {
+			u.errorf("%s: %s", p, f.Reason)
+			failed = true
+		}
+		fmt.Fprintf(pio.Stdout, "loupe: %s status=%s mode=%s syscalls=%d\n", p, f.Status, f.Mode, shippedSyscalls(f))
+	}
+	if failed && s.Strict {
+		u.errorf("loupe=strict: failing the build because of the errors above")
+		return 255
+	}
+	return 0
+}
+
+type verdicts struct {
+	ctx     context.Context
+	u       ui
+	pio     IO
+	src     *debhelper.Source
+	s       *debhelper.Settings
+	host    string
+	idx     *debhelper.Index
+	idxErr  error
+	runs    []*debhelper.Run
+	runsErr error
+	deps    Deps
+	attrs   map[*debhelper.Run][]debhelper.Attribution
+}
+
+// verdict decides one package's verdict.
+func (v *verdicts) verdict(p string) *verdict.File {
+	f := &verdict.File{
+		Schema:       verdict.Schema,
+		Mode:         verdict.Mode(v.s.Mode),
+		Source:       v.src.Name,
+		Package:      p,
+		Version:      v.src.Version.String(),
+		Architecture: v.src.FileArch(p, v.host),
+		Workload:     verdict.Workload{Kind: "suite", Replicas: 1},
+		Environment:  environment(v.ctx),
+		Binaries:     []verdict.Binary{},
+	}
+	errorf := func(format string, args ...any) *verdict.File {
+		f.Status, f.Reason = verdict.StatusError, fmt.Sprintf(format, args...)
+		return f
+	}
+	run := debhelper.LatestRun(v.runs, p)
+	if run != nil {
+		f.Workload.Command = run.Step.Argv
+		f.RunMetadata.Started = run.Started
+		f.RunMetadata.WallSeconds = run.Wall
+		if run.Wall > 0 {
+			f.RunMetadata.Finished = run.Started.Add(time.Duration(run.Wall * float64(time.Second)))
+		}
+		if run.Mechanism != "" {
+			f.RunMetadata.Notes = append(f.RunMetadata.Notes, "tracing: "+run.Mechanism)
+		}
+	}
+	switch {
+	case len(v.s.Problems) > 0:
+		return errorf("%s", joinErrors(v.s.Problems))
+	case v.s.NoCheck || run != nil && run.Skipped:
+		f.Status, f.Reason = verdict.StatusSkipped, "nocheck: the test step was not run"
+		return f
+	case v.runsErr != nil:
+		return errorf("%v", v.runsErr)
+	case run == nil:
+		return errorf("no test step was recorded for %s: dh_loupe did not run in the build target "+
+			"(with dh, the loupe addon runs it in dh_auto_test's place; without dh, call dh_loupe -- COMMAND in the test target)", p)
+	case run.Error != "" && len(run.Binaries) == 0:
+		return errorf("%s", run.Error)
+	case v.idxErr != nil:
+		return errorf("%v", v.idxErr)
+	}
+	f.Runs = verdict.Runs{Total: 1, Baseline: 1}
+	if !run.Exit.Success() {
+		f.Status, f.Reason = verdict.StatusBaselineFailed, "the test step failed: "+run.Exit.String()
+		return f
+	}
+	attrs, ok := v.attrs[run]
+	if !ok {
+		attrs = debhelper.Attribute(v.pio.Dir, run.Binaries, v.idx, v.s.Config)
+		v.attrs[run] = attrs
+	}
+	f.Binaries = debhelper.Binaries(attrs, p)
+	f.RunMetadata.Notes = append(f.RunMetadata.Notes, attributionNotes(attrs, p)...)
+	if run.Error != "" {
+		return errorf("%s", run.Error)
+	}
+	if len(debhelper.Shipped(attrs, p)) == 0 {
+		f.Status = verdict.StatusNotExercised
+		f.Reason = fmt.Sprintf("the test step ran none of the executables %s ships", p)
+		return f
+	}
+	if v.s.Mode != debhelper.ModeAnalyze {
+		f.Status = verdict.StatusOK
+		return f
+	}
+	return v.analyze(f, p, run, attrs)
+}
+
+// analyze runs the experiments for one package on the recorded step.
+func (v *verdicts) analyze(f *verdict.File, p string, run *debhelper.Run, attrs []debhelper.Attribution) *verdict.File {
+	if v.deps.Analyze == nil {
+		f.Status, f.Reason = verdict.StatusError, "analyze mode is not available in this build of loupe (no analysis engine); the binaries below are from the trace"
+		return f
+	}
+	if len(run.Step.Argv) > 0 && run.Step.Argv[0] == "dh" {
+		if c, err := compatLevel(v.ctx, v.pio); err == nil && c < 10 {
+			f.Status, f.Reason = verdict.StatusError, fmt.Sprintf("analyze mode needs debhelper compat >= 10 (this package has %d: dh would skip dh_auto_test on re-runs)", c)
+			return f
+		}
+	}
+	step := run.Step
+	step.Env = debhelper.WithoutFakeroot(step.Env)
+	req := AnalyzeRequest{
+		Step:      step,
+		Whitelist: debhelper.Shipped(attrs, p),
+		Replicas:  v.s.Replicas,
+		Jobs:      v.s.Jobs,
+		Timeout:   v.s.Timeout,
+		StateDir:  filepath.Join(v.pio.Dir, debhelper.StateDir, "analyze-"+p),
+		Template:  *f,
+		Stdout:    v.pio.Stdout,
+		Stderr:    v.pio.Stderr,
+	}
+	req.Template.Binaries = nil
+	v.u.infof("%s: analyzing %d binaries (%d replicas, %d jobs)", p, len(req.Whitelist), req.Replicas, req.Jobs)
+	got, err := v.deps.Analyze(v.ctx, req)
+	if err != nil {
+		f.Status, f.Reason = verdict.StatusError, fmt.Sprintf("analyze: %v", err)
+		return f
+	}
+	// Keep the package's identity; name binaries as installed.
+	out := *got
+	out.Schema, out.Mode = verdict.Schema, verdict.ModeAnalyze
+	out.Source, out.Package, out.Version, out.Architecture = f.Source, f.Package, f.Version, f.Architecture
+	out.Workload.Command = f.Workload.Command
+	out.Environment = f.Environment
+	byPath := map[string]debhelper.Attribution{}
+	for _, a := range attrs {
+		byPath[a.Exec.Path] = a
+	}
+	out.Binaries = nil
+	for _, b := range got.Binaries {
+		if a, ok := byPath[b.Path]; ok {
+			for _, o := range a.Owners {
+				if o.Package == p {
+					b.Path, b.BuildPath, b.Shipped, b.Package = o.Installed, a.Rel, true, p
+				}
+			}
+		}
+		out.Binaries = append(out.Binaries, b)
+	}
+	for _, b := range f.Binaries {
+		if !b.Shipped {
+			out.Binaries = append(out.Binaries, b) // test helpers, from the trace
+		}
+	}
+	out.RunMetadata.Notes = append(out.RunMetadata.Notes, f.RunMetadata.Notes...)
+	return &out
+}
+
+// compatLevel asks dh_assistant for the package's debhelper compat level.
+func compatLevel(ctx context.Context, pio IO) (int, error) {
+	cmd := exec.CommandContext(ctx, "dh_assistant", "active-compat-level")
+	cmd.Dir, cmd.Env = pio.Dir, pio.Env
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, err
+	}
+	var r struct {
+		Level int `json:"active-compat-level"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return 0, err
+	}
+	return r.Level, nil
+}
+
+func attributionNotes(attrs []debhelper.Attribution, p string) []string {
+	var out []string
+	for _, a := range attrs {
+		for _, o := range a.Owners {
+			if o.Package == p {
+				out = append(out, fmt.Sprintf("%s: shipped as %s (by %s)", a.Rel, o.Installed, a.By))
+			}
+		}
+		if len(a.Owners) == 0 && a.Note != "" {
+			out = append(out, fmt.Sprintf("%s: test helper: %s", a.Rel, a.Note))
+		}
+	}
+	return out
+}
+
+// shippedSyscalls counts the distinct syscalls of the shipped binaries.
+func shippedSyscalls(f *verdict.File) int {
+	seen := map[string]bool{}
+	for _, b := range f.Binaries {
+		if b.Shipped {
+			for _, s := range b.Syscalls {
+				seen[s.Name] = true
+			}
+		}
+	}
+	return len(seen)
+}
+
+// environment describes where the verdict was obtained.
+func environment(ctx context.Context) verdict.Environment {
+	e := verdict.Environment{Loupe: version.Version}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		e.Kernel = strings.TrimSpace(string(b))
+	}
+	if out, err := exec.CommandContext(ctx, "getconf", "GNU_LIBC_VERSION").Output(); err == nil {
+		e.Libc = strings.TrimSpace(string(out))
+	}
+	return e
+}

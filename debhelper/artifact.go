@@ -1,0 +1,64 @@
+package debhelper
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"pault.ag/go/debian/version"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+)
+
+// Verdict artifacts are registered in debian/files with this section and
+// priority, the way dbgsym packages are ("debug optional"). They are for
+// local builds, sbuild and archive rebuilds; the archive would reject an
+// upload carrying them, which is why they are produced only on request.
+const (
+	ArtifactSuffix   = ".loupe.yaml"
+	ArtifactSection  = "debug"
+	ArtifactPriority = "optional"
+)
+
+// ArtifactName is the file name of a binary package's verdict:
+// <package>_<version without epoch>_<arch>.loupe.yaml, where arch is "all"
+// for Architecture: all packages and the host architecture otherwise. The
+// shape <pkg>_<ver>_<arch>.<type> is what dpkg-genchanges parses, so the
+// file follows its package in -A, -B and -b builds.
+func ArtifactName(pkg string, v version.Version, arch string) string {
+	return fmt.Sprintf("%s_%s_%s%s", pkg, v.StringWithoutEpoch(), arch, ArtifactSuffix)
+}
+
+// WriteArtifact writes a verdict as ../name relative to the source tree
+// (dpkg-genchanges' upload directory) and registers it with
+// dpkg-distaddfile, so that the .changes lists it and sbuild copies it out.
+// It returns the path written.
+func WriteArtifact(ctx context.Context, srcDir, name string, f *verdict.File, env []string) (string, error) {
+	if strings.ContainsAny(name, "/ ") {
+		return "", fmt.Errorf("artifact name %q: must be a plain file name", name)
+	}
+	out := filepath.Join(filepath.Dir(filepath.Clean(srcDir)), name)
+	if err := verdict.WriteFile(out, f); err != nil {
+		return "", fmt.Errorf("write verdict: %w", err)
+	}
+	if err := DistAddFile(ctx, srcDir, name, env); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// DistAddFile records ../name in debian/files.
+func DistAddFile(ctx context.Context, srcDir, name string, env []string) error {
+	cmd := exec.CommandContext(ctx, "dpkg-distaddfile", name, ArtifactSection, ArtifactPriority)
+	cmd.Dir = srcDir
+	cmd.Env = env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("dpkg-distaddfile %s: %w: %s", name, err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package debhelper
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// BuildOptions is a parsed DEB_BUILD_OPTIONS, with dpkg's semantics
+// (Dpkg::BuildOptions): blank-separated "key" or "key=value" flags, keys
+// matching [a-z][a-z0-9_-]*, invalid flags ignored, and a later flag
+// replacing an earlier one with the same key. So of several "loupe=" flags
+// only the last counts.
+type BuildOptions struct {
+	values map[string]string
+	has    map[string]bool // key present
+	// Invalid lists flags dpkg would ignore with a warning.
+	Invalid []string
+}
+
+var dboFlag = regexp.MustCompile(`^([a-z][a-z0-9_-]*)(?:=(\S*))?$`)
+
+// ParseBuildOptions parses a DEB_BUILD_OPTIONS value.
+func ParseBuildOptions(s string) BuildOptions {
+	b := BuildOptions{values: map[string]string{}, has: map[string]bool{}}
+	for _, f := range strings.Fields(s) {
+		m := dboFlag.FindStringSubmatch(f)
+		if m == nil {
+			b.Invalid = append(b.Invalid, f)
+			continue
+		}
+		key, val := m[1], m[2]
+		switch key {
+		case "terse", "noopt", "nostrip", "nocheck":
+			val = "" // dpkg drops values of these
+		case "parallel":
+			if _, err := strconv.Atoi(val); val != "" && err != nil {
+				continue // dpkg refuses a non-numeric parallel=
+			}
+		}
+		b.values[key], b.has[key] = val, true
+	}
+	return b
+}
+
+// Has reports whether key is present.
+func (b BuildOptions) Has(key string) bool { return b.has[key] }
+
+// Get returns the value of key and whether key is present.
+func (b BuildOptions) Get(key string) (string, bool) { return b.values[key], b.has[key] }
+
+// Parallel returns the parallel=N value, or 1.
+func (b BuildOptions) Parallel() int {
+	if v, ok := b.Get("parallel"); ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 1
+}
+
+// NoCheck reports whether the test step is to be skipped: nocheck in
+// DEB_BUILD_OPTIONS or in DEB_BUILD_PROFILES (dh copies the profile into
+// DEB_BUILD_OPTIONS, but a build that does not use dh may not).
+func NoCheck(env []string) bool {
+	if ParseBuildOptions(Getenv(env, "DEB_BUILD_OPTIONS")).Has("nocheck") {
+		return true
+	}
+	for _, p := range strings.Fields(Getenv(env, "DEB_BUILD_PROFILES")) {
+		if p == "nocheck" {
+			return true
+		}
+	}
+	return false
+}
+
+// Mode is what loupe does with a package's test step.
+type Mode string
+
+const (
+	// ModeOff runs the test step exactly as without loupe.
+	ModeOff Mode = "off"
+	// ModeTrace traces the test step once: which syscalls each shipped
+	// binary uses.
+	ModeTrace Mode = "trace"
+	// ModeAnalyze runs the full method: baseline replicas, sensitivity
+	// control, stub/fake experiments and confirmation.
+	ModeAnalyze Mode = "analyze"
+)
+
+func parseMode(s string) (Mode, bool) {
+	switch m := Mode(s); m {
+	case ModeOff, ModeTrace, ModeAnalyze:
+		return m, true
+	}
+	return "", false
+}
+
+// Tuning is a set of loupe settings from one place (DEB_BUILD_OPTIONS or
+// debian/loupe.yaml). Zero values mean "not set here".
+type Tuning struct {
+	Mode     Mode
+	Strict   *bool
+	Replicas int
+	Jobs     int
+	Timeout  time.Duration
+}
+
+// LoupeOptionError is a bad "loupe=" value in DEB_BUILD_OPTIONS.
+type LoupeOptionError struct {
+	Value string
+	Msg   string
+}
+
+func (e *LoupeOptionError) Error() string {
+	return fmt.Sprintf("DEB_BUILD_OPTIONS: loupe=%s: %s (grammar: loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=DURATION])", e.Value, e.Msg)
+}
+
+// ParseLoupeOption parses the value of the loupe= build option:
+// off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=D]. The parts
+// may come in any order. On error the Tuning still holds what could be
+// read, so that "strict" is honoured even next to a typo.
+func ParseLoupeOption(v string) (Tuning, error) {
+	var t Tuning
+	var errs []string
+	for _, part := range strings.Split(v, ",") {
+		key, val, hasVal := strings.Cut(part, "=")
+		switch {
+		case part == "":
+			errs = append(errs, "empty element")
+		case !hasVal && key == "strict":
+			yes := true
+			t.Strict = &yes
+		case !hasVal:
+			m, ok := parseMode(key)
+			switch {
+			case !ok:
+				errs = append(errs, fmt.Sprintf("unknown mode or flag %q", key))
+			case t.Mode != "" && t.Mode != m:
+				errs = append(errs, fmt.Sprintf("two modes, %s and %s", t.Mode, m))
+			default:
+				t.Mode = m
+			}
+		case key == "replicas" || key == "jobs":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 {
+				errs = append(errs, fmt.Sprintf("%s=%q: want a whole number >= 1", key, val))
+				continue
+			}
+			if key == "replicas" {
+				t.Replicas = n
+			} else {
+				t.Jobs = n
+			}
+		case key == "timeout":
+			d, err := ParseTimeout(val)
+			if err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			t.Timeout = d
+		default:
+			errs = append(errs, fmt.Sprintf("unknown setting %q", key))
+		}
+	}
+	if len(errs) > 0 {
+		return t, &LoupeOptionError{Value: v, Msg: strings.Join(errs, "; ")}
+	}
+	return t, nil
+}
+
+// ParseTimeout accepts a Go duration ("90s", "1h30m") or whole seconds.
+func ParseTimeout(s string) (time.Duration, error) {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("timeout=%q: want a positive duration such as 90s, 30m or 2h", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,132 @@
+package debhelper
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseBuildOptions(t *testing.T) {
+	b := ParseBuildOptions("  parallel=4 loupe=trace nocheck=1 Bad loupe=analyze,strict  noopt terse parallel=x ")
+	if v, _ := b.Get("loupe"); v != "analyze,strict" {
+		t.Errorf("loupe = %q, want the last loupe= flag", v)
+	}
+	if v, ok := b.Get("nocheck"); !ok || v != "" {
+		t.Errorf("nocheck = %q, %v; want present without value", v, ok)
+	}
+	if b.Parallel() != 4 {
+		t.Errorf("parallel = %d, want 4 (parallel=x is refused by dpkg)", b.Parallel())
+	}
+	if !reflect.DeepEqual(b.Invalid, []string{"Bad"}) {
+		t.Errorf("invalid = %q", b.Invalid)
+	}
+	if ParseBuildOptions("").Parallel() != 1 {
+		t.Error("default parallel must be 1")
+	}
+}
+
+func TestNoCheck(t *testing.T) {
+	for _, tt := range []struct {
+		env  []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"DEB_BUILD_OPTIONS=parallel=2 nocheck"}, true},
+		{[]string{"DEB_BUILD_OPTIONS=nocheckx"}, false},
+		{[]string{"DEB_BUILD_PROFILES=nodoc nocheck"}, true},
+		{[]string{"DEB_BUILD_PROFILES=pkg.foo.nocheck"}, false},
+	} {
+		if got := NoCheck(tt.env); got != tt.want {
+			t.Errorf("NoCheck(%q) = %v, want %v", tt.env, got, tt.want)
+		}
+	}
+}
+
+func TestParseLoupeOption(t *testing.T) {
+	yes := true
+	tests := []struct {
+		in      string
+		want    Tuning
+		wantErr string
+	}{
+		{in: "off", want: Tuning{Mode: ModeOff}},
+		{in: "trace", want: Tuning{Mode: ModeTrace}},
+		{in: "analyze,strict,replicas=5,jobs=2,timeout=90s",
+			want: Tuning{Mode: ModeAnalyze, Strict: &yes, Replicas: 5, Jobs: 2, Timeout: 90 * time.Second}},
+		{in: "strict,trace", want: Tuning{Mode: ModeTrace, Strict: &yes}},
+		{in: "analyze,timeout=600", want: Tuning{Mode: ModeAnalyze, Timeout: 10 * time.Minute}},
+		{in: "replicas=2", want: Tuning{Replicas: 2}},
+		{in: "anlyze,strict", want: Tuning{Strict: &yes}, wantErr: `unknown mode or flag "anlyze"`},
+		{in: "trace,analyze", want: Tuning{Mode: ModeTrace}, wantErr: "two modes"},
+		{in: "analyze,replicas=0", want: Tuning{Mode: ModeAnalyze}, wantErr: `replicas="0"`},
+		{in: "analyze,jobs=x", want: Tuning{Mode: ModeAnalyze}, wantErr: `jobs="x"`},
+		{in: "analyze,timeout=-1s", want: Tuning{Mode: ModeAnalyze}, wantErr: "timeout="},
+		{in: "trace,,strict", want: Tuning{Mode: ModeTrace, Strict: &yes}, wantErr: "empty element"},
+		{in: "trace,color=red", want: Tuning{Mode: ModeTrace}, wantErr: `unknown setting "color"`},
+	}
+	for _, tt := range tests {
+		got, err := ParseLoupeOption(tt.in)
+		if tt.wantErr == "" && err != nil {
+			t.Errorf("%q: %v", tt.in, err)
+		}
+		if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("%q: error %v, want %q", tt.in, err, tt.wantErr)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%q: got %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestResolveSettings(t *testing.T) {
+	cfgTrace := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeTrace, Replicas: 7}}
+	cfgTuneOnly := &Config{File: ConfigFile, Tuning: Tuning{Replicas: 7}}
+	tests := []struct {
+		name          string
+		env           []string
+		cfg           *Config
+		artifacts     bool
+		traced        bool
+		mode          Mode
+		strict        bool
+		replicas      int
+		jobs          int
+		problems      int
+		wantWhySubstr string
+	}{
+		{name: "nothing asked: addon loaded but inert", mode: ModeTrace, replicas: 3, jobs: 1},
+		{name: "DBO trace", env: []string{"DEB_BUILD_OPTIONS=loupe=trace"}, artifacts: true, traced: true,
+			mode: ModeTrace, replicas: 3, jobs: 1, wantWhySubstr: "DEB_BUILD_OPTIONS"},
+		{name: "last loupe= wins", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze loupe=off"},
+			mode: ModeOff, replicas: 3, jobs: 1},
+		{name: "config mode asks", cfg: cfgTrace, artifacts: true, traced: true, mode: ModeTrace,
+			replicas: 7, jobs: 1, wantWhySubstr: "debian/loupe.yaml"},
+		{name: "config without mode does not ask", cfg: cfgTuneOnly, mode: ModeTrace, replicas: 7, jobs: 1},
+		{name: "DBO wins over config", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze,replicas=2,strict"},
+			cfg: cfgTrace, artifacts: true, traced: true, mode: ModeAnalyze, strict: true, replicas: 2, jobs: 1},
+		{name: "DBO keeps config settings it does not give", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze"},
+			cfg: cfgTrace, artifacts: true, traced: true, mode: ModeAnalyze, replicas: 7, jobs: 1},
+		{name: "rebuild", env: []string{"DH_EXTRA_ADDONS=foo,loupe"}, artifacts: true, traced: true,
+			mode: ModeTrace, replicas: 3, jobs: 1, wantWhySubstr: "DH_EXTRA_ADDONS"},
+		{name: "rebuild turned off", env: []string{"DH_EXTRA_ADDONS=loupe", "DEB_BUILD_OPTIONS=loupe=off"},
+			mode: ModeOff, replicas: 3, jobs: 1},
+		{name: "nocheck: artifacts but no tracing", env: []string{"DEB_BUILD_OPTIONS=nocheck loupe=trace"},
+			artifacts: true, mode: ModeTrace, replicas: 3, jobs: 1},
+		{name: "bad value: artifacts with an error, no tracing", env: []string{"DEB_BUILD_OPTIONS=loupe=trace,stric"},
+			artifacts: true, mode: ModeTrace, replicas: 3, jobs: 1, problems: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := ResolveSettings(tt.env, tt.cfg, nil)
+			if s.Artifacts() != tt.artifacts || s.Traced() != tt.traced || s.Mode != tt.mode || s.Strict != tt.strict ||
+				s.Replicas != tt.replicas || s.Jobs != tt.jobs || len(s.Problems) != tt.problems {
+				t.Errorf("got artifacts=%v traced=%v mode=%s strict=%v replicas=%d jobs=%d problems=%v",
+					s.Artifacts(), s.Traced(), s.Mode, s.Strict, s.Replicas, s.Jobs, s.Problems)
+			}
+			if !strings.Contains(s.Why, tt.wantWhySubstr) {
+				t.Errorf("why = %q, want %q", s.Why, tt.wantWhySubstr)
+			}
+		})
+	}
+}

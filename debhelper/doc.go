@@ -1,0 +1,30 @@
+// Package debhelper is loupe's Debian knowledge, for dh_loupe: it knows
+// debhelper's option conventions, which binary packages a build makes, the
+// loupe build options and debian/loupe.yaml, which of the executables a test
+// suite ran are a package's own, and where verdicts go and how they are
+// named. It knows nothing about ptrace (it never imports package tracer).
+//
+// The pieces, in the order dh_loupe uses them:
+//
+//   - ParseOptions: debhelper's command-line conventions (Dh_Getopt):
+//     bundled short options ("-plibfoo1"), "-O" options to use if known and
+//     ignore if not, DH_INTERNAL_OPTIONS, DH_OPTIONS, DH_VERBOSE, DH_QUIET,
+//     DH_NO_ACT. Package selection itself is left to dh_listpackages
+//     (ListPackages), run with the same arguments and environment.
+//   - ResolveSettings: loupe's mode from DEB_BUILD_OPTIONS
+//     (loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=D]),
+//     debian/loupe.yaml (LoadConfig) and DH_EXTRA_ADDONS; nocheck from
+//     DEB_BUILD_OPTIONS or DEB_BUILD_PROFILES. Without an explicit request
+//     nothing is traced and no artifact is produced.
+//   - WriteRun/ReadRuns: the test step recorded in the build target under
+//     debian/.debhelper/loupe/ (removed by dh_clean).
+//   - IndexPackages/Attribute: after install, executables that ran from the
+//     build tree are matched to files in debian/<pkg>/ by build-id, then
+//     sha256, then basename; the rest are test helpers.
+//   - ArtifactName/WriteArtifact: one verdict per binary package,
+//     <pkg>_<version without epoch>_<all|host arch>.loupe.yaml, written to
+//     .. and registered with dpkg-distaddfile.
+//
+// debian/control, debian/changelog and versions are read with
+// pault.ag/go/debian, never by hand.
+package debhelper
