@@ -28,9 +28,9 @@ package loupedb
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"bytes"
 	"fmt"
 	"io"
 	"io/fs"

@@ -146,7 +146,6 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-
 // TestImportShared imports the whole upstream database.
 func TestImportShared(t *testing.T) {
 	db := sharedDB(t)
