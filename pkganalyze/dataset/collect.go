@@ -211,7 +211,10 @@ func readVerdict(r *verdictRef) (*Entry, *Problem) {
 		return nil, &Problem{File: r.path, Field: "Checksums-Sha256",
 			Message: fmt.Sprintf("sha256 %s differs from %s in %s: the file changed after the build (skipped)", hexsum, r.sha256, r.changes)}
 	}
-	v, err := verdict.Parse(r.path, b)
+	v, err := fastParse(r.path, b)
+	if err != nil {
+		v, err = verdict.Parse(r.path, b)
+	}
 	if err != nil {
 		var fe *verdict.FieldError
 		if errors.As(err, &fe) {

@@ -334,6 +334,10 @@ func Parse(name string, data []byte) (*File, error) {
 	return &f, nil
 }
 
+// Validate applies Parse's checks to an already decoded File; errors carry
+// no line number (Parse's do). name is used in errors.
+func (f *File) Validate(name string) error { return f.validate(name, nil) }
+
 func (f *File) validate(name string, doc *yaml.Node) error {
 	bad := func(path []any, msg string) error {
 		n := nodeAt(doc, path...)

@@ -36,7 +36,7 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands:             []*cli.Command{},
 		ExitErrHandler:       func(*cli.Context, error) {},
 	}
-	app.Commands = append(app.Commands, dbCommand(), planCommand(), reportCommand(), manCommand())
+	app.Commands = append(app.Commands, dbCommand(), planCommand(), reportCommand(), rebuildCommand(), manCommand())
 	return app
 }
 
