@@ -248,4 +248,6 @@ type Result struct {
 	RuleHits map[string]uint64
 	// Mechanism is "seccomp" or "ptrace": how in-scope syscalls were stopped.
 	Mechanism string
+	// Stops counts the ptrace stops the tracer handled: the cost of the run.
+	Stops uint64
 }

@@ -6,8 +6,10 @@ import (
 	"os"
 
 	"salsa.debian.org/loupe-team/loupe/cmd/internal/loupecli"
+	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 
 func main() {
-	os.Exit(loupecli.Main(os.Args, os.Stdin, os.Stdout, os.Stderr))
+	code, sig := loupecli.Run(os.Args, os.Stdin, os.Stdout, os.Stderr)
+	tracer.Exit(tracer.ExitStatus{Code: code, Signal: sig})
 }

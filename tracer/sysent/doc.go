@@ -15,4 +15,6 @@
 // analysis and dataset code can use it too.
 package sysent
 
-//go:generate go run mksysnum.go -arch amd64 -header /usr/include/x86_64-linux-gnu/asm/unistd_64.h -out zsysnum_amd64.go
+// The amd64 table is named x86_64 so that it is compiled on every GOARCH:
+// importing upstream data (x86_64 numbers) needs it anywhere.
+//go:generate go run mksysnum.go -arch amd64 -header /usr/include/x86_64-linux-gnu/asm/unistd_64.h -out zsysnum_x86_64.go

@@ -8,16 +8,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
+	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 )
 
-// exitError carries an exit status out of a command without printing.
-type exitError struct{ code int }
+// exitError carries an exit status (and a message to print, if any) out of
+// a command.
+type exitError struct {
+	code int
+	sig  syscall.Signal
+	msg  string
+}
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func writeFileAtomic(path string, data []byte) error { return atomicfile.WriteFile(path, data, 0o644) }
 
 // New returns the loupe application.
 func New(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
@@ -33,26 +42,30 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
-		Commands:             []*cli.Command{},
+		Commands:             []*cli.Command{traceCommand()},
 		ExitErrHandler:       func(*cli.Context, error) {},
 	}
 	app.Commands = append(app.Commands, dbCommand(), planCommand(), reportCommand(), rebuildCommand(), manCommand())
 	return app
 }
 
-// Main runs the application and returns the process exit status.
-func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// Run runs the application and returns the exit status, and the signal
+// that should end loupe when it mirrors a command killed by one.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) (int, syscall.Signal) {
 	app := New(stdin, stdout, stderr)
 	err := app.Run(args)
 	var ee exitError
 	switch {
 	case err == nil:
-		return 0
+		return 0, 0
 	case errors.As(err, &ee):
-		return ee.code
+		if ee.msg != "" {
+			fmt.Fprintf(stderr, "loupe: %s\n", ee.msg)
+		}
+		return ee.code, ee.sig
 	default:
 		fmt.Fprintf(stderr, "loupe: %v\n", err)
-		return 2
+		return 2, 0
 	}
 }
 

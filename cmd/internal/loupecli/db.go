@@ -71,7 +71,7 @@ func dbCommand() *cli.Command {
 				return err
 			}
 			if c.Bool("strict") && len(ds.Problems) > 0 {
-				return exitError{1}
+				return exitError{code: 1}
 			}
 			return nil
 		},

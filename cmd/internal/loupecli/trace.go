@@ -1,0 +1,156 @@
+package loupecli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"salsa.debian.org/loupe-team/loupe/tracer"
+	"salsa.debian.org/loupe-team/loupe/tracer/tracefile"
+)
+
+func traceCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "trace",
+		Usage:     "run a command and record the syscalls of whitelisted binaries",
+		ArgsUsage: "-- COMMAND [ARGS...]",
+		Description: "Runs COMMAND under the tracer with its argv, environment, directory and stdio unchanged, " +
+			"follows its whole process tree, and records the system calls of the processes running a --binary " +
+			"(every process when no --binary is given, like strace -f). Other processes cost only their " +
+			"fork, exec and exit events. --stub makes a syscall return -ENOSYS without running, --fake makes it " +
+			"return 0 without running; both apply to whitelisted processes only. loupe exits as the command did " +
+			"(the same code, or death by the same signal) and writes the trace (YAML, schema loupe/trace/v1) to " +
+			"stdout or --output.",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "binary", Aliases: []string{"b"}, Usage: "whitelist this executable or script (repeatable)"},
+			&cli.StringSliceFlag{Name: "binary-dir", Usage: "whitelist every executable under this directory (repeatable)"},
+			&cli.StringSliceFlag{Name: "stub", Usage: "make this syscall (mkdir), sub-feature (fcntl:F_SETFD) or pseudo-file (/proc/self/status) fail: -ENOSYS, or -ENOENT for a pseudo-file"},
+			&cli.StringSliceFlag{Name: "fake", Usage: "make this syscall or sub-feature return 0 without running; a faked pseudo-file exists but is empty"},
+			&cli.StringSliceFlag{Name: "errno", Usage: "NAME=N: make this syscall fail with errno N"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the trace to `FILE` instead of stdout"},
+			&cli.StringFlag{Name: "record", Value: "syscalls", Usage: "what to record: syscalls, features (plus sub-features such as ioctl:TCGETS), pseudo-files (plus /proc, /sys and /dev files)"},
+			&cli.BoolFlag{Name: "errors", Usage: "also count failed calls (one more stop per syscall)"},
+			&cli.BoolFlag{Name: "no-seccomp", Usage: "stop syscalls with PTRACE_SYSCALL only (two stops per syscall)"},
+			&cli.BoolFlag{Name: "kill-leftovers", Usage: "kill processes still running when the command exits, instead of detaching"},
+		},
+		Action: runTrace,
+	}
+}
+
+func runTrace(c *cli.Context) error {
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		return fmt.Errorf("trace: no command given (usage: loupe trace [options] -- COMMAND [ARGS...])")
+	}
+	opts := tracer.Options{Record: tracer.RecordSyscalls}
+	switch r := c.String("record"); r {
+	case "syscalls":
+	case "features":
+		opts.Record |= tracer.RecordFeatures
+	case "pseudo-files":
+		opts.Record |= tracer.RecordFeatures | tracer.RecordPseudoFiles
+	default:
+		return fmt.Errorf("trace: --record %q: want syscalls, features or pseudo-files", r)
+	}
+	if c.Bool("errors") {
+		opts.Record |= tracer.RecordErrors
+	}
+	opts.NoSeccomp = c.Bool("no-seccomp")
+	if c.Bool("kill-leftovers") {
+		opts.Leftovers = tracer.LeftoversKill
+	}
+	var ms []tracer.Matcher
+	if bins := c.StringSlice("binary"); len(bins) > 0 {
+		for _, b := range bins {
+			if _, err := os.Stat(b); err != nil {
+				return fmt.Errorf("trace: --binary %s: %w", b, err)
+			}
+		}
+		m, err := tracer.MatchPath(bins...)
+		if err != nil {
+			return fmt.Errorf("trace: %w", err)
+		}
+		ms = append(ms, m)
+	}
+	for _, d := range c.StringSlice("binary-dir") {
+		m, err := tracer.MatchPrefix(d)
+		if err != nil {
+			return fmt.Errorf("trace: --binary-dir %s: %w", d, err)
+		}
+		ms = append(ms, m)
+	}
+	if len(ms) > 0 {
+		opts.Whitelist = tracer.MatchAny(ms...)
+	}
+	rules, err := parseRules(c.StringSlice("stub"), c.StringSlice("fake"), c.StringSlice("errno"))
+	if err != nil {
+		return fmt.Errorf("trace: %w", err)
+	}
+	opts.Rules = rules
+
+	ctx, stop := foregroundContext(c.Context)
+	defer stop()
+
+	res, err := tracer.Run(ctx, tracer.Command{Path: args[0], Args: args}, opts)
+	var se *tracer.StartError
+	switch {
+	case errors.As(err, &se):
+		return exitError{code: 127, msg: "trace: " + err.Error()}
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("trace: %w", err)
+	case err != nil:
+		return fmt.Errorf("trace: %w", err)
+	}
+	cwd, _ := os.Getwd()
+	doc, err := tracefile.Marshal(tracefile.FromResult(args, cwd, rules, res))
+	if err != nil {
+		return err
+	}
+	if out := c.String("output"); out != "" {
+		if err := writeFileAtomic(out, doc); err != nil {
+			return fmt.Errorf("trace: %w", err)
+		}
+	} else if _, err := c.App.Writer.Write(doc); err != nil {
+		return err
+	}
+	return exitError{code: res.Exit.ShellCode(), sig: res.Exit.Signal}
+}
+
+// parseRules turns --stub/--fake/--errno values into rules, validating the
+// names (with a suggestion for typos).
+func parseRules(stubs, fakes, errnos []string) ([]tracer.Rule, error) {
+	var rules []tracer.Rule
+	add := func(r tracer.Rule) error {
+		if err := tracer.ValidateRule(r); err != nil {
+			return err
+		}
+		rules = append(rules, r)
+		return nil
+	}
+	for _, s := range stubs {
+		if err := add(tracer.Rule{Feature: s, Action: tracer.Stub}); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range fakes {
+		if err := add(tracer.Rule{Feature: s, Action: tracer.Fake}); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range errnos {
+		name, num, ok := strings.Cut(s, "=")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("--errno %q: want NAME=N, e.g. open=13", s)
+		}
+		if err := add(tracer.Rule{Feature: name, Action: tracer.Errno, Errno: n}); err != nil {
+			return nil, err
+		}
+	}
+	return rules, nil
+}

@@ -1,0 +1,1118 @@
+package tracer
+
+// Design
+//
+// One goroutine, locked to its OS thread, owns every tracee of a run: in
+// ptrace the tracer is a thread, so the fork of the root, every ptrace
+// request and every wait4 happen on that thread. The thread is never
+// unlocked: when Run returns, the goroutine exits and Go terminates the
+// thread, so even a bug that leaves a tracee attached ends with the kernel's
+// PTRACE_O_EXITKILL killing it rather than with a stopped orphan.
+//
+// Start. The root is loupe's own binary re-executed as a helper (helper.go)
+// that stops itself; the tracer PTRACE_SEIZEs it with all options, resumes
+// it, and the helper execs the command. SEIZE (not TRACEME) is what makes
+// group-stops visible as such and PTRACE_LISTEN available, so SIGSTOP and
+// SIGCONT behave as without a tracer.
+//
+// Following the tree. PTRACE_O_TRACEFORK/VFORK/CLONE auto-attach every new
+// task; a child's first stop can be reported before its parent's event, so
+// unknown pids are parked until the event names them. wait4 uses __WALL and
+// __WNOTHREAD: only this thread's tracees and children, never children
+// that other goroutines started (os/exec) and never another run's tracees.
+//
+// Scope. At every PTRACE_EVENT_EXEC the tracer reads /proc/pid/exe and asks
+// the whitelist. A process out of scope is restarted with PTRACE_CONT and
+// never takes a syscall stop: it costs only its fork, exec and exit events.
+//
+// Syscall stops of in-scope processes (mechanism "seccomp"). At the first
+// syscall of an in-scope image, the tracer makes the process itself run
+// seccomp(SECCOMP_SET_MODE_FILTER) (and prctl(PR_SET_NO_NEW_PRIVS) when it
+// lacks CAP_SYS_ADMIN) by rewriting that syscall-entry stop, then rewinds
+// the pc so the original syscall runs again. The filter returns
+// SECCOMP_RET_TRACE for the syscalls that matter (all of them when
+// recording, only the targeted ones in experiment runs), so each costs one
+// stop instead of ptrace's two, and the process is restarted with
+// PTRACE_CONT. The filter cannot be removed and is inherited: descendants of
+// in-scope processes that exec something out of scope still take one stop
+// per filtered syscall (and are not recorded); scripts, whose interpreters
+// mostly run other programs, are therefore traced with ptrace stops while
+// everything is recorded. A filtered process can
+// never be detached (RET_TRACE without a tracer fails every call with
+// ENOSYS), so leftovers that carry the filter are killed after the grace
+// period. Where the filter cannot be installed, or with NoSeccomp, in-scope
+// processes are restarted with PTRACE_SYSCALL (mechanism "ptrace").
+//
+// Interventions happen at the entry (or seccomp) stop: the syscall number
+// is set to -1, so the kernel skips the call, and the return register is
+// set to -ENOSYS, 0 or -errno.
+//
+// The end. When the root exits, Run returns its status as the command would.
+// Leftover processes are detached where that is safe (LeftoversDetach), the
+// rest are killed after Options.Grace; with LeftoversKill everything is
+// killed. Cancelling the context kills the whole tree.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"encoding/base64"
+	"encoding/json"
+
+	"golang.org/x/sys/unix"
+
+	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
+	"salsa.debian.org/loupe-team/loupe/tracer/subfeature"
+	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+)
+
+// Base ptrace options; TRACEEXIT is added only for in-scope processes, whose
+// exit is the moment to read their peak RSS and open fds.
+const baseOpts = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK |
+	unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACESECCOMP |
+	unix.PTRACE_O_EXITKILL
+
+// StartError means the command could not be started at all (not found, not
+// executable, sandbox failure). No process of the command ran.
+type StartError struct {
+	Path string
+	Err  error
+}
+
+func (e *StartError) Error() string { return fmt.Sprintf("cannot run %s: %v", e.Path, e.Err) }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// ErrPtraceDenied means the kernel refused to let loupe trace.
+var ErrPtraceDenied = errors.New("ptrace not permitted")
+
+// Run runs cmd under the tracer and returns what it observed. The error is
+// nil when the command ran, whatever its exit status; it wraps ctx.Err()
+// when the context ended the run (the tree is killed and a partial result
+// returned), and is a *StartError when the command could not start.
+func Run(ctx context.Context, cmd Command, opts Options) (*Result, error) {
+	e, err := newEngine(cmd, opts)
+	if err != nil {
+		return nil, err
+	}
+	type out struct {
+		res *Result
+		err error
+	}
+	ch := make(chan out, 1)
+	go func() {
+		// Never unlocked: see the design note above.
+		runtime.LockOSThread()
+		res, err := e.run(ctx)
+		ch <- out{res, err}
+	}()
+	o := <-ch
+	return o.res, o.err
+}
+
+type task struct {
+	tid  int
+	proc *proc
+	// expectInit: the task's initial PTRACE_EVENT_STOP is still to come.
+	expectInit bool
+	// wantExit: the task was restarted with PTRACE_SYSCALL from a seccomp
+	// stop to see the syscall's result.
+	wantExit  bool
+	exit      exitAction // sub-feature/pseudo-file work for the exit stop
+	lastNr    int
+	inj       *injection
+	detaching bool
+}
+
+type proc struct {
+	tgid, ppid int
+	// preExec: the helper before its exec; never in scope.
+	preExec  bool
+	inScope  bool
+	filtered bool // carries loupe's seccomp filter
+	opts     int  // ptrace options set on its tasks
+	bin      *binRec
+	rec      *Process
+	exe      string
+	fds      *fdTable // pseudo-file fds, when they are followed
+	cwd      string   // cached working directory for relative paths; "" = unknown
+}
+
+type binRec struct {
+	b        *Binary
+	procs    []*Process // in start order; filled in as images end
+	counts   []uint64   // by syscall number
+	errs     []uint64
+	other    map[string]uint64 // foreign-ABI calls and numbers beyond the table
+	features map[string]uint64
+	pseudo   map[string]uint64
+}
+
+type engine struct {
+	cmd   Command
+	opts  Options
+	table *sysent.Table
+	rules *ruleSet
+	sub   *subfeature.Decoder
+	pf    *pseudofile.Table
+	// needPaths: path arguments and pseudo-file fds are followed.
+	needPaths bool
+	frules    *featureRules
+	stand     *standIns
+	fcntlNr   int
+	chdirNrs  [2]int
+
+	// useSeccomp: try to install the filter in in-scope processes.
+	useSeccomp bool
+	// needStops: in-scope processes need syscall stops at all.
+	needStops bool
+	filter    []byte // the BPF program, encoded for the tracee
+
+	tasks     map[int]*task
+	parked    map[int]unix.WaitStatus
+	deadEarly map[int]bool
+	bins      map[string]*binRec
+	binOrder  []*binRec
+
+	rootPid     int
+	rootDone    bool
+	rootExit    ExitStatus
+	start       time.Time
+	deadline    time.Time // grace deadline for leftovers
+	hardStop    time.Time
+	res         *Result
+	usedPtrace  bool
+	usedSeccomp bool
+
+	killing atomic.Bool
+	liveMu  sync.Mutex
+	live    map[int]bool // tgids, for the context watcher
+
+	statusBuf []byte
+	errFile   string
+}
+
+func newEngine(cmd Command, opts Options) (*engine, error) {
+	table := nativeTable
+	if table == nil {
+		return nil, fmt.Errorf("tracer: no syscall table for %s", runtime.GOARCH)
+	}
+	if len(cmd.Args) == 0 {
+		cmd.Args = []string{cmd.Path}
+	}
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	path, err := lookPath(cmd.Path, cmd.Env, cmd.Dir)
+	if err != nil {
+		return nil, &StartError{Path: cmd.Path, Err: err}
+	}
+	cmd.Path = path
+	if opts.Grace <= 0 {
+		opts.Grace = 2 * time.Second
+	}
+	if opts.Identities == nil {
+		opts.Identities = exeid.NewCache()
+	}
+	sub := subfeature.For(runtime.GOARCH)
+	rules, err := compileRules(table, sub, opts.Rules)
+	if err != nil {
+		return nil, err
+	}
+	e := &engine{
+		cmd: cmd, opts: opts, table: table, rules: rules,
+		tasks: map[int]*task{}, parked: map[int]unix.WaitStatus{}, deadEarly: map[int]bool{},
+		bins: map[string]*binRec{}, live: map[int]bool{},
+		res:       &Result{RuleHits: map[string]uint64{}},
+		statusBuf: make([]byte, 4096),
+		sub:       sub, pf: pseudofile.For(runtime.GOARCH), frules: &rules.feat,
+		fcntlNr: -1, chdirNrs: [2]int{-1, -1},
+	}
+	if nr, ok := table.Number("fcntl"); ok {
+		e.fcntlNr = nr
+	}
+	for i, n := range []string{"chdir", "fchdir"} {
+		if nr, ok := table.Number(n); ok {
+			e.chdirNrs[i] = nr
+		}
+	}
+	e.needPaths = e.pf != nil && (opts.Record&RecordPseudoFiles != 0 || len(rules.feat.pseudo) > 0)
+	for _, r := range rules.feat.pseudo {
+		if r.Action == Fake && e.stand == nil {
+			if e.stand, err = newStandIns(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	e.needStops = opts.Record&(RecordSyscalls|RecordErrors|RecordFeatures|RecordPseudoFiles) != 0 || len(opts.Rules) > 0
+	e.useSeccomp = e.needStops && !opts.NoSeccomp
+	if e.useSeccomp {
+		e.filter = encodeFilter(buildFilter(opts.Record != RecordNone || rules.killAll, e.filterNumbers()))
+	}
+	return e, nil
+}
+
+// filterNumbers lists the syscalls an experiment-only filter must trap.
+func (e *engine) filterNumbers() []int {
+	set := map[int]bool{}
+	for nr := range e.rules.byNr {
+		if e.rules.byNr[nr] != nil {
+			set[nr] = true
+		}
+	}
+	for nr := range e.rules.feat.sub {
+		set[nr] = true
+	}
+	if len(e.rules.feat.pseudo) > 0 && e.pf != nil {
+		for _, n := range e.pf.PathSyscalls() {
+			if nr, ok := e.table.Number(n); ok {
+				set[nr] = true
+			}
+		}
+	}
+	// execve: the moment to read the peak RSS of the image being replaced.
+	for _, n := range []string{"execve", "execveat"} {
+		if nr, ok := e.table.Number(n); ok {
+			set[nr] = true
+		}
+	}
+	return sysent.SortedNumbers(set)
+}
+
+// lookPath resolves a command like execvp would, with the PATH of env.
+func lookPath(file string, env []string, dir string) (string, error) {
+	if strings.Contains(file, "/") {
+		p := file
+		if !filepath.IsAbs(p) && dir != "" {
+			p = filepath.Join(dir, p)
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return "", err
+		}
+		if st.IsDir() || st.Mode()&0o111 == 0 {
+			return "", fmt.Errorf("%s: permission denied", file)
+		}
+		return file, nil
+	}
+	pathEnv := "/usr/local/bin:/usr/bin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, d := range filepath.SplitList(pathEnv) {
+		if d == "" {
+			d = "."
+		}
+		p := filepath.Join(d, file)
+		if !filepath.IsAbs(p) && dir != "" {
+			p = filepath.Join(dir, p)
+		}
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", exec.ErrNotFound
+}
+
+// run is the tracer thread's body.
+// Precondition: the calling goroutine is locked to its OS thread.
+func (e *engine) run(ctx context.Context) (*Result, error) {
+	pid, err := e.startHelper()
+	if err != nil {
+		return nil, err
+	}
+	e.rootPid = pid
+	e.start = time.Now()
+	root := &task{tid: pid, proc: &proc{tgid: pid, ppid: os.Getpid(), preExec: true, opts: baseOpts}}
+	e.tasks[pid] = root
+	e.addLive(pid)
+	e.res.Processes = 1
+
+	stop := context.AfterFunc(ctx, e.killTree)
+	defer stop()
+	defer e.stand.remove()
+
+	// The helper is in group-stop; wake it so it can exec the command.
+	unix.Kill(pid, unix.SIGCONT)
+	if err := e.loop(); err != nil {
+		return nil, err
+	}
+	if e.res.Exit.Code == helperExitSetup && e.res.Execs == 0 {
+		msg, _ := os.ReadFile(e.errFile)
+		os.Remove(e.errFile)
+		s := string(msg)
+		if s == "" {
+			s = "the helper process failed before exec"
+		}
+		err := errors.New(s)
+		if strings.HasPrefix(s, "sandbox:") {
+			err = fmt.Errorf("%w: %s", ErrSandboxUnavailable, s)
+		}
+		return nil, &StartError{Path: e.cmd.Path, Err: err}
+	}
+	os.Remove(e.errFile)
+	e.finish()
+	if err := ctx.Err(); err != nil {
+		return e.res, fmt.Errorf("run interrupted: %w", err)
+	}
+	return e.res, nil
+}
+
+// startHelper forks the helper and seizes it once it has stopped itself.
+func (e *engine) startHelper() (int, error) {
+	f, err := os.CreateTemp("", "loupe-helper-err-*")
+	if err != nil {
+		return 0, fmt.Errorf("tracer: %w", err)
+	}
+	e.errFile = f.Name()
+	f.Close()
+
+	cfg := helperConfig{Path: e.cmd.Path, Dir: e.cmd.Dir, ErrFile: e.errFile}
+	if sb := e.opts.Sandbox; sb != nil {
+		hs, err := prepareSandbox(sb)
+		if err != nil {
+			return 0, &StartError{Path: e.cmd.Path, Err: fmt.Errorf("%w: %v", ErrSandboxUnavailable, err)}
+		}
+		cfg.Sandbox = hs
+	}
+	raw, _ := json.Marshal(cfg)
+	env := append(append([]string{}, e.cmd.Env...), helperEnv+"="+base64.StdEncoding.EncodeToString(raw))
+	self, err := os.Executable()
+	if err != nil {
+		return 0, fmt.Errorf("tracer: find own executable: %w", err)
+	}
+	files := []uintptr{0, 1, 2}
+	for i, f := range []*os.File{e.cmd.Stdin, e.cmd.Stdout, e.cmd.Stderr} {
+		if f != nil {
+			files[i] = f.Fd()
+		}
+	}
+	argv := append([]string{self}, e.cmd.Args...)
+	pid, err := syscall.ForkExec("/proc/self/exe", argv, &syscall.ProcAttr{
+		Env:   env,
+		Files: files,
+		Sys:   helperAttr(&e.cmd, cfg.Sandbox),
+	})
+	if err != nil {
+		os.Remove(e.errFile)
+		if cfg.Sandbox != nil && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC)) {
+			return 0, &StartError{Path: e.cmd.Path, Err: fmt.Errorf("%w: create namespaces: %v", ErrSandboxUnavailable, err)}
+		}
+		return 0, fmt.Errorf("tracer: start helper: %w", err)
+	}
+	_ = self
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, unix.WUNTRACED|unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("tracer: wait for helper: %w", err)
+		}
+		break
+	}
+	if !ws.Stopped() {
+		msg, _ := os.ReadFile(e.errFile)
+		os.Remove(e.errFile)
+		s := strings.TrimSpace(string(msg))
+		if s == "" {
+			s = fmt.Sprintf("helper ended before exec (%v)", waitExit(ws))
+		}
+		err := errors.New(s)
+		if strings.HasPrefix(s, "sandbox:") {
+			err = fmt.Errorf("%w: %s", ErrSandboxUnavailable, s)
+		}
+		return 0, &StartError{Path: e.cmd.Path, Err: err}
+	}
+	if err := ptSeize(pid, baseOpts); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, &ws, unix.WALL, nil)
+		os.Remove(e.errFile)
+		if err == unix.EPERM {
+			return 0, fmt.Errorf("%w: PTRACE_SEIZE: %v (check kernel.yama.ptrace_scope, or a container seccomp profile blocking ptrace; run with CAP_SYS_PTRACE or --privileged)", ErrPtraceDenied, err)
+		}
+		return 0, fmt.Errorf("tracer: PTRACE_SEIZE: %w", err)
+	}
+	return pid, nil
+}
+
+func waitExit(ws unix.WaitStatus) ExitStatus {
+	if ws.Signaled() {
+		return ExitStatus{Signal: syscall.Signal(ws.Signal()), CoreDumped: ws.CoreDump()}
+	}
+	return ExitStatus{Code: ws.ExitStatus()}
+}
+
+// loop waits for tracee events until every tracee is gone.
+func (e *engine) loop() error {
+	var ws unix.WaitStatus
+	for {
+		if e.rootDone && len(e.tasks) == 0 {
+			return nil
+		}
+		flags := unix.WALL | unix.WNOTHREAD
+		if e.rootDone {
+			flags |= unix.WNOHANG
+		}
+		pid, err := unix.Wait4(-1, &ws, flags, nil)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.ECHILD:
+			// Nothing left that could report: whatever we still hold is gone.
+			for tid := range e.tasks {
+				delete(e.tasks, tid)
+			}
+			if !e.rootDone {
+				return errors.New("tracer: lost the root process")
+			}
+			return nil
+		case err != nil:
+			return fmt.Errorf("tracer: wait4: %w", err)
+		}
+		if pid == 0 {
+			e.leftoverTick()
+			continue
+		}
+		e.handle(pid, ws)
+	}
+}
+
+func (e *engine) handle(pid int, ws unix.WaitStatus) {
+	t := e.tasks[pid]
+	if ws.Exited() || ws.Signaled() {
+		e.onDeath(pid, t, ws)
+		return
+	}
+	if !ws.Stopped() {
+		return
+	}
+	e.res.Stops++
+	if t == nil {
+		// A new child whose parent's fork event has not been seen yet.
+		e.parked[pid] = ws
+		return
+	}
+	if e.killing.Load() {
+		e.killProc(t.proc)
+	}
+	sig := ws.StopSignal()
+	ev := int(ws>>16) & 0xff
+	switch {
+	case sig == unix.SIGTRAP|0x80:
+		e.onSyscallStop(t)
+	case ev == unix.PTRACE_EVENT_STOP:
+		if sig == unix.SIGSTOP || sig == unix.SIGTSTP || sig == unix.SIGTTIN || sig == unix.SIGTTOU {
+			// Group-stop: stay stopped, but let the tracer hear of SIGCONT.
+			if t.detaching {
+				e.detach(t, 0)
+				return
+			}
+			if err := ptListen(t.tid); err != nil {
+				e.resume(t, 0)
+			}
+			return
+		}
+		// Initial stop of a new task, PTRACE_INTERRUPT, or the wake-up after
+		// PTRACE_LISTEN.
+		t.expectInit = false
+		if t.detaching {
+			e.detach(t, 0)
+			return
+		}
+		e.resume(t, 0)
+	case sig == unix.SIGTRAP && ev != 0:
+		switch ev {
+		case unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK, unix.PTRACE_EVENT_CLONE:
+			e.onNewChild(t, ev)
+		case unix.PTRACE_EVENT_EXEC:
+			e.onExec(t)
+		case unix.PTRACE_EVENT_EXIT:
+			e.onExitEvent(t)
+		case unix.PTRACE_EVENT_SECCOMP:
+			e.onSeccomp(t)
+		default:
+			e.resume(t, 0)
+		}
+	default:
+		e.onSignal(t, int(sig))
+	}
+}
+
+// resume restarts t, with syscall stops only where they are needed.
+func (e *engine) resume(t *task, sig int) {
+	if t.detaching {
+		e.detach(t, sig)
+		return
+	}
+	var err error
+	if t.inj != nil || t.wantExit || t.exit.pending() || (t.proc.inScope && !t.proc.filtered && e.needStops) {
+		err = ptSyscall(t.tid, sig)
+	} else {
+		err = ptCont(t.tid, sig)
+	}
+	// ESRCH: the task died meanwhile (SIGKILL); wait4 will report it.
+	_ = err
+}
+
+func (e *engine) detach(t *task, sig int) {
+	if err := ptDetach(t.tid, sig); err != nil {
+		return
+	}
+	delete(e.tasks, t.tid)
+	if t.tid == t.proc.tgid {
+		e.res.Leftovers = append(e.res.Leftovers, Leftover{PID: t.tid, Exe: t.proc.exe, Detached: true})
+		e.endImage(t.proc, ExitStatus{}, false)
+		e.removeLive(t.tid)
+	}
+}
+
+func (e *engine) onSignal(t *task, sig int) {
+	if inj := t.inj; inj != nil && inj.phase == injWaitReentry {
+		// The signal arrives between two injected syscalls: put the original
+		// syscall back so it runs after the handler, and start the injection
+		// again at the next syscall entry.
+		r := regsRestart(inj.saved)
+		ptSetRegs(t.tid, &r)
+		inj.phase = injWaitEntry
+	}
+	e.resume(t, sig)
+}
+
+func (e *engine) onNewChild(t *task, ev int) {
+	msg, err := ptEventMsg(t.tid)
+	if err != nil {
+		e.resume(t, 0)
+		return
+	}
+	child := int(msg)
+	isThread := false
+	if ev == unix.PTRACE_EVENT_CLONE {
+		isThread = e.cloneIsThread(t)
+	}
+	if e.deadEarly[child] {
+		delete(e.deadEarly, child)
+		e.resume(t, 0)
+		return
+	}
+	ct := &task{tid: child}
+	if isThread {
+		ct.proc = t.proc
+	} else {
+		p := t.proc
+		np := &proc{tgid: child, ppid: p.tgid, preExec: p.preExec, inScope: p.inScope,
+			filtered: p.filtered, opts: p.opts, bin: p.bin, exe: p.exe, cwd: p.cwd}
+		if p.fds != nil {
+			np.fds = p.fds.clone()
+		}
+		if p.rec != nil {
+			np.rec = p.bin.newProcess(Process{PID: child, PPID: p.tgid, Exe: p.rec.Exe, Argv: p.rec.Argv})
+		}
+		ct.proc = np
+		e.res.Processes++
+		e.addLive(child)
+	}
+	e.tasks[child] = ct
+	if e.rootDone && e.opts.Leftovers == LeftoversDetach && !ct.proc.filtered {
+		ct.detaching = true
+	}
+	if e.killing.Load() {
+		unix.Kill(child, unix.SIGKILL)
+	}
+	if _, ok := e.parked[child]; ok {
+		delete(e.parked, child)
+		e.resume(ct, 0)
+	} else {
+		ct.expectInit = true
+	}
+	e.resume(t, 0)
+}
+
+// cloneIsThread tells a new thread from a new process at a clone event by
+// reading the flags the parent passed.
+func (e *engine) cloneIsThread(t *task) bool {
+	var r unix.PtraceRegs
+	if err := ptGetRegs(t.tid, &r); err != nil {
+		return false
+	}
+	flags := regsFirstArg(&r)
+	if name := e.table.Name(int(regsNr(&r))); name == "clone3" {
+		var b [8]byte
+		if readMem(t.tid, flags, b[:]) != nil {
+			return false
+		}
+		flags = *(*uint64)(unsafe.Pointer(&b[0]))
+	}
+	return flags&unix.CLONE_THREAD != 0
+}
+
+func (e *engine) onExec(t *task) {
+	former, _ := ptEventMsg(t.tid)
+	p := t.proc
+	if int(former) != t.tid {
+		// A non-leader thread exec'd and took over the leader's pid.
+		delete(e.tasks, int(former))
+	}
+	t.inj, t.wantExit, t.expectInit = nil, false, false
+	e.res.Execs++
+	if p.inScope && !p.preExec {
+		e.endImage(p, ExitStatus{}, true)
+	}
+	p.preExec = false
+	exe, err := procExe(p.tgid)
+	if err != nil {
+		exe = "?"
+	}
+	p.exe = exe
+	p.inScope, p.bin, p.rec, p.fds, p.cwd = false, nil, nil, nil, ""
+	t.exit = exitAction{}
+	var argv []string
+	ident, in := e.scope(p.tgid, exe, &argv)
+	opts := baseOpts
+	if in {
+		p.inScope = true
+		if argv == nil {
+			argv = procCmdline(p.tgid)
+		}
+		p.bin = e.binFor(p.tgid, ident)
+		p.rec = p.bin.newProcess(Process{PID: p.tgid, PPID: p.ppid, Exe: ident.Path, Argv: argv})
+		if n := procFDCount(p.tgid); n > p.rec.MaxFDs {
+			p.rec.MaxFDs = n
+		}
+		if e.needPaths {
+			e.seedFDs(p)
+		}
+		opts |= unix.PTRACE_O_TRACEEXIT
+		// A script's interpreter mostly runs other programs; while every
+		// syscall is recorded, a filter inherited by those children would
+		// stop all of their syscalls too, so scripts take ptrace stops of
+		// their own instead. Experiment runs filter only the targeted
+		// syscalls, which stays cheap for children.
+		recordingAll := e.opts.Record&RecordSyscalls != 0
+		if e.useSeccomp && !p.filtered && !(ident.Interpreter != "" && recordingAll) {
+			t.inj = &injection{}
+		}
+	}
+	if opts != p.opts {
+		if ptSetOptions(t.tid, opts) == nil {
+			p.opts = opts
+		}
+	}
+	e.resume(t, 0)
+}
+
+// scope decides whether the image just exec'd is in scope.
+func (e *engine) scope(pid int, exe string, argv *[]string) (Identity, bool) {
+	wl := e.opts.Whitelist
+	x := NewExe(exe, e.opts.Identities)
+	if wl == nil || wl.Match(x) {
+		return Identity{Path: exe}, true
+	}
+	// A script run by an interpreter: the kernel (for #!) or the user put
+	// the script's path among the first arguments.
+	*argv = procCmdline(pid)
+	args := *argv
+	var cwd string
+	for i := 1; i < len(args) && i <= 3; i++ {
+		a := args[i]
+		if a == "" || strings.HasPrefix(a, "-") {
+			continue
+		}
+		if !filepath.IsAbs(a) {
+			if cwd == "" {
+				if cwd, _ = procCwd(pid); cwd == "" {
+					return Identity{}, false
+				}
+			}
+			a = filepath.Join(cwd, a)
+		}
+		r, err := filepath.EvalSymlinks(a)
+		if err != nil || !isScript(r) {
+			continue
+		}
+		if wl.Match(NewExe(r, e.opts.Identities)) {
+			return Identity{Path: r, Interpreter: exe}, true
+		}
+	}
+	return Identity{}, false
+}
+
+func isScript(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [2]byte
+	n, _ := f.Read(b[:])
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	return n == 2 && b[0] == '#' && b[1] == '!'
+}
+
+// binFor returns the record of an in-scope executable, creating it (and
+// computing its identity, through the cache) at its first exec.
+func (e *engine) binFor(pid int, id Identity) *binRec {
+	key := id.Path + "\x00" + id.Interpreter
+	if b := e.bins[key]; b != nil {
+		return b
+	}
+	src := procPath(pid, "exe") // the very inode that runs, even if replaced since
+	if id.Interpreter != "" {
+		src = id.Path
+	}
+	if s, err := e.opts.Identities.Sums(src); err == nil {
+		id.BuildID, id.SHA256 = s.BuildID, s.SHA256
+	}
+	b := &binRec{b: &Binary{Identity: id}, counts: make([]uint64, e.table.Max()), other: map[string]uint64{},
+		features: map[string]uint64{}, pseudo: map[string]uint64{}}
+	if e.opts.Record&RecordErrors != 0 {
+		b.errs = make([]uint64, e.table.Max())
+	}
+	e.bins[key] = b
+	e.binOrder = append(e.binOrder, b)
+	return b
+}
+
+func (b *binRec) newProcess(p Process) *Process {
+	rec := &p
+	b.procs = append(b.procs, rec)
+	return rec
+}
+
+// endImage closes the process record of p's current image.
+func (e *engine) endImage(p *proc, st ExitStatus, replaced bool) {
+	if p.rec == nil || p.bin == nil {
+		return
+	}
+	p.rec.Exit, p.rec.Replaced = st, replaced
+	p.rec = nil
+}
+
+func (e *engine) onExitEvent(t *task) {
+	if rec := t.proc.rec; rec != nil {
+		if v := procVmHWM(t.tid, e.statusBuf); v > rec.PeakRSSKB {
+			rec.PeakRSSKB = v
+		}
+		if n := procFDCount(t.tid); n > rec.MaxFDs {
+			rec.MaxFDs = n
+		}
+	}
+	e.resume(t, 0)
+}
+
+func (e *engine) onDeath(pid int, t *task, ws unix.WaitStatus) {
+	delete(e.parked, pid)
+	if t == nil {
+		e.deadEarly[pid] = true
+		return
+	}
+	delete(e.tasks, pid)
+	p := t.proc
+	if pid == p.tgid {
+		st := waitExit(ws)
+		e.endImage(p, st, false)
+		e.removeLive(pid)
+		if e.rootDone {
+			for _, l := range e.res.Leftovers {
+				if l.PID == pid {
+					goto done
+				}
+			}
+			if pid != e.rootPid && !t.detaching {
+				e.res.Leftovers = append(e.res.Leftovers, Leftover{PID: pid, Exe: p.exe})
+			}
+		done:
+		}
+	}
+	if pid == e.rootPid {
+		e.rootExit = waitExit(ws)
+		e.res.Exit = e.rootExit
+		e.res.Wall = time.Since(e.start)
+		e.rootDone = true
+		e.onRootDone()
+	}
+}
+
+// onRootDone starts leftover handling.
+func (e *engine) onRootDone() {
+	e.deadline = time.Now().Add(e.opts.Grace)
+	e.hardStop = e.deadline.Add(10 * time.Second)
+	if e.opts.Leftovers == LeftoversKill || e.killing.Load() {
+		e.killAllTasks()
+		return
+	}
+	for _, t := range e.tasks {
+		if t.proc.filtered || t.inj != nil {
+			continue // cannot be detached safely: killed after the grace period
+		}
+		t.detaching = true
+		ptInterrupt(t.tid)
+	}
+	// Parked children are handled when their parents' fork events arrive:
+	// they inherit the decision (onNewChild).
+}
+
+// leftoverTick runs while polling after the root exited.
+func (e *engine) leftoverTick() {
+	now := time.Now()
+	switch {
+	case now.After(e.hardStop):
+		// Nothing reports any more; our thread's exit will EXITKILL the rest.
+		for tid := range e.tasks {
+			delete(e.tasks, tid)
+		}
+	case now.After(e.deadline):
+		e.killAllTasks()
+		time.Sleep(time.Millisecond)
+	default:
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (e *engine) killAllTasks() {
+	seen := map[*proc]bool{}
+	for _, t := range e.tasks {
+		if !seen[t.proc] {
+			seen[t.proc] = true
+			e.killProc(t.proc)
+		}
+	}
+	for pid := range e.parked {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+func (e *engine) killProc(p *proc) { unix.Kill(p.tgid, unix.SIGKILL) }
+
+// killTree is called from another goroutine when the context ends.
+func (e *engine) killTree() {
+	e.killing.Store(true)
+	e.liveMu.Lock()
+	defer e.liveMu.Unlock()
+	for pid := range e.live {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+func (e *engine) addLive(pid int) {
+	e.liveMu.Lock()
+	e.live[pid] = true
+	e.liveMu.Unlock()
+	if e.killing.Load() {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+func (e *engine) removeLive(pid int) {
+	e.liveMu.Lock()
+	delete(e.live, pid)
+	e.liveMu.Unlock()
+}
+
+// onSeccomp handles a SECCOMP_RET_TRACE stop: a syscall entry of a filtered
+// process.
+func (e *engine) onSeccomp(t *task) {
+	if !t.proc.inScope {
+		// An out-of-scope descendant of an in-scope process: it inherited the
+		// filter, but nothing of it is recorded or changed.
+		e.resume(t, 0)
+		return
+	}
+	var info syscallInfo
+	if err := ptSyscallInfo(t.tid, &info); err != nil {
+		e.resume(t, 0)
+		return
+	}
+	e.usedSeccomp = true
+	e.onEntry(t, &info, true)
+}
+
+// onSyscallStop handles a PTRACE_SYSCALL stop (entry or exit).
+func (e *engine) onSyscallStop(t *task) {
+	var info syscallInfo
+	if err := ptSyscallInfo(t.tid, &info); err != nil {
+		e.resume(t, 0)
+		return
+	}
+	if t.inj != nil {
+		e.stepInjection(t, &info)
+		return
+	}
+	switch info.Op {
+	case unix.PTRACE_SYSCALL_INFO_ENTRY:
+		if !t.proc.inScope || t.proc.filtered {
+			e.resume(t, 0)
+			return
+		}
+		e.usedPtrace = true
+		e.onEntry(t, &info, false)
+	case unix.PTRACE_SYSCALL_INFO_EXIT:
+		t.wantExit = false
+		if t.exit.pending() {
+			e.onExitFeatures(t, &info)
+		}
+		if b := t.proc.bin; b != nil && b.errs != nil && info.isError() && t.lastNr >= 0 && t.lastNr < len(b.errs) {
+			b.errs[t.lastNr]++
+		}
+		e.resume(t, 0)
+	default:
+		e.resume(t, 0)
+	}
+}
+
+// onEntry records and intervenes at a syscall entry of an in-scope process.
+func (e *engine) onEntry(t *task, info *syscallInfo, seccompStop bool) {
+	p := t.proc
+	nr := int(info.Nr)
+	t.lastNr = -1
+	if info.Arch != nativeAuditArch || nr&x32Bit != 0 {
+		if e.opts.Record&RecordSyscalls != 0 && p.bin != nil {
+			k := foreignArchName(info.Arch) + ":" + itoa(nr)
+			if info.Arch == nativeAuditArch {
+				k = "x32:" + itoa(nr&^x32Bit)
+			}
+			p.bin.other[k]++
+		}
+		e.resume(t, 0)
+		return
+	}
+	if b := p.bin; b != nil && e.opts.Record&RecordSyscalls != 0 {
+		if nr >= 0 && nr < len(b.counts) {
+			b.counts[nr]++
+		} else {
+			b.other[e.table.Name(nr)]++
+		}
+	}
+	if p.rec != nil && e.rules.isExec(nr) {
+		if v := procVmHWM(t.tid, e.statusBuf); v > p.rec.PeakRSSKB {
+			p.rec.PeakRSSKB = v
+		}
+	}
+	if e.rules.killAll {
+		e.res.RuleHits["*"]++
+		unix.Kill(p.tgid, unix.SIGKILL)
+		e.resume(t, 0)
+		return
+	}
+	if nr == e.chdirNrs[0] || nr == e.chdirNrs[1] {
+		p.cwd = ""
+	}
+	var d decision
+	if e.sub != nil || e.needPaths {
+		d = e.features(t, info)
+	}
+	if d.rule == nil {
+		if r := e.rules.match(nr); r != nil {
+			d = decision{rule: r, retval: r.retval(), skip: true}
+		}
+	}
+	if r := d.rule; r != nil {
+		e.res.RuleHits[r.Feature]++
+		if r.Action == Kill {
+			unix.Kill(p.tgid, unix.SIGKILL)
+			e.resume(t, 0)
+			return
+		}
+		if d.skip {
+			// Skip the call and set its return value.
+			t.exit = exitAction{}
+			ptPokeUser(t.tid, offSyscallNr, ^uint64(0))
+			ptPokeUser(t.tid, offRetval, uint64(d.retval))
+			e.resume(t, 0)
+			return
+		}
+	}
+	if seccompStop && e.opts.Record&RecordErrors != 0 {
+		t.lastNr = nr
+		t.wantExit = true
+	} else if !seccompStop {
+		t.lastNr = nr
+	}
+	e.resume(t, 0)
+}
+
+// finish builds the Result from the records.
+func (e *engine) finish() {
+	if e.usedSeccomp && e.usedPtrace {
+		e.res.Mechanism = "seccomp+ptrace"
+	} else if e.usedSeccomp {
+		e.res.Mechanism = "seccomp"
+	} else if e.usedPtrace {
+		e.res.Mechanism = "ptrace"
+	}
+	for _, b := range e.binOrder {
+		out := b.b
+		for nr, c := range b.counts {
+			if c == 0 {
+				continue
+			}
+			sc := SyscallCount{Number: nr, Name: e.table.Name(nr), Calls: c}
+			if b.errs != nil {
+				sc.Errors = b.errs[nr]
+			}
+			out.Syscalls = append(out.Syscalls, sc)
+		}
+		keys := make([]string, 0, len(b.other))
+		for k := range b.other {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			nr := -1
+			if n, ok := e.table.Number(k); ok {
+				nr = n
+			}
+			out.Syscalls = append(out.Syscalls, SyscallCount{Number: nr, Name: k, Calls: b.other[k]})
+		}
+		sort.SliceStable(out.Syscalls, func(i, j int) bool {
+			a, b := out.Syscalls[i], out.Syscalls[j]
+			if (a.Number < 0) != (b.Number < 0) {
+				return b.Number < 0
+			}
+			return a.Number < b.Number
+		})
+		out.Features = sortedCounts(b.features)
+		out.PseudoFiles = sortedCounts(b.pseudo)
+		for _, p := range b.procs {
+			out.Processes = append(out.Processes, *p)
+		}
+		for _, p := range out.Processes {
+			out.PeakRSSKB = max(out.PeakRSSKB, p.PeakRSSKB)
+			out.MaxFDs = max(out.MaxFDs, p.MaxFDs)
+		}
+		e.res.Binaries = append(e.res.Binaries, out)
+	}
+	sort.Slice(e.res.Binaries, func(i, j int) bool {
+		a, b := e.res.Binaries[i], e.res.Binaries[j]
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Interpreter < b.Interpreter
+	})
+}
+
+func sortedCounts(m map[string]uint64) []Count {
+	out := make([]Count, 0, len(m))
+	for k, v := range m {
+		out = append(out, Count{Key: k, Calls: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}

@@ -1,0 +1,231 @@
+package tracer
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+)
+
+// seccomp_data offsets (linux/seccomp.h).
+const (
+	seccompDataNr   = 0
+	seccompDataArch = 4
+)
+
+func bpfStmt(code uint16, k uint32) unix.SockFilter {
+	return unix.SockFilter{Code: code, K: k}
+}
+
+func bpfJump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
+	return unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k}
+}
+
+// buildFilter returns the program loupe installs in in-scope processes:
+// SECCOMP_RET_TRACE for every syscall (all) or for the listed numbers, and
+// for anything not native (other ABIs are reported so they are counted and
+// can be intervened in), ALLOW otherwise.
+func buildFilter(all bool, nrs []int) []unix.SockFilter {
+	const (
+		ld  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+		jeq = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		jge = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+		ret = unix.BPF_RET | unix.BPF_K
+	)
+	trace := bpfStmt(ret, unix.SECCOMP_RET_TRACE)
+	if all {
+		return []unix.SockFilter{trace}
+	}
+	prog := []unix.SockFilter{
+		bpfStmt(ld, seccompDataArch),
+		bpfJump(jeq, nativeAuditArch, 1, 0),
+		trace,
+		bpfStmt(ld, seccompDataNr),
+		bpfJump(jge, x32Bit, 0, 1),
+		trace,
+	}
+	for _, nr := range nrs {
+		prog = append(prog, bpfJump(jeq, uint32(nr), 0, 1), trace)
+	}
+	return append(prog, bpfStmt(ret, unix.SECCOMP_RET_ALLOW))
+}
+
+// encodeFilter lays out the instructions as the kernel reads them from the
+// tracee's memory.
+func encodeFilter(prog []unix.SockFilter) []byte {
+	b := make([]byte, 0, 8*len(prog))
+	for _, f := range prog {
+		b = binary.LittleEndian.AppendUint16(b, f.Code)
+		b = append(b, f.Jt, f.Jf)
+		b = binary.LittleEndian.AppendUint32(b, f.K)
+	}
+	return b
+}
+
+// Injection: making an in-scope process install the filter itself.
+//
+// At the first syscall-entry stop of the new image the entry registers are
+// saved and the syscall is replaced by seccomp(SET_MODE_FILTER, 0, &prog),
+// with the program written below the stack's red zone. At its exit stop the
+// pc is rewound over the syscall instruction so that, if needed, prctl
+// (NO_NEW_PRIVS) and seccomp run again, and finally so that the original
+// syscall runs with its original registers. That call then traps through
+// the new filter and is recorded like any other.
+
+type injPhase int
+
+const (
+	injWaitEntry   injPhase = iota // waiting for a syscall entry to take over
+	injRunning                     // an injected syscall is executing
+	injWaitReentry                 // registers set up; the next entry is ours
+)
+
+type injStep int
+
+const (
+	stepSeccomp injStep = iota
+	stepNoNewPrivs
+)
+
+type injection struct {
+	phase   injPhase
+	saved   unix.PtraceRegs
+	cur     injStep
+	next    []injStep
+	nnpDone bool
+}
+
+const redZone = 128
+
+// stepInjection advances the injection state machine of t.
+func (e *engine) stepInjection(t *task, info *syscallInfo) {
+	inj := t.inj
+	switch inj.phase {
+	case injWaitEntry:
+		if info.Op != unix.PTRACE_SYSCALL_INFO_ENTRY {
+			e.resume(t, 0) // execve's own exit stop
+			return
+		}
+		if e.rules.killAll {
+			// Broken at its first syscall: no need for a filter.
+			t.inj = nil
+			e.onEntry(t, info, false)
+			return
+		}
+		if err := ptGetRegs(t.tid, &inj.saved); err != nil {
+			e.abandonInjection(t, false)
+			return
+		}
+		inj.next = nil
+		e.startStep(t, stepSeccomp, true)
+	case injRunning:
+		if info.Op != unix.PTRACE_SYSCALL_INFO_EXIT {
+			e.abandonInjection(t, true)
+			return
+		}
+		rv := info.rval()
+		switch {
+		case inj.cur == stepSeccomp && rv == -int64(unix.EACCES) && !inj.nnpDone:
+			inj.next = []injStep{stepSeccomp}
+			e.startStep(t, stepNoNewPrivs, false)
+		case rv < 0:
+			e.abandonInjection(t, true)
+		case inj.cur == stepNoNewPrivs:
+			inj.nnpDone = true
+			fallthrough
+		default:
+			if len(inj.next) > 0 {
+				s := inj.next[0]
+				inj.next = inj.next[1:]
+				e.startStep(t, s, false)
+				return
+			}
+			// Installed: re-run the original syscall through the filter.
+			t.proc.filtered = true
+			t.inj = nil
+			r := regsRestart(inj.saved)
+			if ptSetRegs(t.tid, &r) != nil {
+				t.proc.filtered = true // the filter is in place either way
+			}
+			e.resume(t, 0)
+		}
+	case injWaitReentry:
+		if info.Op == unix.PTRACE_SYSCALL_INFO_ENTRY {
+			inj.phase = injRunning
+		}
+		e.resume(t, 0)
+	}
+}
+
+// startStep makes t execute one injected syscall. atEntry: t is at the
+// entry stop of the syscall being replaced; otherwise at an exit stop.
+func (e *engine) startStep(t *task, s injStep, atEntry bool) {
+	inj := t.inj
+	inj.cur = s
+	var nr uint64
+	var args []uint64
+	switch s {
+	case stepNoNewPrivs:
+		nr, args = unix.SYS_PRCTL, []uint64{unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}
+	case stepSeccomp:
+		addr, err := e.writeFilter(t.tid, regsSP(&inj.saved))
+		if err != nil {
+			e.abandonInjection(t, !atEntry)
+			return
+		}
+		nr, args = unix.SYS_SECCOMP, []uint64{unix.SECCOMP_SET_MODE_FILTER, 0, addr}
+	}
+	r := inj.saved
+	if atEntry {
+		regsSetEntry(&r, nr, args...)
+		inj.phase = injRunning
+	} else {
+		regsSetPC(&r, regsPC(&inj.saved)-syscallInsnLen)
+		regsSetCall(&r, nr, args...)
+		inj.phase = injWaitReentry
+	}
+	if err := ptSetRegs(t.tid, &r); err != nil {
+		e.abandonInjection(t, !atEntry)
+		return
+	}
+	e.resume(t, 0)
+}
+
+// writeFilter writes a struct sock_fprog and the program below the red zone
+// of the stack at sp, and returns the fprog's address.
+func (e *engine) writeFilter(pid int, sp uint64) (uint64, error) {
+	progLen := uint64(len(e.filter))
+	base := (sp - redZone - progLen - 16) &^ 15
+	buf := make([]byte, 16, 16+progLen)
+	binary.LittleEndian.PutUint16(buf[0:], uint16(len(e.filter)/8))
+	binary.LittleEndian.PutUint64(buf[8:], base+16)
+	buf = append(buf, e.filter...)
+	if err := writeMem(pid, base, buf); err != nil {
+		return 0, err
+	}
+	return base, nil
+}
+
+// abandonInjection gives up on the filter for t's process, which is then
+// traced with PTRACE_SYSCALL. afterExit: t is at an exit stop and the
+// original syscall must be re-run; otherwise t is at the original entry.
+func (e *engine) abandonInjection(t *task, afterExit bool) {
+	inj := t.inj
+	t.inj = nil
+	if afterExit {
+		r := regsRestart(inj.saved)
+		ptSetRegs(t.tid, &r)
+		// The original syscall's entry stop comes next.
+		e.resume(t, 0)
+		return
+	}
+	if inj.saved != (unix.PtraceRegs{}) {
+		ptSetRegs(t.tid, &inj.saved)
+	}
+	var info syscallInfo
+	if ptSyscallInfo(t.tid, &info) == nil {
+		e.usedPtrace = true
+		e.onEntry(t, &info, false)
+		return
+	}
+	e.resume(t, 0)
+}

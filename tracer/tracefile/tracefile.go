@@ -1,0 +1,179 @@
+// Package tracefile is the on-disk form of one traced run, schema
+// "loupe/trace/v1": what `loupe trace` prints and what dh_loupe keeps
+// between the test step and the binary step. Unlike a verdict it records
+// raw observations, pids included, so it is not meant to be deterministic;
+// lists are still sorted where order carries no information.
+package tracefile
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+
+	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/tracer"
+)
+
+// Schema is the schema key of trace files.
+const Schema = "loupe/trace/v1"
+
+// File is a trace file.
+type File struct {
+	Schema    string     `yaml:"schema"`
+	Command   []string   `yaml:"command"`
+	Dir       string     `yaml:"dir,omitempty"`
+	Exit      Exit       `yaml:"exit"`
+	Mechanism string     `yaml:"mechanism,omitempty"`
+	Processes int        `yaml:"processes"`
+	Execs     int        `yaml:"execs"`
+	Stops     uint64     `yaml:"ptrace_stops"`
+	WallSecs  float64    `yaml:"wall_seconds"`
+	Rules     []string   `yaml:"rules,omitempty"`
+	RuleHits  []Hit      `yaml:"rule_hits,omitempty"`
+	Binaries  []Binary   `yaml:"binaries"`
+	Leftovers []Leftover `yaml:"leftovers,omitempty"`
+}
+
+// Exit is an exit status.
+type Exit struct {
+	Code   int    `yaml:"code"`
+	Signal string `yaml:"signal,omitempty"`
+}
+
+// Hit counts how often a rule fired.
+type Hit struct {
+	Feature string `yaml:"feature"`
+	Count   uint64 `yaml:"count"`
+}
+
+// Binary is one in-scope executable.
+type Binary struct {
+	Path        string    `yaml:"path"`
+	Interpreter string    `yaml:"interpreter,omitempty"`
+	BuildID     string    `yaml:"build_id,omitempty"`
+	SHA256      string    `yaml:"sha256,omitempty"`
+	PeakRSSKB   uint64    `yaml:"peak_rss_kb"`
+	MaxFDs      int       `yaml:"max_fds"`
+	Syscalls    []Syscall `yaml:"syscalls"`
+	Features    []Count   `yaml:"features,omitempty"`
+	PseudoFiles []Count   `yaml:"pseudo_files,omitempty"`
+	Processes   []Process `yaml:"processes"`
+}
+
+// Syscall is the use of one syscall.
+type Syscall struct {
+	Name   string `yaml:"name"`
+	Number int    `yaml:"number"`
+	Calls  uint64 `yaml:"calls"`
+	Errors uint64 `yaml:"errors,omitempty"`
+}
+
+// Count is the use of a sub-feature or pseudo-file.
+type Count struct {
+	Key   string `yaml:"key"`
+	Calls uint64 `yaml:"calls"`
+}
+
+// Process is one process image.
+type Process struct {
+	PID       int      `yaml:"pid"`
+	PPID      int      `yaml:"ppid"`
+	Argv      []string `yaml:"argv,flow"`
+	Exit      *Exit    `yaml:"exit,omitempty"`
+	Replaced  bool     `yaml:"replaced_by_exec,omitempty"`
+	PeakRSSKB uint64   `yaml:"peak_rss_kb"`
+	MaxFDs    int      `yaml:"max_fds"`
+}
+
+// Leftover is a process that outlived the command.
+type Leftover struct {
+	PID      int    `yaml:"pid"`
+	Exe      string `yaml:"exe"`
+	Detached bool   `yaml:"detached"`
+}
+
+func exitOf(s tracer.ExitStatus) Exit {
+	if s.Signal != 0 {
+		return Exit{Code: s.ShellCode(), Signal: s.Signal.String()}
+	}
+	return Exit{Code: s.Code}
+}
+
+// FromResult converts a tracer result.
+func FromResult(cmd []string, dir string, rules []tracer.Rule, r *tracer.Result) *File {
+	f := &File{Schema: Schema, Command: cmd, Dir: dir, Exit: exitOf(r.Exit), Mechanism: r.Mechanism,
+		Processes: r.Processes, Execs: r.Execs, Stops: r.Stops, WallSecs: r.Wall.Seconds()}
+	for _, ru := range rules {
+		f.Rules = append(f.Rules, ru.String())
+	}
+	for k, v := range r.RuleHits {
+		f.RuleHits = append(f.RuleHits, Hit{Feature: k, Count: v})
+	}
+	sort.Slice(f.RuleHits, func(i, j int) bool { return f.RuleHits[i].Feature < f.RuleHits[j].Feature })
+	for _, b := range r.Binaries {
+		fb := Binary{Path: b.Path, Interpreter: b.Interpreter, BuildID: b.BuildID, SHA256: b.SHA256,
+			PeakRSSKB: b.PeakRSSKB, MaxFDs: b.MaxFDs, Syscalls: []Syscall{}}
+		for _, s := range b.Syscalls {
+			fb.Syscalls = append(fb.Syscalls, Syscall{Name: s.Name, Number: s.Number, Calls: s.Calls, Errors: s.Errors})
+		}
+		for _, c := range b.Features {
+			fb.Features = append(fb.Features, Count{Key: c.Key, Calls: c.Calls})
+		}
+		for _, c := range b.PseudoFiles {
+			fb.PseudoFiles = append(fb.PseudoFiles, Count{Key: c.Key, Calls: c.Calls})
+		}
+		for _, p := range b.Processes {
+			fp := Process{PID: p.PID, PPID: p.PPID, Argv: p.Argv, Replaced: p.Replaced, PeakRSSKB: p.PeakRSSKB, MaxFDs: p.MaxFDs}
+			if !p.Replaced {
+				e := exitOf(p.Exit)
+				fp.Exit = &e
+			}
+			fb.Processes = append(fb.Processes, fp)
+		}
+		f.Binaries = append(f.Binaries, fb)
+	}
+	for _, l := range r.Leftovers {
+		f.Leftovers = append(f.Leftovers, Leftover{PID: l.PID, Exe: l.Exe, Detached: l.Detached})
+	}
+	return f
+}
+
+// Marshal encodes f as YAML.
+func Marshal(f *File) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(f); err != nil {
+		return nil, err
+	}
+	enc.Close()
+	return buf.Bytes(), nil
+}
+
+// WriteFile writes f atomically.
+func WriteFile(path string, f *File) error {
+	b, err := Marshal(f)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, b, 0o644)
+}
+
+// ReadFile reads a trace file.
+func ReadFile(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f File
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.Schema != Schema {
+		return nil, fmt.Errorf("%s: field schema: %q is not %s", path, f.Schema, Schema)
+	}
+	return &f, nil
+}
