@@ -255,7 +255,20 @@ func OpenJournal(out string) (*Journal, error) {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	// A run killed while appending leaves a line without its newline; cut
+	// it off, or the next record would be glued to it and lost too.
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	if n := len(data); n > 0 && data[n-1] != '\n' {
+		keep := bytes.LastIndexByte(data, '\n') + 1
+		if err := os.Truncate(j.path, int64(keep)); err != nil {
+			return nil, fmt.Errorf("repair journal: %w", err)
+		}
+		data = data[:keep]
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	for sc.Scan() {
 		var r Result
