@@ -24,6 +24,7 @@ vet: ## gofmt and go vet
 	go vet ./...
 
 test: deps build vet ## run all tests (real ptrace, real debhelper builds)
+	scripts/install-deps browser
 	LOUPE_BIN=$(BIN) go test $(GO_TEST_FLAGS) ./...
 
 test-short: build ## the fast tests only (no package builds)

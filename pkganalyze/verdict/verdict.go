@@ -473,6 +473,10 @@ func pathAtLine(n *yaml.Node, line int, prefix []any) []any {
 	return nil
 }
 
+// Validate applies Parse's checks to an already decoded File; errors carry
+// no line number (Parse's do). name is used in errors.
+func (f *File) Validate(name string) error { return f.validate(name, nil) }
+
 func (f *File) validate(name string, doc *yaml.Node) error {
 	bad := func(path []any, msg string) error {
 		n := nodeAt(doc, path...)

@@ -45,8 +45,7 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands:             []*cli.Command{traceCommand()},
 		ExitErrHandler:       func(*cli.Context, error) {},
 	}
-	app.Commands = append(app.Commands, analyzeCommand())
-	app.Commands = append(app.Commands, manCommand())
+	app.Commands = append(app.Commands, analyzeCommand(), dbCommand(), planCommand(), reportCommand(), rebuildCommand(), manCommand())
 	return app
 }
 

@@ -1,0 +1,79 @@
+package loupecli
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"salsa.debian.org/loupe-team/loupe/internal/version"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
+)
+
+func dbCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "db",
+		Usage:     "collect verdicts (and upstream loupedb results) into one dataset file",
+		ArgsUsage: "[PATH...]",
+		Description: "Each PATH is a verdict file (*.loupe.yaml), a .changes file, a dataset file to merge (a shard " +
+			"of a distributed rebuild), or a directory searched recursively for *.changes, *.loupe.yaml and " +
+			"*.dataset.json (sbuild build directories, loupe rebuild output, plain trees). One entry is kept per " +
+			"package and architecture: the newest Debian version wins, ties go to analyze over trace, then " +
+			"status ok, then the lowest sha256; the others are kept as superseded, with their provenance. " +
+			"Malformed files are reported with file, line and field and skipped; --strict makes them fatal.\n\n" +
+			"--loupedb imports upstream Loupe results (apps/<app>/<workload>/<run>/data/dyn.csv).\n\n" +
+			"Example: loupe db -o rebuild.dataset.json --loupedb ../shared/loupedb rebuild-out/",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the dataset to `FILE` (default: stdout)"},
+			&cli.StringSliceFlag{Name: "loupedb", Usage: "import an upstream loupedb `DIR`"},
+			&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 if any input was malformed"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "files parsed in parallel (default: CPUs)"},
+		},
+		Action: func(c *cli.Context) error {
+			ds := &dataset.Dataset{Schema: dataset.Schema}
+			if c.NArg() > 0 {
+				var err error
+				ds, err = dataset.Collect(c.Context, c.Args().Slice(), dataset.CollectOptions{Jobs: c.Int("jobs")})
+				if err != nil {
+					return fmt.Errorf("db: %w", err)
+				}
+			}
+			for _, dir := range c.StringSlice("loupedb") {
+				es, probs, err := loupedb.Import(dir)
+				if err != nil {
+					return fmt.Errorf("db: %w", err)
+				}
+				ds.Entries = dataset.Resolve(append(ds.Entries, es...))
+				ds.Problems = append(ds.Problems, probs...)
+			}
+			if c.NArg() == 0 && len(c.StringSlice("loupedb")) == 0 {
+				return fmt.Errorf("db: nothing to collect: give PATHs and/or --loupedb DIR")
+			}
+			ds.Loupe = version.Version
+			for _, p := range ds.Problems {
+				fmt.Fprintf(c.App.ErrWriter, "loupe db: warning: %s\n", p)
+			}
+			b, err := dataset.Marshal(ds)
+			if err != nil {
+				return err
+			}
+			if out := c.String("output"); out != "" {
+				if err := dataset.WriteFile(out, ds); err != nil {
+					return fmt.Errorf("db: %w", err)
+				}
+				sup := 0
+				for _, e := range ds.Entries {
+					sup += len(e.Superseded)
+				}
+				fmt.Fprintf(c.App.ErrWriter, "loupe db: %d entries (%d superseded duplicates kept as provenance), %d problems -> %s\n",
+					len(ds.Entries), sup, len(ds.Problems), out)
+			} else if _, err := c.App.Writer.Write(b); err != nil {
+				return err
+			}
+			if c.Bool("strict") && len(ds.Problems) > 0 {
+				return exitError{code: 1}
+			}
+			return nil
+		},
+	}
+}

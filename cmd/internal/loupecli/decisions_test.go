@@ -1,0 +1,83 @@
+package loupecli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
+)
+
+func loupeDB(t *testing.T) string {
+	wd, _ := os.Getwd()
+	for d := wd; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			p := filepath.Join(d, "..", "shared", "loupedb")
+			if _, err := os.Stat(filepath.Join(p, "apps")); err != nil {
+				t.Skipf("upstream loupedb data not found at %s: %v", p, err)
+			}
+			return p
+		}
+	}
+	t.Fatal("go.mod not found")
+	return ""
+}
+
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code, _ := Run(append([]string{"loupe"}, args...), strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// TestDecisionsCLI: loupe db imports loupedb, loupe plan prints a plan in
+// every format, loupe report writes a page; bad input fails with a message.
+func TestDecisionsCLI(t *testing.T) {
+	db := loupeDB(t)
+	dir := t.TempDir()
+	ds := filepath.Join(dir, "d.dataset.json")
+	if _, errs, code := run(t, "db", "-o", ds, "--loupedb", db); code != 0 {
+		t.Fatalf("db: %d %s", code, errs)
+	}
+	d, err := dataset.ReadFile(ds)
+	if err != nil || len(d.Entries) != 123 {
+		t.Fatalf("dataset: %v %d", err, len(d.Entries))
+	}
+	osf := filepath.Join(db, "Kerla.syscalls")
+	out, errs, code := run(t, "plan", "--os", osf, "--workload", "bench", ds)
+	if code != 0 || !strings.Contains(out, "Step 0: supported without implementing anything (1 apps)") || !strings.Contains(out, "leveldb: no usable evidence") {
+		t.Errorf("plan text: %d %s\n%s", code, errs, out)
+	}
+	out, _, code = run(t, "plan", "--os", osf, "--workload", "bench", "--apps", "nginx,redis,nosuchapp", "--format", "json", ds)
+	var p plan.Plan
+	if code != 0 || json.Unmarshal([]byte(out), &p) != nil || p.Apps != 2 || len(p.NoData) != 1 {
+		t.Errorf("plan json: %d %+v", code, p)
+	}
+	if out, _, code = run(t, "plan", "--os", osf, "--format", "yaml", ds); code != 0 || !strings.HasPrefix(out, "kind: loupe") {
+		t.Errorf("plan yaml: %d %.200s", code, out)
+	}
+	if _, errs, code = run(t, "plan", "--os", osf, "--workload", "sometimes", ds); code == 0 || !strings.Contains(errs, "want bench, suite or any") {
+		t.Errorf("bad workload: %d %s", code, errs)
+	}
+	html := filepath.Join(dir, "r.html")
+	if _, errs, code = run(t, "report", "--os", filepath.Join(db, "Osv.syscalls"), "-o", html, ds); code != 0 {
+		t.Fatalf("report: %d %s", code, errs)
+	}
+	if b, _ := os.ReadFile(html); !bytes.Contains(b, []byte("<svg")) {
+		t.Error("report has no figure")
+	}
+	// A malformed verdict is reported, skipped, and fatal only with --strict.
+	tree := filepath.Join(dir, "tree")
+	os.MkdirAll(tree, 0o755)
+	os.WriteFile(filepath.Join(tree, "x_1_amd64.loupe.yaml"), []byte("schema: loupe/verdict/v1\nstatus: weird\nmode: trace\n"), 0o644)
+	if _, errs, code = run(t, "db", "-o", filepath.Join(dir, "t.json"), tree); code != 0 || !strings.Contains(errs, "x_1_amd64.loupe.yaml:2: field status") {
+		t.Errorf("db malformed: %d %s", code, errs)
+	}
+	if _, _, code = run(t, "db", "--strict", "-o", filepath.Join(dir, "t.json"), tree); code != 1 {
+		t.Errorf("db --strict with a malformed file: exit %d, want 1", code)
+	}
+}

@@ -1,0 +1,483 @@
+// Package rebuild drives a bulk rebuild of Debian source packages with
+// sbuild (unshare mode) and dh_loupe enabled on every package without
+// editing any: DH_EXTRA_ADDONS=loupe, passed through $build_environment in
+// an SBUILD_CONFIG file (sbuild's environment filter drops it otherwise),
+// with the dh-loupe .deb injected by --extra-package and --add-depends.
+//
+// Each package builds in its own directory under Options.Out; sbuild copies
+// the files its .changes lists there, verdicts included, so the output
+// directory is directly an input of `loupe db`.
+//
+// Resumable: a journal (Out/rebuild-journal.jsonl, one JSON object per
+// finished package, appended and synced) records each package's outcome.
+// A later run skips every package the journal has (or only the successful
+// ones with RetryFailed). A package that was building when a run was killed
+// has no journal line: its directory is emptied and it is built again.
+//
+// Statuses, per package (Classify):
+//   - loupe-error: a verdict or a dh_loupe summary line says status=error;
+//   - tests-failed: the package's tests failed: the build failed in the test
+//     step (dh_auto_test error, or dh_loupe reported baseline-failed), or it
+//     succeeded but a verdict is baseline-failed (a flaky test suite);
+//   - build-failed: no .changes, and nothing says the tests failed;
+//   - insensitive: built, no verdict ok and some insensitive;
+//   - built: everything else with a .changes.
+//
+// A failed build has no .changes (sbuild copies nothing out), so the
+// per-binary statuses come from dh_loupe's summary lines in the build log:
+// "loupe: <pkg> status=<status> mode=<mode> syscalls=<n>".
+package rebuild
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"pault.ag/go/debian/control"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+)
+
+// Status of one package.
+type Status string
+
+const (
+	Built       Status = "built"
+	TestsFailed Status = "tests-failed"
+	Insensitive Status = "insensitive"
+	LoupeError  Status = "loupe-error"
+	BuildFailed Status = "build-failed"
+)
+
+// Statuses in summary order.
+var Statuses = []Status{Built, TestsFailed, Insensitive, LoupeError, BuildFailed}
+
+// Binary is what dh_loupe said about one binary package.
+type Binary struct {
+	Package  string `json:"package"`
+	Status   string `json:"status"`
+	Mode     string `json:"mode,omitempty"`
+	Syscalls int    `json:"syscalls,omitempty"`
+	Verdict  string `json:"verdict,omitempty"` // file, when the .changes listed one
+}
+
+// Result is one journal line.
+type Result struct {
+	Spec     string    `json:"spec"` // as given: name, name_version or a .dsc
+	Status   Status    `json:"status"`
+	Detail   string    `json:"detail,omitempty"`
+	Dir      string    `json:"dir"`
+	Changes  string    `json:"changes,omitempty"`
+	Log      string    `json:"log,omitempty"`
+	Binaries []Binary  `json:"binaries,omitempty"`
+	Seconds  float64   `json:"seconds"`
+	Finished time.Time `json:"finished"`
+}
+
+var summaryRE = regexp.MustCompile(`^loupe: (\S+) status=(\S+)(?: mode=(\S+))?(?: syscalls=(\d+))?`)
+
+// ParseSummaries reads dh_loupe's summary lines from a build log. A
+// package reported twice (dh_loupe runs in the build and binary targets)
+// keeps its last line.
+func ParseSummaries(log io.Reader) []Binary {
+	by := map[string]Binary{}
+	sc := bufio.NewScanner(log)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		m := summaryRE.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		if m == nil {
+			continue
+		}
+		b := Binary{Package: m[1], Status: m[2], Mode: m[3]}
+		fmt.Sscan(m[4], &b.Syscalls)
+		by[b.Package] = b
+	}
+	return sortedBinaries(by)
+}
+
+func sortedBinaries(by map[string]Binary) []Binary {
+	out := make([]Binary, 0, len(by))
+	for _, b := range by {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Package < out[j].Package })
+	return out
+}
+
+var testFailRE = regexp.MustCompile(`(?m)^\s*dh_auto_test: error:|^\s*dh_loupe: error: .*test`)
+
+// Classify decides a package's status from what the build left: whether a
+// .changes exists, the per-binary statuses, and the build log.
+func Classify(haveChanges bool, bins []Binary, log []byte) (Status, string) {
+	has := func(s string) []string {
+		var ps []string
+		for _, b := range bins {
+			if b.Status == s {
+				ps = append(ps, b.Package)
+			}
+		}
+		return ps
+	}
+	if ps := has(string(verdict.StatusError)); len(ps) > 0 {
+		return LoupeError, "loupe reported an error for " + strings.Join(ps, ", ")
+	}
+	if !haveChanges {
+		if ps := has(string(verdict.StatusBaselineFailed)); len(ps) > 0 {
+			return TestsFailed, "the test suite failed (baseline) for " + strings.Join(ps, ", ")
+		}
+		if testFailRE.Match(log) {
+			return TestsFailed, "the test step failed"
+		}
+		if len(log) == 0 {
+			return BuildFailed, "no build log"
+		}
+		return BuildFailed, "no .changes: " + lastError(log)
+	}
+	if ps := has(string(verdict.StatusBaselineFailed)); len(ps) > 0 {
+		return TestsFailed, "built, but the test suite was flaky under loupe for " + strings.Join(ps, ", ")
+	}
+	if len(has(string(verdict.StatusOK))) == 0 {
+		if ps := has(string(verdict.StatusInsensitive)); len(ps) > 0 {
+			return Insensitive, "the tests do not exercise " + strings.Join(ps, ", ") + " (insensitive)"
+		}
+	}
+	if len(bins) == 0 {
+		return Built, "built, but no verdict (dh_loupe did not run: not a dh package, or nocheck?)"
+	}
+	return Built, fmt.Sprintf("%d verdicts", len(bins))
+}
+
+var errLineRE = regexp.MustCompile(`(?m)^.*(error:|Error \d+|E: ).*$`)
+
+// lastError returns the last error-looking line of a log, for the summary.
+func lastError(log []byte) string {
+	ms := errLineRE.FindAll(log, -1)
+	if len(ms) == 0 {
+		return "see the build log"
+	}
+	s := strings.TrimSpace(string(ms[len(ms)-1]))
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
+}
+
+// Inspect looks at a finished build directory: the .changes (and the
+// verdicts it lists), else the build log's summary lines, and classifies.
+func Inspect(dir string) Result {
+	r := Result{Dir: dir}
+	changes, _ := filepath.Glob(filepath.Join(dir, "*.changes"))
+	sort.Strings(changes)
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.build"))
+	sort.Strings(logs)
+	var log []byte
+	for _, l := range logs {
+		if fi, err := os.Lstat(l); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			continue // sbuild's <pkg>_<ver>_<arch>.build symlink to the dated log
+		}
+		b, _ := os.ReadFile(l)
+		log = append(log, b...)
+		r.Log = l
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "sbuild.out")); err == nil && len(log) == 0 {
+		log = b
+		r.Log = filepath.Join(dir, "sbuild.out")
+	}
+	var bins []Binary
+	if len(changes) > 0 {
+		r.Changes = changes[0]
+		if ch, err := control.ParseChangesFile(r.Changes); err == nil {
+			for _, f := range ch.Files {
+				if !strings.HasSuffix(f.Filename, ".loupe.yaml") {
+					continue
+				}
+				p := filepath.Join(dir, f.Filename)
+				v, err := verdict.ReadFile(p)
+				if err != nil {
+					bins = append(bins, Binary{Package: f.Filename, Status: string(verdict.StatusError), Verdict: p})
+					continue
+				}
+				n := 0
+				for _, b := range v.Binaries {
+					if b.Shipped {
+						n += len(b.Syscalls)
+					}
+				}
+				bins = append(bins, Binary{Package: v.Package, Status: string(v.Status), Mode: string(v.Mode), Syscalls: n, Verdict: p})
+			}
+		} else {
+			r.Detail = "unreadable .changes: " + err.Error()
+		}
+	}
+	if len(bins) == 0 {
+		bins = ParseSummaries(bytes.NewReader(log))
+	}
+	r.Binaries = bins
+	st, detail := Classify(r.Changes != "", bins, log)
+	r.Status = st
+	if r.Detail == "" {
+		r.Detail = detail
+	}
+	return r
+}
+
+// Journal is the append-only record of finished packages.
+type Journal struct {
+	mu   sync.Mutex
+	path string
+	done map[string]Result
+}
+
+// JournalName is the journal's file name inside the output directory.
+const JournalName = "rebuild-journal.jsonl"
+
+// OpenJournal reads the journal of out (if any). A torn last line (a run
+// killed while writing it) is ignored: that package is simply rebuilt.
+func OpenJournal(out string) (*Journal, error) {
+	j := &Journal{path: filepath.Join(out, JournalName), done: map[string]Result{}}
+	f, err := os.Open(j.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return j, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	defer f.Close()
+	// A run killed while appending leaves a line without its newline; cut
+	// it off, or the next record would be glued to it and lost too.
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	if n := len(data); n > 0 && data[n-1] != '\n' {
+		keep := bytes.LastIndexByte(data, '\n') + 1
+		if err := os.Truncate(j.path, int64(keep)); err != nil {
+			return nil, fmt.Errorf("repair journal: %w", err)
+		}
+		data = data[:keep]
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		var r Result
+		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Spec == "" {
+			continue
+		}
+		j.done[r.Spec] = r
+	}
+	return j, sc.Err()
+}
+
+// Done returns the recorded result of spec.
+func (j *Journal) Done(spec string) (Result, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	r, ok := j.done[spec]
+	return r, ok
+}
+
+// Record appends r durably.
+func (j *Journal) Record(r Result) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	f, err := os.OpenFile(j.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("journal: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("journal: %w", err)
+	}
+	j.done[r.Spec] = r
+	return f.Close()
+}
+
+// Builder builds one package into dir (which exists and is empty) and
+// writes its console output to out. Sbuild is the real one.
+type Builder interface {
+	Build(ctx context.Context, spec, dir string, out io.Writer) error
+}
+
+// Options configure a rebuild.
+type Options struct {
+	Out         string // output directory (journal, sbuild.conf, one dir per package)
+	Jobs        int    // parallel builds
+	RetryFailed bool   // rebuild packages whose recorded status is not built
+	Progress    io.Writer
+}
+
+// PackageDir is where spec builds under out.
+func PackageDir(out, spec string) string {
+	base := filepath.Base(spec)
+	base = strings.TrimSuffix(base, ".dsc")
+	return filepath.Join(out, "pkgs", strings.Map(func(r rune) rune {
+		if r == '/' || r == ':' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, base))
+}
+
+// Run builds every spec not yet in the journal, jobs at a time, and
+// returns the results of all specs (recorded and new) in input order.
+func Run(ctx context.Context, b Builder, specs []string, opt Options) ([]Result, error) {
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("rebuild: %w", err)
+	}
+	j, err := OpenJournal(opt.Out)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Jobs <= 0 {
+		opt.Jobs = 1
+	}
+	prog := opt.Progress
+	if prog == nil {
+		prog = io.Discard
+	}
+	var pmu sync.Mutex
+	say := func(f string, a ...any) {
+		pmu.Lock()
+		fmt.Fprintf(prog, f, a...)
+		pmu.Unlock()
+	}
+	results := make([]Result, len(specs))
+	var todo []int
+	seen := map[string]bool{}
+	for i, s := range specs {
+		if seen[s] {
+			return nil, fmt.Errorf("rebuild: %s listed twice", s)
+		}
+		seen[s] = true
+		if r, ok := j.Done(s); ok && (!opt.RetryFailed || r.Status == Built) {
+			results[i] = r
+			say("[skip] %s: %s (recorded)\n", s, r.Status)
+			continue
+		}
+		todo = append(todo, i)
+	}
+	idx := make(chan int)
+	var wg sync.WaitGroup
+	var firstErr error
+	var emu sync.Mutex
+	n := 0
+	for w := 0; w < opt.Jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range idx {
+				spec := specs[i]
+				dir := PackageDir(opt.Out, spec)
+				start := time.Now()
+				r, err := buildOne(ctx, b, spec, dir)
+				if ctx.Err() != nil {
+					return // interrupted: not recorded, rebuilt next time
+				}
+				if err != nil {
+					emu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					emu.Unlock()
+					continue
+				}
+				r.Spec, r.Seconds, r.Finished = spec, time.Since(start).Round(time.Second).Seconds(), time.Now().UTC().Round(time.Second)
+				if err := j.Record(r); err != nil {
+					emu.Lock()
+					firstErr = err
+					emu.Unlock()
+				}
+				results[i] = r
+				emu.Lock()
+				n++
+				k := n
+				emu.Unlock()
+				say("[%d/%d] %s: %s (%s)\n", k, len(todo), spec, r.Status, r.Detail)
+			}
+		}()
+	}
+	for _, i := range todo {
+		select {
+		case idx <- i:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(idx)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return results, fmt.Errorf("rebuild interrupted (run it again to continue): %w", err)
+	}
+	return results, firstErr
+}
+
+func buildOne(ctx context.Context, b Builder, spec, dir string) (Result, error) {
+	// Leftovers are from a killed run: start clean.
+	if err := os.RemoveAll(dir); err != nil {
+		return Result{}, fmt.Errorf("rebuild %s: %w", spec, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Result{}, fmt.Errorf("rebuild %s: %w", spec, err)
+	}
+	out, err := os.Create(filepath.Join(dir, "sbuild.out"))
+	if err != nil {
+		return Result{}, fmt.Errorf("rebuild %s: %w", spec, err)
+	}
+	berr := b.Build(ctx, spec, dir, out)
+	out.Close()
+	r := Inspect(dir)
+	var ee *exec.ExitError
+	if berr != nil && !errors.As(berr, &ee) && ctx.Err() == nil {
+		// sbuild could not even start: that is the driver's problem.
+		return r, fmt.Errorf("rebuild %s: %w", spec, berr)
+	}
+	if berr != nil && r.Changes != "" && r.Status == Built {
+		// sbuild failed after the .changes existed (e.g. lintian).
+		r.Detail += "; sbuild exited with " + berr.Error()
+	}
+	return r, nil
+}
+
+// Summary renders counts per status and the packages that did not build.
+func Summary(w io.Writer, results []Result) {
+	count := map[Status]int{}
+	total := 0
+	for _, r := range results {
+		if r.Spec != "" { // not built: the run was interrupted
+			count[r.Status]++
+			total++
+		}
+	}
+	fmt.Fprintf(w, "\nloupe rebuild: %d packages:", total)
+	for _, s := range Statuses {
+		fmt.Fprintf(w, " %s %d", s, count[s])
+	}
+	fmt.Fprintln(w)
+	for _, r := range results {
+		if r.Spec != "" && r.Status != Built {
+			fmt.Fprintf(w, "  %-14s %s: %s (log: %s)\n", r.Status, r.Spec, r.Detail, r.Log)
+		}
+	}
+}

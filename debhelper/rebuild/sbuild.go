@@ -1,0 +1,125 @@
+package rebuild
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+)
+
+// Sbuild builds with sbuild --chroot-mode=unshare.
+type Sbuild struct {
+	Chroot     string   // chroot tarball (mmdebstrap --mode=unshare --variant=buildd ...)
+	Dist       string   // -d, e.g. bookworm
+	DhLoupeDeb string   // the dh-loupe .deb to inject
+	Mode       string   // loupe=<Mode> in DEB_BUILD_OPTIONS; "" leaves dh_loupe's default
+	Config     string   // SBUILD_CONFIG file (WriteConfig writes it)
+	Program    string   // default "sbuild"
+	Extra      []string // more sbuild arguments
+}
+
+// ConfigText is the sbuild configuration that passes DH_EXTRA_ADDONS
+// through sbuild's environment filter into the build.
+func ConfigText() string {
+	return "# Written by loupe rebuild: sbuild filters the environment, so DH_EXTRA_ADDONS\n" +
+		"# must be set here to reach dh inside the chroot (it enables dh_loupe on\n" +
+		"# packages that do not declare it).\n" +
+		"$build_environment = { 'DH_EXTRA_ADDONS' => 'loupe' };\n1;\n"
+}
+
+// WriteConfig writes ConfigText to s.Config.
+func (s *Sbuild) WriteConfig() error {
+	return atomicfile.WriteFile(s.Config, []byte(ConfigText()), 0o644)
+}
+
+// Args returns sbuild's arguments for spec built into dir.
+func (s *Sbuild) Args(spec, dir string) []string {
+	args := []string{
+		"--chroot-mode=unshare", "--chroot=" + s.Chroot,
+		"--arch-all", "--arch-any",
+		"--no-run-lintian", "--no-run-piuparts", "--no-run-autopkgtest",
+		"--build-dir=" + dir,
+	}
+	if s.DhLoupeDeb != "" { // empty only in tests: the build then fails to load the addon
+		args = append(args, "--extra-package="+s.DhLoupeDeb, "--add-depends=dh-loupe")
+	}
+	if s.Dist != "" {
+		args = append(args, "--dist="+s.Dist)
+	}
+	args = append(args, s.Extra...)
+	return append(args, spec)
+}
+
+// Env returns the environment sbuild runs with.
+func (s *Sbuild) Env() []string {
+	env := []string{"SBUILD_CONFIG=" + s.Config}
+	dbo := os.Getenv("DEB_BUILD_OPTIONS")
+	if s.Mode != "" {
+		var kept []string
+		for _, f := range strings.Fields(dbo) {
+			if !strings.HasPrefix(f, "loupe=") {
+				kept = append(kept, f)
+			}
+		}
+		dbo = strings.Join(append(kept, "loupe="+s.Mode), " ")
+	}
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "SBUILD_CONFIG=") && !strings.HasPrefix(e, "DEB_BUILD_OPTIONS=") {
+			env = append(env, e)
+		}
+	}
+	if dbo != "" {
+		env = append(env, "DEB_BUILD_OPTIONS="+dbo)
+	}
+	return env
+}
+
+// Check reports what is missing to run, with what to do about it.
+func (s *Sbuild) Check() error {
+	prog := s.program()
+	if _, err := exec.LookPath(prog); err != nil {
+		return fmt.Errorf("%s not found: install sbuild, mmdebstrap and uidmap (scripts/install-deps sbuild)", prog)
+	}
+	if _, err := os.Stat(s.Chroot); err != nil {
+		return fmt.Errorf("chroot tarball: %w (create it with: mmdebstrap --mode=unshare --variant=buildd --include=debhelper bookworm %s)", err, s.Chroot)
+	}
+	if _, err := os.Stat(s.DhLoupeDeb); err != nil {
+		return fmt.Errorf("dh-loupe .deb: %w (build it with: make deb)", err)
+	}
+	return nil
+}
+
+func (s *Sbuild) program() string {
+	if s.Program != "" {
+		return s.Program
+	}
+	return "sbuild"
+}
+
+// Build runs sbuild for spec; a .dsc is given by absolute path since sbuild
+// runs in dir.
+func (s *Sbuild) Build(ctx context.Context, spec, dir string, out io.Writer) error {
+	if strings.HasSuffix(spec, ".dsc") {
+		if abs, err := filepath.Abs(spec); err == nil {
+			spec = abs
+		}
+	}
+	cmd := exec.CommandContext(ctx, s.program(), s.Args(spec, dir)...)
+	cmd.Dir = dir
+	cmd.Env = s.Env()
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdin = nil
+	// sbuild starts its own children (unshare helpers): on cancellation
+	// stop the whole process group, politely first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	return cmd.Run()
+}

@@ -1,0 +1,249 @@
+// Package report renders a dataset as one self-contained HTML page: inline
+// SVG figures, inline CSS, no script and nothing fetched from the network,
+// so the page can be mailed, archived or opened from a build artifact.
+//
+// Figures (after the paper's):
+//   - the effort curve (Fig. 2): applications supported vs syscalls
+//     implemented, following loupe's plan and the naive plan that implements
+//     everything traced, from the same OS state;
+//   - API importance (Fig. 3): for each syscall, the share of applications
+//     that need it implemented, with loupe's evidence vs naive tracing;
+//   - the syscall grid (Fig. 5): one row per application, one column per
+//     syscall used by any, coloured required / stub only / fake only / both /
+//     traced (untested), blank when unused;
+//   - per-application tables.
+//
+// Build is pure: the same dataset and options give byte-identical HTML.
+package report
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"sort"
+	"strings"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
+	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+)
+
+// Options tunes the report.
+type Options struct {
+	Title    string
+	OS       *plan.OS // state the effort curve starts from; nil = nothing
+	Workload plan.Workload
+	Costs    map[string]float64
+	Apps     []string // restrict to these apps
+}
+
+// Colours (Okabe-Ito, readable with the common colour-vision deficiencies).
+const (
+	colRequired = "#D55E00"
+	colStub     = "#0072B2"
+	colFake     = "#E69F00"
+	colBoth     = "#009E73"
+	colTraced   = "#999999"
+	colLoupe    = "#0072B2"
+	colNaive    = "#D55E00"
+)
+
+var classColour = map[string]string{"required": colRequired, "stub": colStub, "fake": colFake, "both": colBoth, "traced": colTraced}
+
+var classLabel = map[string]string{"required": "required (implement)", "stub": "stub only (-ENOSYS)", "fake": "fake only (return 0)", "both": "stub or fake", "traced": "traced, untested"}
+
+// Write renders the report for ds.
+func Write(w io.Writer, ds *dataset.Dataset, opt Options) error {
+	if opt.Workload == "" {
+		opt.Workload = plan.Any
+	}
+	if opt.Title == "" {
+		opt.Title = "loupe report"
+	}
+	o := opt.OS
+	if o == nil {
+		o = &plan.OS{Name: "an OS with no syscalls", State: map[string]plan.Action{}}
+	}
+	apps, nodata := plan.Apps(ds.Entries, opt.Workload, false, opt.Apps)
+	var names []string
+	for _, a := range apps {
+		names = append(names, a.Name)
+	}
+	loupePlan := plan.Compute(o, apps, opt.Workload, plan.Options{Costs: opt.Costs})
+	// The naive plan over the same applications (every used syscall
+	// required); with no analyze evidence at all, over the traced ones.
+	naiveOnly := names
+	if len(apps) == 0 {
+		naiveOnly = opt.Apps
+	}
+	var napps []*plan.App
+	if len(naiveOnly) > 0 || len(apps) == 0 {
+		napps, _ = plan.Apps(ds.Entries, opt.Workload, true, naiveOnly)
+	}
+	naivePlan := plan.Compute(o, napps, opt.Workload, plan.Options{Costs: opt.Costs, Naive: true})
+
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	esc := html.EscapeString
+	p(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>%s</title>
+<style>
+body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px auto;max-width:1200px;color:#222;line-height:1.45;padding:0 16px}
+h1{font-size:26px;margin-bottom:4px}h2{font-size:20px;margin-top:36px;border-bottom:1px solid #ddd;padding-bottom:4px}
+p.lead{color:#555;margin-top:0}figure{margin:16px 0}figcaption{color:#555;font-size:14px;max-width:900px}
+table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
+th{background:#f4f4f4}td.n{text-align:right}.scroll{overflow:auto;border:1px solid #eee}
+.legend span{display:inline-block;margin-right:14px;font-size:13px}.sw{display:inline-block;width:12px;height:12px;vertical-align:-1px;margin-right:4px;border:1px solid #0003}
+details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
+.kpi{display:flex;gap:24px;flex-wrap:wrap}.kpi div{background:#f6f8fa;border:1px solid #e1e4e8;border-radius:6px;padding:8px 14px}.kpi b{font-size:22px;display:block}
+</style></head><body>
+`, esc(opt.Title))
+	p("<h1>%s</h1>\n", esc(opt.Title))
+	prob := len(ds.Problems)
+	p(`<p class="lead">%d dataset entries, %d applications with analyze evidence (workload: %s), %d without usable evidence, %d input problems. Effort curves start from %s (%d syscalls implemented, %d stubbed, %d faked).</p>`+"\n",
+		len(ds.Entries), len(apps), esc(string(opt.Workload)), len(nodata), prob, esc(o.Name), o.Count(plan.Implemented), o.Count(plan.Stubbed), o.Count(plan.Faked))
+	p(`<div class="kpi"><div><b>%d</b>syscalls to implement for all %d apps (loupe)</div><div><b>%d</b>with naive tracing</div><div><b>%d / %d</b>stubs / fakes instead</div><div><b>%d</b>plan steps</div></div>`+"\n",
+		len(loupePlan.Work.Implement), len(apps), len(naivePlan.Work.Implement), len(loupePlan.Work.Stub), len(loupePlan.Work.Fake), len(loupePlan.Steps)-1)
+
+	p("<h2>Effort curve</h2>\n<figure>%s<figcaption>Applications supported as syscalls get implemented, following loupe's support plan (stubs and fakes allowed where the tests showed them harmless) and the naive plan that implements every traced syscall. Higher and further left is less work for the same applications. Same applications and starting OS for both curves.</figcaption></figure>\n",
+		effortSVG(loupePlan, naivePlan))
+	p("<h2>API importance</h2>\n<figure>%s<figcaption>For each syscall, the share of the %d applications that need it implemented: with loupe, a syscall that can be stubbed or faked is not needed; with naive tracing, every traced syscall is. Syscalls ranked from most to least important, each method ranked on its own (paper Fig. 3). The table below names the top ones.</figcaption></figure>\n",
+		importanceSVG(apps), len(apps))
+	p("%s\n", importanceTable(apps, 40))
+
+	p("<h2>Syscall grid</h2>\n")
+	p(`<div class="legend">`)
+	for _, c := range []string{"required", "stub", "fake", "both", "traced"} {
+		p(`<span><i class="sw" style="background:%s"></i>%s</span>`, classColour[c], classLabel[c])
+	}
+	p(`<span><i class="sw" style="background:#fff"></i>unused</span></div>`)
+	p("<figure><div class=\"scroll\">%s</div><figcaption>One row per application, one column per syscall used by any of them (by number). Hover a cell for its name and class (paper Fig. 5).</figcaption></figure>\n", gridSVG(apps))
+
+	p("<h2>Support plan</h2>\n%s\n", planTable(loupePlan))
+
+	p("<h2>Applications</h2>\n")
+	p("<table><tr><th>application</th><th>evidence</th><th>used</th><th>required</th><th>stub only</th><th>fake only</th><th>both</th><th>supported at step</th></tr>\n")
+	stepOf := map[string]int{}
+	for _, s := range loupePlan.Steps {
+		for _, u := range s.Unlocks {
+			stepOf[u.App] = s.Number
+		}
+	}
+	for _, a := range apps {
+		f := dataset.FeaturesFrom(a.Syscalls, true)
+		p(`<tr><td><a href="#app-%s">%s</a></td><td>%s</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td></tr>`+"\n",
+			esc(anchor(a.Name)), esc(a.Name), esc(strings.Join(a.Workloads, ", ")), f.Len(), len(f.Required)+len(f.Traced), len(f.Stub), len(f.Fake), len(f.Both), stepOf[a.Name])
+	}
+	p("</table>\n")
+	for _, a := range apps {
+		f := dataset.FeaturesFrom(a.Syscalls, true)
+		p(`<details id="app-%s"><summary><b>%s</b> — %d syscalls used, %d required</summary><table>`, esc(anchor(a.Name)), esc(a.Name), f.Len(), len(f.Required))
+		for _, row := range []struct {
+			c  string
+			xs []string
+		}{{"required", f.Required}, {"stub", f.Stub}, {"fake", f.Fake}, {"both", f.Both}, {"traced", f.Traced}} {
+			if len(row.xs) == 0 {
+				continue
+			}
+			p(`<tr><th><i class="sw" style="background:%s"></i>%s</th><td><code>%s</code></td></tr>`, classColour[row.c], classLabel[row.c], esc(strings.Join(row.xs, " ")))
+		}
+		if len(a.Features) > 0 {
+			ff := dataset.FeaturesFrom(a.Features, false)
+			p(`<tr><th>sub-features</th><td><code>required: %s<br>stub: %s<br>fake: %s<br>both: %s</code></td></tr>`,
+				esc(strings.Join(ff.Required, " ")), esc(strings.Join(ff.Stub, " ")), esc(strings.Join(ff.Fake, " ")), esc(strings.Join(ff.Both, " ")))
+		}
+		p("</table></details>\n")
+	}
+	if len(nodata) > 0 {
+		p("<h2>No usable evidence</h2>\n<p>Never counted as supported.</p><table><tr><th>application</th><th>why</th></tr>\n")
+		for _, n := range nodata {
+			p("<tr><td>%s</td><td>%s</td></tr>\n", esc(n.App), esc(n.Reason))
+		}
+		p("</table>\n")
+	}
+	if prob > 0 {
+		p("<h2>Input problems</h2>\n<p>These files were skipped when the dataset was built.</p><table><tr><th>problem</th></tr>\n")
+		for _, pr := range ds.Problems {
+			p("<tr><td><code>%s</code></td></tr>\n", esc(pr.String()))
+		}
+		p("</table>\n")
+	}
+	p("<p style=\"color:#888;font-size:12px;margin-top:40px\">Generated by loupe from a loupe/dataset/v1 file. Objective of the plan: %s.</p>\n</body></html>\n", esc(loupePlan.Objective))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func anchor(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+func planTable(p *plan.Plan) string {
+	var b strings.Builder
+	esc := html.EscapeString
+	b.WriteString("<table><tr><th>step</th><th>implement</th><th>stub</th><th>fake</th><th>unlocks</th><th>apps</th></tr>\n")
+	for _, s := range p.Steps {
+		var apps []string
+		for _, u := range s.Unlocks {
+			apps = append(apps, u.App)
+		}
+		fmt.Fprintf(&b, "<tr><td class=\"n\">%d</td><td><code>%s</code></td><td><code>%s</code></td><td><code>%s</code></td><td>%s</td><td class=\"n\">%d</td></tr>\n",
+			s.Number, esc(strings.Join(s.Implement, " ")), esc(strings.Join(s.Stub, " ")), esc(strings.Join(s.Fake, " ")), esc(strings.Join(apps, ", ")), s.Supported)
+	}
+	b.WriteString("</table>")
+	return b.String()
+}
+
+// importance returns, per syscall, how many apps need it implemented
+// (loupe) and how many use it (naive).
+func importance(apps []*plan.App) (need, used map[string]int) {
+	need, used = map[string]int{}, map[string]int{}
+	for _, a := range apps {
+		for s, st := range a.Syscalls {
+			used[s]++
+			if c := st.Class(); c == "required" || c == "traced" {
+				need[s]++
+			}
+		}
+	}
+	return
+}
+
+func ranked(m map[string]int) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool {
+		if m[ks[i]] != m[ks[j]] {
+			return m[ks[i]] > m[ks[j]]
+		}
+		return dataset.SyscallLess(ks[i], ks[j])
+	})
+	return ks
+}
+
+func importanceTable(apps []*plan.App, top int) string {
+	need, used := importance(apps)
+	r := ranked(used)
+	if len(r) > top {
+		r = r[:top]
+	}
+	n := max(len(apps), 1)
+	var b strings.Builder
+	b.WriteString(`<table><tr><th>syscall</th><th>nr</th><th>needed (loupe)</th><th>used (naive)</th><th style="width:420px">share of applications: <i class="sw" style="background:` + colLoupe + `"></i>loupe <i class="sw" style="background:` + colNaive + `"></i>naive</th></tr>` + "\n")
+	for _, s := range r {
+		nr, _ := sysent.AMD64.Number(s)
+		pn, pu := 100*need[s]/n, 100*used[s]/n
+		fmt.Fprintf(&b, `<tr><td><code>%s</code></td><td class="n">%d</td><td class="n">%d%%</td><td class="n">%d%%</td><td><svg width="400" height="14" role="img" aria-label="%s"><rect x="0" y="1" width="%d" height="5" fill="%s"/><rect x="0" y="8" width="%d" height="5" fill="%s"/></svg></td></tr>`+"\n",
+			html.EscapeString(s), nr, pn, pu, html.EscapeString(s), 4*pn, colLoupe, 4*pu, colNaive)
+	}
+	b.WriteString("</table>")
+	return b.String()
+}

@@ -1,0 +1,194 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
+)
+
+// small is a dataset with every class, a no-data app and a problem.
+func small() *dataset.Dataset {
+	e := func(name string, f dataset.Features) dataset.Entry {
+		return dataset.Entry{Name: name, Architecture: "amd64", Origin: dataset.OriginVerdict, Version: "1.0-1",
+			Workload: dataset.Workload{Kind: "suite"}, Status: "ok", Mode: "analyze", Syscalls: f}
+	}
+	return &dataset.Dataset{Schema: dataset.Schema, Entries: []dataset.Entry{
+		e("alpha", dataset.Features{Required: []string{"read", "write", "openat"}, Stub: []string{"getrandom"}, Fake: []string{"mkdir"}, Both: []string{"ioctl"}}),
+		e("beta<script>", dataset.Features{Required: []string{"read", "mmap"}, Both: []string{"write"}}),
+		{Name: "gamma", Architecture: "amd64", Origin: dataset.OriginVerdict, Workload: dataset.Workload{Kind: "suite"}, Status: "insensitive", Mode: "analyze"},
+	}, Problems: []dataset.Problem{{File: "x.loupe.yaml", Line: 3, Field: "status", Message: "bad"}}}
+}
+
+func render(t *testing.T, ds *dataset.Dataset, opt Options) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := Write(&b, ds, opt); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestSelfContained: no script, nothing fetched, names escaped, every
+// figure present, and the same input gives the same bytes.
+func TestSelfContained(t *testing.T) {
+	out := render(t, small(), Options{Title: "t"})
+	s := string(out)
+	if strings.Contains(strings.ToLower(s), "<script") {
+		t.Error("the report must not contain scripts (an app name was not escaped?)")
+	}
+	if !strings.Contains(s, "beta&lt;script&gt;") {
+		t.Error("app names must be HTML-escaped")
+	}
+	for _, re := range []string{`src=`, `href="http`, `url\(`, `@import`} {
+		if regexp.MustCompile(re).MatchString(s) {
+			t.Errorf("report references something external: %s", re)
+		}
+	}
+	if n := strings.Count(s, "<svg"); n < 3 {
+		t.Errorf("%d SVG figures, want the effort curve, importance and grid at least", n)
+	}
+	for _, want := range []string{"Effort curve", "API importance", "Syscall grid", "Support plan", "gamma", "x.loupe.yaml:3: field status: bad", "alpha: getrandom — stub only"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if !bytes.Equal(out, render(t, small(), Options{Title: "t"})) {
+		t.Error("report is not deterministic")
+	}
+}
+
+// TestChromium renders the whole upstream loupedb dataset in Debian's
+// headless chromium and checks what a reader sees: the DOM holds the
+// figures, and the screenshot shows the two effort curves in their colours
+// and a grid that is not blank. Set LOUPE_REPORT_SCREENSHOT=file.png to keep
+// the screenshot and look at it.
+func TestChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser; skipped with -short")
+	}
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium not installed (scripts/install-deps browser installs it; make test does)")
+	}
+	ds := small()
+	opt := Options{Title: "loupedb in chromium", Workload: plan.Bench}
+	if db := sharedDB(); db != "" {
+		es, probs, err := loupedb.Import(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = &dataset.Dataset{Schema: dataset.Schema, Entries: es, Problems: probs}
+		if opt.OS, err = plan.ReadOS(filepath.Join(db, "Osv.syscalls")); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		t.Log("shared/loupedb not found: rendering the small dataset")
+	}
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(page, render(t, ds, opt), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(extra ...string) []byte {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+			"--user-data-dir=" + t.TempDir()}, extra...)
+		args = append(args, "file://"+page)
+		cmd := exec.CommandContext(ctx, chromium, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("chromium %v: %v\n%s", extra, err, stderr.String())
+		}
+		return out
+	}
+	dom := string(run("--dump-dom"))
+	for _, want := range []string{"<svg", "polyline", "Effort curve", "nginx"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("chromium's DOM lacks %q", want)
+		}
+	}
+	shot := filepath.Join(dir, "report.png")
+	if keep := os.Getenv("LOUPE_REPORT_SCREENSHOT"); keep != "" {
+		shot = keep
+	}
+	run("--screenshot="+shot, "--window-size=1280,3200")
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 3200 {
+		t.Errorf("screenshot is %v, want 1280x3200", b)
+	}
+	count := func(r image.Rectangle, hex string) int {
+		var want [3]uint32
+		for i := range want {
+			var v uint32
+			for _, c := range hex[1+2*i : 3+2*i] {
+				v = v*16 + uint32(strings.IndexRune("0123456789ABCDEF", c))
+			}
+			want[i] = v
+		}
+		n := 0
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				cr, cg, cb, _ := img.At(x, y).RGBA()
+				if d(cr>>8, want[0]) < 24 && d(cg>>8, want[1]) < 24 && d(cb>>8, want[2]) < 24 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	effort := image.Rect(0, 200, 1280, 800) // the first figure
+	if n := count(effort, colLoupe); n < 300 {
+		t.Errorf("the loupe effort curve is not visible: %d pixels of %s", n, colLoupe)
+	}
+	if n := count(effort, colNaive); n < 300 {
+		t.Errorf("the naive effort curve is not visible: %d pixels of %s", n, colNaive)
+	}
+	if n := count(img.Bounds(), colBoth); n < 2000 {
+		t.Errorf("the syscall grid is not visible: %d pixels of %s (stub or fake)", n, colBoth)
+	}
+}
+
+func d(a, b uint32) uint32 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+func sharedDB() string {
+	wd, _ := os.Getwd()
+	for dir := wd; dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, "..", "shared", "loupedb")
+			if _, err := os.Stat(filepath.Join(p, "apps")); err == nil {
+				return p
+			}
+			return ""
+		}
+	}
+	return ""
+}
