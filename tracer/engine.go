@@ -380,6 +380,9 @@ func (e *engine) startHelper() (int, error) {
 	errDir := ""
 	if sb := e.opts.Sandbox; sb != nil && sb.Scratch != "" {
 		errDir = sb.Scratch
+		if err := os.MkdirAll(errDir, 0o700); err != nil {
+			return 0, &StartError{Path: e.cmd.Path, Err: fmt.Errorf("%w: %v", ErrSandboxUnavailable, err)}
+		}
 	}
 	f, err := os.CreateTemp(errDir, "loupe-helper-err-*")
 	if err != nil {
