@@ -148,6 +148,12 @@ type Options struct {
 	// Identities caches executable hashes; share one across runs. Nil
 	// means a private cache.
 	Identities *exeid.Cache
+	// NewProcessGroup starts the command in a process group of its own, so
+	// that a terminal's Ctrl-C reaches loupe (which cancels the run and
+	// kills the tree) but not the workload, whose failure would otherwise
+	// be taken for an experiment's. loupe trace leaves it off: there the
+	// command must get the terminal's signals as it would without loupe.
+	NewProcessGroup bool
 }
 
 // ExitStatus is how a process ended.

@@ -415,7 +415,7 @@ func (e *engine) startHelper() (int, error) {
 	pid, err := syscall.ForkExec("/proc/self/exe", argv, &syscall.ProcAttr{
 		Env:   env,
 		Files: files,
-		Sys:   helperAttr(&e.cmd, cfg.Sandbox),
+		Sys:   helperAttr(&e.cmd, cfg.Sandbox, e.opts.NewProcessGroup),
 	})
 	if err != nil {
 		os.Remove(e.errFile)

@@ -166,8 +166,8 @@ func loopbackUp() error {
 var ErrSandboxUnavailable = errors.New("sandbox unavailable")
 
 // helperAttr builds the fork attributes of the helper.
-func helperAttr(cmd *Command, sb *helperSandbox) *syscall.SysProcAttr {
-	a := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+func helperAttr(cmd *Command, sb *helperSandbox, newPgrp bool) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: newPgrp}
 	if sb != nil {
 		a.Cloneflags = syscall.CLONE_NEWNS
 		if sb.PrivateNet {

@@ -626,6 +626,25 @@ func TestStartErrors(t *testing.T) {
 	}
 }
 
+// NewProcessGroup puts the command in its own process group (pgid = its
+// pid); by default it stays in loupe's, as without loupe.
+func TestNewProcessGroup(t *testing.T) {
+	requirePtrace(t)
+	// Fields 1 and 5 of /proc/self/stat are the pid and the pgid.
+	script := "read -r pid comm state ppid pgrp rest < /proc/$$/stat; echo $pid $pgrp"
+	for _, newPgrp := range []bool{false, true} {
+		res, out := runOut(t, []string{"/bin/sh", "-c", script}, func(_ *Command, o *Options) { o.NewProcessGroup = newPgrp })
+		if !res.Exit.Success() {
+			t.Fatalf("exit %v", res.Exit)
+		}
+		var pid, pgrp int
+		fmt.Sscan(out, &pid, &pgrp)
+		if own := pid == pgrp; own != newPgrp {
+			t.Errorf("NewProcessGroup=%v: pid %d pgrp %d (ours %d)", newPgrp, pid, pgrp, syscall.Getpgrp())
+		}
+	}
+}
+
 // A failed exec inside a sandbox that overlays /tmp is still reported: the
 // helper's error file must not land in the private /tmp.
 func TestSandboxStartError(t *testing.T) {

@@ -400,7 +400,7 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 	cmd := tracer.Command{Path: r.cfg.Command[0], Args: r.cfg.Command, Env: runEnv(r.cfg.Env, home, tmp),
 		Dir: r.cfg.Dir, Stdin: devnull, Stdout: out, Stderr: out}
 	opts := tracer.Options{Whitelist: r.whitelist, Rules: rules(spec.Interventions), Record: record(spec.Record),
-		Leftovers: tracer.LeftoversKill, Identities: r.cfg.Identities}
+		Leftovers: tracer.LeftoversKill, Identities: r.cfg.Identities, NewProcessGroup: true}
 	if sandbox {
 		opts.Sandbox = &tracer.Sandbox{Overlay: r.overlay, Scratch: filepath.Join(rd, "sandbox"), PrivateNetwork: true}
 	}
