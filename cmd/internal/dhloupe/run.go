@@ -3,8 +3,6 @@ package dhloupe
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
@@ -13,7 +11,7 @@ import (
 // process's context, with the real tracer and analysis engine, and exits
 // as the command ends (re-raising a signal that killed the test step).
 func Run(argv0 string) {
-	ctx, stop := foregroundContext(context.Background())
+	ctx, stop := tracer.ForegroundContext(context.Background())
 	dir, err := os.Getwd()
 	if err != nil {
 		os.Stderr.WriteString("dh_loupe: error: " + err.Error() + "\n")
@@ -23,28 +21,4 @@ func Run(argv0 string) {
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, defaultDeps())
 	stop()
 	tracer.Exit(st)
-}
-
-// foregroundContext behaves like a shell running a foreground job: SIGINT
-// and SIGQUIT, which the terminal sends to the whole process group, are
-// left to the test step (dh_loupe waits for it to react), while SIGTERM and
-// SIGHUP, aimed at the build, cancel the context so the traced tree is
-// killed. (The same policy as loupe trace.)
-func foregroundContext(parent context.Context) (context.Context, func()) {
-	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGHUP)
-	ch := make(chan os.Signal, 4)
-	for _, s := range []os.Signal{syscall.SIGINT, syscall.SIGQUIT} {
-		if !signal.Ignored(s) {
-			signal.Notify(ch, s)
-		}
-	}
-	go func() {
-		for range ch {
-		}
-	}()
-	return ctx, func() {
-		stop()
-		signal.Stop(ch)
-		close(ch)
-	}
 }

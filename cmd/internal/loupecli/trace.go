@@ -93,7 +93,7 @@ func runTrace(c *cli.Context) error {
 	}
 	opts.Rules = rules
 
-	ctx, stop := foregroundContext(c.Context)
+	ctx, stop := tracer.ForegroundContext(c.Context)
 	defer stop()
 
 	res, err := tracer.Run(ctx, tracer.Command{Path: args[0], Args: args}, opts)
