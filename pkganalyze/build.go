@@ -45,23 +45,89 @@ func (e *engine) binary(b *binObs, status verdict.Status) verdict.Binary {
 	if status != verdict.StatusOK {
 		return vb
 	}
-	// A syscall is required when one of its required sub-features is.
+	propagate(&vb)
+	return vb
+}
+
+// propagate makes a syscall required when one of its sub-features is, so
+// that the syscall's own verdict stays meaningful at every granularity: an OS
+// that implements none of a syscall cannot provide a sub-feature that must
+// work. Syscalls without decoded sub-features keep the verdict of their own
+// experiments, and so do the stub and fake results of every syscall (the
+// whole syscall stubbed may take the program down another path than one
+// sub-feature stubbed). A sub-feature that was never exercised by its own
+// experiments counts as required (untested is not "works"), conservatively,
+// and the evidence says so.
+func propagate(vb *verdict.Binary) {
 	idx := map[string]int{}
 	for i, s := range vb.Syscalls {
 		idx[s.Name] = i
 	}
+	tested := map[string][]string{}
+	untested := map[string][]string{}
 	for _, ft := range vb.Features {
-		i, ok := idx[ParentSyscall(ft.Key)]
-		if !ok || !ft.Required {
+		p := ParentSyscall(ft.Key)
+		if _, ok := idx[p]; !ok || !ft.Required {
 			continue
 		}
-		s := &vb.Syscalls[i]
-		if !s.Required {
-			s.Required = true
-			s.Evidence = append(s.Evidence, "required because its sub-feature "+ft.Key+" is")
+		if ft.Stub == nil && ft.Fake == nil {
+			untested[p] = append(untested[p], ft.Key)
+		} else {
+			tested[p] = append(tested[p], ft.Key)
 		}
 	}
-	return vb
+	for _, i := range idx {
+		s := &vb.Syscalls[i]
+		t, u := tested[s.Name], untested[s.Name]
+		if s.Required || len(t)+len(u) == 0 {
+			continue
+		}
+		s.Required = true
+		if len(t) > 0 {
+			s.Evidence = append(s.Evidence, fmt.Sprintf("required because its %s %s required, although the whole syscall can be %s",
+				plural("sub-feature", t), isAre(t), works(s.Outcome)))
+		}
+		if len(u) > 0 {
+			s.Evidence = append(s.Evidence, fmt.Sprintf("required because its %s %s untested (never exercised by %s own experiments), which counts as required",
+				plural("sub-feature", u), isAre(u), theirIts(u)))
+		}
+	}
+}
+
+func plural(noun string, keys []string) string {
+	if len(keys) == 1 {
+		return noun + " " + keys[0]
+	}
+	return noun + "s " + strings.Join(keys, ", ")
+}
+
+func isAre(keys []string) string {
+	if len(keys) == 1 {
+		return "is"
+	}
+	return "are"
+}
+
+func theirIts(keys []string) string {
+	if len(keys) == 1 {
+		return "its"
+	}
+	return "their"
+}
+
+// works names the actions that hold for an outcome: "stubbed and faked",
+// "stubbed", "faked".
+func works(o verdict.Outcome) string {
+	s, f := o.Stub != nil && *o.Stub, o.Fake != nil && *o.Fake
+	switch {
+	case s && f:
+		return "stubbed and faked"
+	case s:
+		return "stubbed"
+	case f:
+		return "faked"
+	}
+	return "neither stubbed nor faked"
 }
 
 // outcome is the verdict on unit key for binary path.

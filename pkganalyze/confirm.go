@@ -7,19 +7,33 @@ import (
 )
 
 // combination is the set of interventions the confirmation applies: every
-// unit that holds, with its preferred action. A sub-feature whose syscall is
+// unit that holds, with its preferred action. A syscall with a required
+// sub-feature is required (propagate), so it is not applied as a whole; its
+// sub-features that hold are applied instead. A sub-feature whose syscall is
 // itself stubbed or faked is left out: the syscall's rule already covers it.
+// Demotions change both, so the set is recomputed every round.
 func (e *engine) combination() []Intervention {
 	var set []Intervention
+	needed := map[string]bool{} // syscalls with a required sub-feature
+	for _, u := range e.units {
+		if KindOf(u.key) == UnitFeature && u.works() == "" {
+			needed[ParentSyscall(u.key)] = true
+		}
+	}
 	whole := map[string]bool{}
 	for _, u := range e.units {
-		if KindOf(u.key) == UnitSyscall && u.works() != "" {
+		if KindOf(u.key) == UnitSyscall && u.works() != "" && !needed[u.key] {
 			whole[u.key] = true
 		}
 	}
 	for _, u := range e.units {
 		a := u.works()
-		if a == "" || (KindOf(u.key) == UnitFeature && whole[ParentSyscall(u.key)]) {
+		switch {
+		case a == "":
+			continue
+		case KindOf(u.key) == UnitSyscall && needed[u.key]:
+			continue
+		case KindOf(u.key) == UnitFeature && whole[ParentSyscall(u.key)]:
 			continue
 		}
 		set = append(set, Intervention{u.key, a})

@@ -49,8 +49,10 @@
 // ("mkdir"), a sub-feature ("ioctl:TCGETS"), or a pseudo-file
 // ("/proc/self/status"). Config.Granularity selects which the baseline
 // records and which are tested. A syscall is required when any of its
-// required sub-features is; in the confirmation, a sub-feature is left out
-// when its whole syscall is applied.
+// sub-features is required (or untested), even if the whole syscall holds;
+// the confirmation then applies its working sub-features instead of the
+// whole syscall, and leaves out a sub-feature when its whole syscall is
+// applied.
 //
 // # Resume
 //

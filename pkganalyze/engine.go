@@ -265,7 +265,9 @@ func (e *engine) analyze(ctx context.Context) (*verdict.File, error) {
 
 	// 3. Experiments: each unit stubbed, then faked, N replicas each.
 	e.units, e.byKey = makeUnits(e.obs)
-	e.logf("loupe: experiments: %d units, stub and fake, up to %d replicas each (timeout %s)", len(e.units), n, e.timeout)
+	ns, nf, np := countUnits(e.units)
+	e.logf("loupe: experiments: %d units (%d syscalls, %d sub-features, %d pseudo-files; granularity %s), stub and fake, up to %d replicas each (timeout %s)",
+		len(e.units), ns, nf, np, e.cfg.granularity(), n, e.timeout)
 	var chains []*chain
 	for _, u := range e.units {
 		for _, a := range []Action{Stub, Fake} {
@@ -429,4 +431,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// countUnits counts units by kind: the cost of a granularity is about 2
+// experiments per unit, up to 2N.
+func countUnits(units []*unit) (syscalls, features, pseudoFiles int) {
+	for _, u := range units {
+		switch KindOf(u.key) {
+		case UnitSyscall:
+			syscalls++
+		case UnitFeature:
+			features++
+		case UnitPseudoFile:
+			pseudoFiles++
+		}
+	}
+	return
 }

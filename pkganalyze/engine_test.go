@@ -422,3 +422,66 @@ func TestRecordedJournals(t *testing.T) {
 		})
 	}
 }
+
+// TestConfirmationMatchesVerdict: the last confirmation round applied exactly
+// what the verdict says an OS can stub or fake (stub preferred), minus the
+// sub-features whose syscall was applied as a whole. In particular a syscall
+// made required by a required sub-feature is not applied as a whole, its
+// working sub-features are.
+func TestConfirmationMatchesVerdict(t *testing.T) {
+	for _, name := range []string{"features", "features-propagate", "mixed", "conflict"} {
+		t.Run(name, func(t *testing.T) {
+			s, err := loadScenario(filepath.Join("testdata", "scenarios", name+".yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &scenarioRunner{s: s}
+			f, err := Analyze(context.Background(), r, scenarioConfig(t, s))
+			if err != nil || f.Status != verdict.StatusOK {
+				t.Fatalf("status %v: %v", f.Status, err)
+			}
+			var last []Intervention
+			for _, spec := range r.made {
+				if spec.Kind == KindConfirmation {
+					last = spec.Interventions
+				}
+			}
+			required := map[string]bool{}
+			action := map[string]Action{}
+			add := func(key string, o verdict.Outcome) {
+				required[key] = required[key] || o.Required
+				switch {
+				case o.Stub != nil && *o.Stub:
+					action[key] = Stub
+				case o.Fake != nil && *o.Fake:
+					action[key] = Fake
+				}
+			}
+			for _, b := range f.Binaries {
+				for _, x := range b.Syscalls {
+					add(x.Name, x.Outcome)
+				}
+				for _, x := range append(append([]verdict.Feature{}, b.Features...), b.PseudoFiles...) {
+					add(x.Key, x.Outcome)
+				}
+			}
+			var want []string
+			for _, k := range sortedKeys(action) {
+				if required[k] {
+					continue
+				}
+				if p := ParentSyscall(k); p != "" && action[p] != "" && !required[p] {
+					continue // covered by the whole syscall
+				}
+				want = append(want, Intervention{k, action[k]}.String())
+			}
+			var got []string
+			for _, iv := range last {
+				got = append(got, iv.String())
+			}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("last confirmation applied\n  %v\nthe verdict says an OS can stub or fake\n  %v", got, want)
+			}
+		})
+	}
+}

@@ -794,3 +794,37 @@ func TestPseudoFiles(t *testing.T) {
 		}
 	})
 }
+
+// TestPseudoFileIDsNormalised: paths spelt with this run's real ids are
+// recorded under their normalised keys: the caller's pid is self, another
+// process's is [pid], thread ids are [tid] (also a thread naming its own
+// /proc/<tid>), pseudo-terminal numbers are [n]. Normalize's table tests use
+// made-up ids; this checks the tracer hands it the caller's real ones.
+func TestPseudoFileIDsNormalised(t *testing.T) {
+	fx := fixture(t)
+	mechanisms(t, func(t *testing.T, mech runOpt) {
+		res, out := runOut(t, []string{fx, "procids"}, whitelist(fx), recordAll, mech)
+		pf := counts(binOf(res, fx).PseudoFiles)
+		want := []string{"/proc/self/stat", "/proc/[pid]/status", "/proc/self/task/[tid]/comm",
+			"/proc/self/task/[tid]/stat", "/proc/self/task/[tid]/status"}
+		if strings.HasPrefix(out, "pts=unavailable") {
+			t.Logf("no pseudo-terminal here (%s): /dev/pts/[n] not checked", strings.TrimSpace(out))
+		} else if !strings.Contains(out, "open=1") {
+			t.Errorf("fixture could not open its pseudo-terminal: %q", out)
+		} else {
+			want = append(want, "/dev/ptmx", "/dev/pts/[n]")
+		}
+		for _, k := range want {
+			if pf[k] == 0 {
+				t.Errorf("%s not recorded; got %v", k, pf)
+			}
+		}
+		for k := range pf {
+			if strings.HasPrefix(k, "/proc/") && strings.ContainsAny(strings.SplitN(k[len("/proc/"):], "/", 2)[0], "0123456789") ||
+				strings.Contains(k, "/task/") && !strings.Contains(k, "/task/[tid]") ||
+				strings.HasPrefix(k, "/dev/pts/") && k != "/dev/pts/[n]" && k != "/dev/pts/ptmx" {
+				t.Errorf("key %q keeps a run-specific id", k)
+			}
+		}
+	})
+}

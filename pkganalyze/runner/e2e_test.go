@@ -61,6 +61,7 @@ type e2e struct {
 	timeout  time.Duration
 	iso      Isolation
 	env      []string
+	gran     verdict.Granularity // "" is syscalls
 }
 
 // analyze runs the whole method in-process.
@@ -85,7 +86,7 @@ func analyze(t *testing.T, tree string, x e2e) (*verdict.File, error) {
 	var log bytes.Buffer
 	f, err := pkganalyze.Analyze(context.Background(), r, pkganalyze.Config{
 		Command: x.cmd, Dir: tree, Binaries: refs, Replicas: x.replicas, Jobs: x.jobs, Timeout: x.timeout,
-		Log: &log, Notes: r.Notes, Environment: pkganalyze.DetectEnvironment("test"),
+		Granularity: x.gran, Log: &log, Notes: r.Notes, Environment: pkganalyze.DetectEnvironment("test"),
 	})
 	if f != nil {
 		f.RunMetadata.Isolation = r.Isolation()

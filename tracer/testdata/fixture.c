@@ -36,6 +36,19 @@ static void *thread_exec(void *arg) {
 	_exit(99);
 }
 
+/* procids: a thread names its own /proc/<tid> and /proc/<pid>/task/<tid>. */
+static void *thread_procids(void *arg) {
+	char p[96];
+	struct stat st;
+	long tid = syscall(SYS_gettid);
+	(void)arg;
+	snprintf(p, sizeof p, "/proc/%ld/stat", tid);
+	stat(p, &st);
+	snprintf(p, sizeof p, "/proc/%d/task/%ld/status", getpid(), tid);
+	stat(p, &st);
+	return NULL;
+}
+
 static volatile sig_atomic_t chld;
 static void onchld(int s) { (void)s; chld++; }
 
@@ -197,6 +210,28 @@ int main(int argc, char **argv) {
 		int fd = openat(dfd, "stat", O_RDONLY);
 		char buf[512];
 		printf("read=%ld\n", fd >= 0 ? (long)read(fd, buf, sizeof buf) : -1L);
+		return 0;
+	}
+	if (!strcmp(mode, "procids")) {
+		/* /proc and /dev/pts paths spelt with this run's ids. */
+		char p[96];
+		struct stat st;
+		pthread_t t;
+		snprintf(p, sizeof p, "/proc/%d/stat", getpid());
+		stat(p, &st);
+		snprintf(p, sizeof p, "/proc/%d/status", getppid());
+		stat(p, &st);
+		snprintf(p, sizeof p, "/proc/self/task/%ld/comm", (long)syscall(SYS_gettid));
+		stat(p, &st);
+		pthread_create(&t, NULL, thread_procids, NULL);
+		pthread_join(t, NULL);
+		int m = posix_openpt(O_RDWR | O_NOCTTY);
+		if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0 || ptsname(m) == NULL) {
+			printf("pts=unavailable errno=%d\n", errno);
+			return 0;
+		}
+		int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+		printf("pts=%s open=%d\n", ptsname(m), s >= 0);
 		return 0;
 	}
 	if (!strcmp(mode, "pseudostat")) {

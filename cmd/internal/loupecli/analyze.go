@@ -202,7 +202,8 @@ func writeVerdict(c *cli.Context, f *verdict.File) error {
 	return err
 }
 
-// summarize prints what the verdict says, in a few lines.
+// summarize prints what the verdict says, in a few lines: the cost (units by
+// kind, runs, wall time), then per binary the verdicts by kind.
 func summarize(w io.Writer, f *verdict.File) {
 	fmt.Fprintf(w, "loupe: status %s; %d runs (%d baseline, %d reference, %d sensitivity, %d experiments, %d confirmation, %d culprit search); %d from the state journal\n",
 		f.Status, f.Runs.Total, f.Runs.Baseline, f.Runs.Reference, f.Runs.Sensitivity, f.Runs.Experiments,
@@ -213,31 +214,90 @@ func summarize(w io.Writer, f *verdict.File) {
 	if f.Status != verdict.StatusOK {
 		return
 	}
+	units := map[string]map[string]bool{"syscalls": {}, "sub-features": {}, "pseudo-files": {}}
 	for _, b := range f.Binaries {
-		var req, stub, fake, untested, flaky, impact int
 		for _, s := range b.Syscalls {
-			switch {
-			case s.Required:
-				req++
-			case s.Stub != nil && *s.Stub:
-				stub++
-			default:
-				fake++
-			}
-			if s.Stub == nil && s.Fake == nil {
-				untested++
-			}
-			if s.Flaky {
-				flaky++
-			}
-			if len(s.Impact) > 0 {
-				impact++
-			}
+			units["syscalls"][s.Name] = true
 		}
-		fmt.Fprintf(w, "loupe: %s: %d syscalls: %d required, %d stubbable, %d fakeable only; %d flaky, %d untested, %d with impact\n",
-			b.Path, len(b.Syscalls), req, stub, fake, flaky, untested, impact)
+		for _, ft := range b.Features {
+			units["sub-features"][ft.Key] = true
+		}
+		for _, pf := range b.PseudoFiles {
+			units["pseudo-files"][pf.Key] = true
+		}
+	}
+	n := len(units["syscalls"]) + len(units["sub-features"]) + len(units["pseudo-files"])
+	fmt.Fprintf(w, "loupe: granularity %s: %d units (%d syscalls, %d sub-features, %d pseudo-files), %d experiment runs, %.1fs\n",
+		f.Granularity, n, len(units["syscalls"]), len(units["sub-features"]), len(units["pseudo-files"]),
+		f.Runs.Experiments, f.RunMetadata.WallSeconds)
+	for _, b := range f.Binaries {
+		var outs []verdict.Outcome
+		for _, s := range b.Syscalls {
+			outs = append(outs, s.Outcome)
+		}
+		fmt.Fprintf(w, "loupe: %s: %d syscalls: %s\n", b.Path, len(b.Syscalls), tally(outs))
+		if len(b.Features) > 0 {
+			outs = outs[:0]
+			for _, ft := range b.Features {
+				outs = append(outs, ft.Outcome)
+			}
+			fmt.Fprintf(w, "loupe: %s: %d sub-features: %s; %d required syscalls only partly required (a sub-feature can be stubbed or faked)\n",
+				b.Path, len(b.Features), tally(outs), len(partlyRequired(b)))
+		}
+		if len(b.PseudoFiles) > 0 {
+			outs = outs[:0]
+			for _, pf := range b.PseudoFiles {
+				outs = append(outs, pf.Outcome)
+			}
+			fmt.Fprintf(w, "loupe: %s: %d pseudo-files: %s\n", b.Path, len(b.PseudoFiles), tally(outs))
+		}
 	}
 	for _, cf := range f.Conflicts {
 		fmt.Fprintf(w, "loupe: conflict: %v together fail; demoted %v\n", cf.Interventions, cf.Demoted)
 	}
+}
+
+// tally counts verdicts: required, stubbable, fakeable only; flaky,
+// untested, with impact.
+func tally(outs []verdict.Outcome) string {
+	var req, stub, fake, untested, flaky, impact int
+	for _, o := range outs {
+		switch {
+		case o.Required:
+			req++
+		case o.Stub != nil && *o.Stub:
+			stub++
+		default:
+			fake++
+		}
+		if o.Stub == nil && o.Fake == nil {
+			untested++
+		}
+		if o.Flaky {
+			flaky++
+		}
+		if len(o.Impact) > 0 {
+			impact++
+		}
+	}
+	return fmt.Sprintf("%d required, %d stubbable, %d fakeable only; %d flaky, %d untested, %d with impact", req, stub, fake, flaky, untested, impact)
+}
+
+// partlyRequired lists the syscalls of b that are required although at least
+// one of their sub-features can be stubbed or faked: what a whole-syscall
+// verdict overstates.
+func partlyRequired(b verdict.Binary) []string {
+	ok := map[string]bool{}
+	for _, ft := range b.Features {
+		if !ft.Required && ((ft.Stub != nil && *ft.Stub) || (ft.Fake != nil && *ft.Fake)) {
+			ok[pkganalyze.ParentSyscall(ft.Key)] = true
+		}
+	}
+	var out []string
+	for _, s := range b.Syscalls {
+		if s.Required && ok[s.Name] {
+			out = append(out, s.Name)
+		}
+	}
+	return out
 }

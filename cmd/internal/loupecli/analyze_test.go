@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -320,4 +321,46 @@ func running(exe string) []string {
 		}
 	}
 	return pids
+}
+
+// TestAnalyzeReportsUnitsPerKind: at features granularity, loupe states the
+// units per kind before the experiments and in the summary, and they are the
+// units of the verdict.
+func TestAnalyzeReportsUnitsPerKind(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a full analysis at features granularity")
+	}
+	requirePtrace(t)
+	tree := t.TempDir()
+	compileFixture(t, tree, "isatty")
+	out := filepath.Join(t.TempDir(), "v.yaml")
+	code, _, stderr := runCLI(t, tree, "analyze", "--replicas", "1", "--granularity", "features", "--binary", "./isatty", "-o", out, "--", "./isatty")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	f, err := verdict.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := f.Binaries[0]
+	if len(b.Features) == 0 || len(b.PseudoFiles) != 0 {
+		t.Fatalf("%d sub-features, %d pseudo-files at granularity features", len(b.Features), len(b.PseudoFiles))
+	}
+	n := len(b.Syscalls) + len(b.Features)
+	kinds := fmt.Sprintf("%d units (%d syscalls, %d sub-features, 0 pseudo-files", n, len(b.Syscalls), len(b.Features))
+	if !strings.Contains(stderr, "loupe: experiments: "+kinds+"; granularity features)") {
+		t.Errorf("the experiments line does not state %q:\n%s", kinds, stderr)
+	}
+	if !strings.Contains(stderr, "loupe: granularity features: "+kinds+"), ") {
+		t.Errorf("the summary does not state %q:\n%s", kinds, stderr)
+	}
+	// isatty.c: ioctl is required, and only partly (TCGETS can go).
+	partly := partlyRequired(b)
+	if !strings.Contains(strings.Join(partly, " "), "ioctl") {
+		t.Errorf("partly required syscalls %v, want ioctl among them", partly)
+	}
+	line := fmt.Sprintf("%d sub-features: ", len(b.Features))
+	if !strings.Contains(stderr, line) || !strings.Contains(stderr, fmt.Sprintf("; %d required syscalls only partly required", len(partly))) {
+		t.Errorf("no sub-feature summary with %d partly required syscalls:\n%s", len(partly), stderr)
+	}
 }
