@@ -1,8 +1,11 @@
 package dhloupe
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"sync"
 
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
@@ -32,7 +35,7 @@ func analyze(ctx context.Context, req AnalyzeRequest) (*verdict.File, error) {
 		Isolation:   runner.Auto,
 		StateDir:    req.StateDir,
 		Environment: req.Template.Environment,
-		Log:         req.Stderr,
+		Log:         &logPrefixer{w: req.Stderr, prefix: "dh_loupe_verdict: " + req.Template.Package + ": "},
 	})
 	if f == nil {
 		return nil, fmt.Errorf("analysis of %s: %w", req.Template.Package, err)
@@ -42,4 +45,32 @@ func analyze(ctx context.Context, req AnalyzeRequest) (*verdict.File, error) {
 		fmt.Fprintf(req.Stderr, "dh_loupe: %s: %v\n", req.Template.Package, err)
 	}
 	return f, nil
+}
+
+// logPrefixer rewrites the engine's "loupe: " log lines as
+// "dh_loupe_verdict: <pkg>: ...", so that the one summary line per package
+// ("loupe: <pkg> status=...") stays the only build-log line rebuild
+// tooling has to pick out.
+type logPrefixer struct {
+	w      io.Writer
+	prefix string
+	mu     sync.Mutex // the engine logs from its workers
+	buf    []byte
+}
+
+func (l *logPrefixer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := bytes.TrimPrefix(l.buf[:i+1], []byte("loupe: "))
+		if _, err := fmt.Fprintf(l.w, "%s%s", l.prefix, line); err != nil {
+			return len(p), err
+		}
+		l.buf = l.buf[i+1:]
+	}
 }
