@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 // BuildOptions is a parsed DEB_BUILD_OPTIONS, with dpkg's semantics
@@ -106,6 +108,8 @@ type Tuning struct {
 	Replicas int
 	Jobs     int
 	Timeout  time.Duration
+	// Granularity selects the units the analysis tests (analyze mode).
+	Granularity verdict.Granularity
 }
 
 // LoupeOptionError is a bad "loupe=" value in DEB_BUILD_OPTIONS.
@@ -115,11 +119,12 @@ type LoupeOptionError struct {
 }
 
 func (e *LoupeOptionError) Error() string {
-	return fmt.Sprintf("DEB_BUILD_OPTIONS: loupe=%s: %s (grammar: loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=DURATION])", e.Value, e.Msg)
+	return fmt.Sprintf("DEB_BUILD_OPTIONS: loupe=%s: %s (grammar: loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=DURATION][,granularity=syscalls|features|pseudo-files])", e.Value, e.Msg)
 }
 
 // ParseLoupeOption parses the value of the loupe= build option:
-// off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=D]. The parts
+// off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=D]
+// [,granularity=syscalls|features|pseudo-files]. The parts
 // may come in any order. On error the Tuning still holds what could be
 // read, so that "strict" is honoured even next to a typo.
 func ParseLoupeOption(v string) (Tuning, error) {
@@ -161,6 +166,13 @@ func ParseLoupeOption(v string) (Tuning, error) {
 				continue
 			}
 			t.Timeout = d
+		case key == "granularity":
+			g, ok := ParseGranularity(val)
+			if !ok {
+				errs = append(errs, fmt.Sprintf("granularity=%q: want syscalls, features or pseudo-files", val))
+				continue
+			}
+			t.Granularity = g
 		default:
 			errs = append(errs, fmt.Sprintf("unknown setting %q", key))
 		}
@@ -169,6 +181,16 @@ func ParseLoupeOption(v string) (Tuning, error) {
 		return t, &LoupeOptionError{Value: v, Msg: strings.Join(errs, "; ")}
 	}
 	return t, nil
+}
+
+// ParseGranularity accepts the analysis granularities of the verdict
+// schema: syscalls, features or pseudo-files.
+func ParseGranularity(s string) (verdict.Granularity, bool) {
+	switch g := verdict.Granularity(s); g {
+	case verdict.GranSyscalls, verdict.GranFeatures, verdict.GranPseudoFiles:
+		return g, true
+	}
+	return "", false
 }
 
 // ParseTimeout accepts a Go duration ("90s", "1h30m") or whole seconds.

@@ -1,10 +1,13 @@
 package debhelper
 
 import (
+	"cmp"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 func TestParseBuildOptions(t *testing.T) {
@@ -64,6 +67,11 @@ func TestParseLoupeOption(t *testing.T) {
 		{in: "analyze,timeout=-1s", want: Tuning{Mode: ModeAnalyze}, wantErr: "timeout="},
 		{in: "trace,,strict", want: Tuning{Mode: ModeTrace, Strict: &yes}, wantErr: "empty element"},
 		{in: "trace,color=red", want: Tuning{Mode: ModeTrace}, wantErr: `unknown setting "color"`},
+		{in: "analyze,granularity=features", want: Tuning{Mode: ModeAnalyze, Granularity: verdict.GranFeatures}},
+		{in: "granularity=pseudo-files,analyze", want: Tuning{Mode: ModeAnalyze, Granularity: verdict.GranPseudoFiles}},
+		{in: "analyze,granularity=syscalls", want: Tuning{Mode: ModeAnalyze, Granularity: verdict.GranSyscalls}},
+		{in: "analyze,granularity=feature", want: Tuning{Mode: ModeAnalyze}, wantErr: `granularity="feature": want syscalls, features or pseudo-files`},
+		{in: "analyze,granularity=", want: Tuning{Mode: ModeAnalyze}, wantErr: `granularity=""`},
 	}
 	for _, tt := range tests {
 		got, err := ParseLoupeOption(tt.in)
@@ -82,8 +90,10 @@ func TestParseLoupeOption(t *testing.T) {
 func TestResolveSettings(t *testing.T) {
 	cfgTrace := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeTrace, Replicas: 7}}
 	cfgTuneOnly := &Config{File: ConfigFile, Tuning: Tuning{Replicas: 7}}
+	cfgFeatures := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeAnalyze, Replicas: 7, Granularity: verdict.GranFeatures}}
 	tests := []struct {
 		name          string
+		gran          verdict.Granularity // "": syscalls
 		env           []string
 		cfg           *Config
 		artifacts     bool
@@ -113,12 +123,21 @@ func TestResolveSettings(t *testing.T) {
 			mode: ModeOff, replicas: 3, jobs: 1},
 		{name: "nocheck: artifacts but no tracing", env: []string{"DEB_BUILD_OPTIONS=nocheck loupe=trace"},
 			artifacts: true, mode: ModeTrace, replicas: 3, jobs: 1},
+		{name: "granularity from config", cfg: cfgFeatures, artifacts: true, traced: true, mode: ModeAnalyze,
+			replicas: 7, jobs: 1, gran: verdict.GranFeatures},
+		{name: "DBO granularity wins", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze,granularity=pseudo-files"},
+			cfg: cfgFeatures, artifacts: true, traced: true, mode: ModeAnalyze, replicas: 7, jobs: 1, gran: verdict.GranPseudoFiles},
+		{name: "bad granularity: a problem", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze,granularity=calls"},
+			artifacts: true, mode: ModeAnalyze, replicas: 3, jobs: 1, problems: 1},
 		{name: "bad value: artifacts with an error, no tracing", env: []string{"DEB_BUILD_OPTIONS=loupe=trace,stric"},
 			artifacts: true, mode: ModeTrace, replicas: 3, jobs: 1, problems: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := ResolveSettings(tt.env, tt.cfg, nil)
+			if want := cmp.Or(tt.gran, verdict.GranSyscalls); s.Granularity != want {
+				t.Errorf("granularity = %q, want %q", s.Granularity, want)
+			}
 			if s.Artifacts() != tt.artifacts || s.Traced() != tt.traced || s.Mode != tt.mode || s.Strict != tt.strict ||
 				s.Replicas != tt.replicas || s.Jobs != tt.jobs || len(s.Problems) != tt.problems {
 				t.Errorf("got artifacts=%v traced=%v mode=%s strict=%v replicas=%d jobs=%d problems=%v",

@@ -23,6 +23,7 @@ const ConfigFile = "debian/loupe.yaml"
 //	replicas: 3            # analyze: runs per experiment
 //	jobs: 1                # analyze: experiments run at once
 //	timeout: 30m           # analyze: per run (default: from the baseline)
+//	granularity: syscalls  # analyze: syscalls | features | pseudo-files
 //	binaries:
 //	  add:                 # build-tree executables to count as shipped
 //	    - path: debian/build-x/foo   # glob, relative to the source tree
@@ -160,7 +161,7 @@ func (p configParser) fields(n *yaml.Node, field string, known ...string) (map[s
 }
 
 func (p configParser) top(n *yaml.Node, c *Config) error {
-	f, err := p.fields(n, "", "mode", "strict", "replicas", "jobs", "timeout", "binaries")
+	f, err := p.fields(n, "", "mode", "strict", "replicas", "jobs", "timeout", "granularity", "binaries")
 	if err != nil {
 		return err
 	}
@@ -200,6 +201,13 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 			return p.errf(kv[1], "timeout", "want a positive duration such as 90s, 30m or 2h, found %q", kv[1].Value)
 		}
 		c.Timeout = d
+	}
+	if kv, ok := f["granularity"]; ok {
+		g, ok := ParseGranularity(kv[1].Value)
+		if kv[1].Kind != yaml.ScalarNode || !ok {
+			return p.errf(kv[1], "granularity", "want syscalls, features or pseudo-files, found %q", kv[1].Value)
+		}
+		c.Granularity = g
 	}
 	if kv, ok := f["binaries"]; ok {
 		if err := p.binaries(kv[1], c); err != nil {

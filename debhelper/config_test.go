@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -28,6 +30,7 @@ strict: true
 replicas: 5
 jobs: 2
 timeout: 45m
+granularity: features
 binaries:
   add:
     - path: debian/build-x/foo
@@ -41,7 +44,7 @@ binaries:
 `,
 			pkgs: two,
 			want: &Config{File: "loupe.yaml",
-				Tuning: Tuning{Mode: ModeAnalyze, Strict: &yes, Replicas: 5, Jobs: 2, Timeout: 45 * time.Minute},
+				Tuning: Tuning{Mode: ModeAnalyze, Strict: &yes, Replicas: 5, Jobs: 2, Timeout: 45 * time.Minute, Granularity: verdict.GranFeatures},
 				Add: []AddRule{{Path: "debian/build-x/foo", Package: "foo", Installed: "/usr/bin/foo"},
 					{Path: "src/.libs/*", Package: "foo-data"}},
 				Exclude: []string{"tests/*", "/usr/lib/foo/helper"}},
@@ -51,7 +54,7 @@ binaries:
 		{name: "not a mapping", doc: "- mode\n", pkgs: one,
 			wantErr: "loupe.yaml:1: the top level: expected a mapping (key: value lines), found a list"},
 		{name: "unknown key", doc: "mode: trace\nreplica: 3\n", pkgs: one,
-			wantErr: "loupe.yaml:2: field replica: unknown key (known keys: mode, strict, replicas, jobs, timeout, binaries)"},
+			wantErr: "loupe.yaml:2: field replica: unknown key (known keys: mode, strict, replicas, jobs, timeout, granularity, binaries)"},
 		{name: "bad mode", doc: "\n\nmode: anlyze\n", pkgs: one,
 			wantErr: `loupe.yaml:3: field mode: unknown mode "anlyze" (want off, trace or analyze)`},
 		{name: "bad strict", doc: "strict: sometimes\n", pkgs: one,
@@ -62,6 +65,10 @@ binaries:
 			wantErr: `loupe.yaml:1: field jobs: want a whole number >= 1, found ""`},
 		{name: "bad timeout", doc: "timeout: soon\n", pkgs: one,
 			wantErr: `loupe.yaml:1: field timeout: want a positive duration such as 90s, 30m or 2h, found "soon"`},
+		{name: "bad granularity", doc: "mode: analyze\ngranularity: files\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field granularity: want syscalls, features or pseudo-files, found "files"`},
+		{name: "granularity not a scalar", doc: "granularity: [features]\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field granularity: want syscalls, features or pseudo-files, found ""`},
 		{name: "duplicate key", doc: "mode: trace\nmode: off\n", pkgs: one,
 			wantErr: "loupe.yaml:2: field mode: given twice"},
 		{name: "binaries not a mapping", doc: "binaries: [a]\n", pkgs: one,

@@ -3,6 +3,8 @@ package debhelper
 import (
 	"strings"
 	"time"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 // Defaults of the analyze mode.
@@ -27,9 +29,11 @@ type Settings struct {
 	Replicas  int
 	Jobs      int
 	Timeout   time.Duration // 0: derived from the baseline
-	NoCheck   bool
-	Parallel  int
-	Config    *Config // nil without debian/loupe.yaml
+	// Granularity of the analysis (default syscalls).
+	Granularity verdict.Granularity
+	NoCheck     bool
+	Parallel    int
+	Config      *Config // nil without debian/loupe.yaml
 	// Problems are errors in the settings themselves (a bad loupe= value,
 	// an invalid debian/loupe.yaml). They go to stderr, and into the
 	// verdicts when verdicts are produced.
@@ -83,6 +87,7 @@ func ResolveSettings(env []string, cfg *Config, cfgErr error) *Settings {
 	s.Replicas = first(fromDBO.Replicas, fromCfg.Replicas, DefaultReplicas)
 	s.Jobs = first(fromDBO.Jobs, fromCfg.Jobs, DefaultJobs)
 	s.Timeout = first(fromDBO.Timeout, fromCfg.Timeout, 0)
+	s.Granularity = first(fromDBO.Granularity, fromCfg.Granularity, verdict.GranSyscalls)
 	return s
 }
 

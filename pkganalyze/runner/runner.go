@@ -52,6 +52,12 @@ type Config struct {
 	// Overlay lists more directories to keep private besides Dir, /tmp and
 	// the real home directory.
 	Overlay []string
+	// Preserve lists directories inside Dir that snapshot isolation leaves
+	// alone: a restore neither removes nor reverts them. dh_loupe keeps its
+	// resumable state there, written while the runs go on. (Namespaces
+	// isolation needs nothing: loupe writes from outside the runs' mount
+	// namespace.)
+	Preserve []string
 	// Isolation defaults to Auto.
 	Isolation Isolation
 	// Scratch is where per-run directories go; "" makes a new one under

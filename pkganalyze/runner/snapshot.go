@@ -26,6 +26,21 @@ type snapshot struct {
 	tree, dir string // dir/tree is the copy
 	manifest  map[string]state
 	skipped   int
+	keep      map[string]bool // relative paths restore leaves alone (Config.Preserve)
+}
+
+// kept returns the Config.Preserve directories relative to the tree.
+func (r *Runner) kept(tree string) map[string]bool {
+	keep := map[string]bool{}
+	for _, p := range r.cfg.Preserve {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(tree, p)
+		}
+		if rel, err := filepath.Rel(tree, filepath.Clean(p)); err == nil && rel != "." && !strings.HasPrefix(rel, "../") {
+			keep[rel] = true
+		}
+	}
+	return keep
 }
 
 type state struct {
@@ -41,7 +56,7 @@ func stateOf(fi fs.FileInfo) state {
 }
 
 func (r *Runner) takeSnapshot() error {
-	s := &snapshot{tree: r.cfg.Dir, dir: filepath.Join(r.scratch, "snapshot")}
+	s := &snapshot{tree: r.cfg.Dir, dir: filepath.Join(r.scratch, "snapshot"), keep: r.kept(r.cfg.Dir)}
 	if err := removeAll(s.dir); err != nil {
 		return err
 	}
@@ -51,10 +66,15 @@ func (r *Runner) takeSnapshot() error {
 	if err := copyTree(s.tree, filepath.Join(s.dir, "tree"), &s.skipped); err != nil {
 		return fmt.Errorf("snapshot %s: %w", s.tree, err)
 	}
+	for rel := range s.keep {
+		if err := removeAll(filepath.Join(s.dir, "tree", rel)); err != nil {
+			return fmt.Errorf("snapshot %s: %w", s.tree, err)
+		}
+	}
 	if err := os.WriteFile(filepath.Join(s.dir, "complete"), nil, 0o600); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	m, err := manifest(s.tree)
+	m, err := manifest(s.tree, s.keep)
 	if err != nil {
 		return err
 	}
@@ -68,17 +88,20 @@ func (r *Runner) takeSnapshot() error {
 	return nil
 }
 
-func manifest(tree string) (map[string]state, error) {
+func manifest(tree string, keep map[string]bool) (map[string]state, error) {
 	m := map[string]state{}
 	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
+		rel, _ := filepath.Rel(tree, p)
+		if keep[rel] {
+			return skip(d)
+		}
 		fi, err := d.Info()
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(tree, p)
 		m[rel] = stateOf(fi)
 		return nil
 	})
@@ -99,6 +122,9 @@ func (s *snapshot) restore() error {
 			return err
 		}
 		rel, _ := filepath.Rel(s.tree, p)
+		if s.keep[rel] {
+			return skip(d)
+		}
 		fi, err := d.Info()
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -173,11 +199,19 @@ func (s *snapshot) restore() error {
 			return err
 		}
 	}
-	m, err := manifest(s.tree)
+	m, err := manifest(s.tree, s.keep)
 	if err != nil {
 		return err
 	}
 	s.manifest = m
+	return nil
+}
+
+// skip leaves a Preserve'd entry out of a walk.
+func skip(d fs.DirEntry) error {
+	if d.IsDir() {
+		return fs.SkipDir
+	}
 	return nil
 }
 
@@ -337,7 +371,7 @@ func (r *Runner) recover() error {
 	// The manifest is lost: compare everything with the copy instead, by
 	// content-insensitive metadata (size, mode, mtime), which the copy
 	// preserved.
-	s := &snapshot{tree: rec.Tree, dir: rec.Snapshot}
+	s := &snapshot{tree: rec.Tree, dir: rec.Snapshot, keep: r.kept(rec.Tree)}
 	m, err := copyManifest(filepath.Join(rec.Snapshot, "tree"), rec.Tree)
 	if err != nil {
 		return err

@@ -148,3 +148,32 @@ func TestRunEnv(t *testing.T) {
 		t.Errorf("runEnv = %s", got)
 	}
 }
+
+// Preserve'd directories survive restores as they are: what loupe writes
+// there during the runs (dh_loupe's journal) is neither removed nor
+// reverted, while the rest of the tree is restored.
+func TestSnapshotPreserve(t *testing.T) {
+	tree := sampleTree(t)
+	writeFile(t, filepath.Join(tree, "state", "journal"), "run 1\n")
+	r := &Runner{cfg: Config{Dir: tree, Preserve: []string{filepath.Join(tree, "state"), "sub/deep"}}, scratch: t.TempDir()}
+	if err := r.takeSnapshot(); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(tree, "state", "journal"), "run 1\nrun 2\n")
+	writeFile(t, filepath.Join(tree, "state", "new"), "x\n")
+	writeFile(t, filepath.Join(tree, "sub", "deep", "kept.txt"), "y\n")
+	writeFile(t, filepath.Join(tree, "a.txt"), "changed\n")
+	writeFile(t, filepath.Join(tree, "created.txt"), "z\n")
+	if err := r.snap.restore(); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{"state/journal": "run 1\nrun 2\n", "state/new": "x\n",
+		"sub/deep/kept.txt": "y\n", "sub/deep/c.txt": "gamma\n", "a.txt": "alpha\n"} {
+		if b, err := os.ReadFile(filepath.Join(tree, p)); err != nil || string(b) != want {
+			t.Errorf("%s: got %q, %v; want %q", p, b, err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(tree, "created.txt")); err == nil {
+		t.Error("created.txt survived the restore")
+	}
+}

@@ -58,6 +58,8 @@ type AnalyzeRequest struct {
 	Replicas  int
 	Jobs      int
 	Timeout   time.Duration
+	// Granularity of the units tested (syscalls, features, pseudo-files).
+	Granularity verdict.Granularity
 	// StateDir is where the engine keeps resumable state.
 	StateDir string
 	// Template carries the package metadata to keep in the verdict.

@@ -193,15 +193,16 @@ func (v *verdicts) analyze(f *verdict.File, p string, run *debhelper.Run, attrs 
 	step := run.Step
 	step.Env = debhelper.WithoutFakeroot(step.Env)
 	req := AnalyzeRequest{
-		Step:      step,
-		Whitelist: debhelper.Shipped(attrs, p),
-		Replicas:  v.s.Replicas,
-		Jobs:      v.s.Jobs,
-		Timeout:   v.s.Timeout,
-		StateDir:  filepath.Join(v.pio.Dir, debhelper.StateDir, "analyze-"+p),
-		Template:  *f,
-		Stdout:    v.pio.Stdout,
-		Stderr:    v.pio.Stderr,
+		Step:        step,
+		Whitelist:   debhelper.Shipped(attrs, p),
+		Replicas:    v.s.Replicas,
+		Jobs:        v.s.Jobs,
+		Timeout:     v.s.Timeout,
+		Granularity: v.s.Granularity,
+		StateDir:    filepath.Join(v.pio.Dir, debhelper.StateDir, "analyze-"+p),
+		Template:    *f,
+		Stdout:      v.pio.Stdout,
+		Stderr:      v.pio.Stderr,
 	}
 	req.Template.Binaries = nil
 	v.u.infof("%s: analyzing %d binaries (%d replicas, %d jobs)", p, len(req.Whitelist), req.Replicas, req.Jobs)

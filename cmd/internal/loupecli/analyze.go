@@ -17,7 +17,6 @@ import (
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
 
 // Exit statuses of loupe analyze besides 0 (ok) and 2 (loupe failed).
@@ -96,73 +95,39 @@ func runAnalyze(c *cli.Context) error {
 		return fmt.Errorf("analyze: %w", err)
 	}
 
-	ids := exeid.NewCache()
-	var refs []pkganalyze.BinaryRef
-	for _, b := range bins {
-		abs, err := filepath.Abs(b)
-		if err == nil {
-			abs, err = filepath.EvalSymlinks(abs)
-		}
-		if err != nil {
-			return fmt.Errorf("analyze: --binary %s: %w (give the path of an executable the workload runs)", b, err)
-		}
-		sums, err := ids.Sums(abs)
-		if err != nil {
-			return fmt.Errorf("analyze: --binary %s: %w", b, err)
-		}
-		refs = append(refs, pkganalyze.BinaryRef{Path: abs, SHA256: sums.SHA256})
-	}
-
-	cfg := pkganalyze.Config{
+	a := runner.Analysis{
 		Command:     args,
 		Dir:         tree,
-		Binaries:    refs,
+		Binaries:    bins,
 		Replicas:    c.Int("replicas"),
 		Jobs:        c.Int("jobs"),
 		Timeout:     c.Duration("timeout"),
 		Granularity: gran,
+		Isolation:   iso,
+		StateDir:    c.String("state"),
 		Environment: pkganalyze.DetectEnvironment(version.Version),
 		Log:         c.App.ErrWriter,
 	}
 	if c.Bool("quiet") {
-		cfg.Log = io.Discard
+		a.Log = io.Discard
 	}
-	rcfg := runner.Config{Command: args, Dir: tree, Binaries: bins, Isolation: iso, Identities: ids}
-	stateDir := c.String("state")
-	if stateDir != "" {
-		st, err := pkganalyze.OpenState(stateDir, cfg)
-		if err != nil {
-			return fmt.Errorf("analyze: %w", err)
-		}
-		defer st.Close()
-		if st.Len() > 0 {
-			fmt.Fprintf(c.App.ErrWriter, "loupe: resuming: %d finished runs in %s\n", st.Len(), stateDir)
-		}
-		cfg.Journal = st
-		rcfg.RecoveryFile = filepath.Join(stateDir, "recovery.json")
-	}
-	r, err := runner.New(rcfg)
-	if err != nil {
-		return fmt.Errorf("analyze: %w", err)
-	}
-	defer r.Close()
-	cfg.Notes = r.Notes
-
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	f, err := pkganalyze.Analyze(ctx, r, cfg)
+	f, resumed, err := runner.Analyze(ctx, a)
+	if resumed > 0 && c.Bool("quiet") {
+		fmt.Fprintf(c.App.ErrWriter, "loupe: resuming: %d finished runs in %s\n", resumed, a.StateDir)
+	}
 	if f == nil {
 		if errors.Is(err, context.Canceled) {
 			msg := "analyze: interrupted; nothing saved (use --state DIR to make analyses resumable)"
-			if stateDir != "" {
-				msg = fmt.Sprintf("analyze: interrupted; finished runs are saved in %s: run the same command to resume", stateDir)
+			if a.StateDir != "" {
+				msg = fmt.Sprintf("analyze: interrupted; finished runs are saved in %s: run the same command to resume", a.StateDir)
 			}
 			fmt.Fprintln(c.App.ErrWriter, "loupe:", msg)
 			return exitError{code: exitInterrupted}
 		}
 		return fmt.Errorf("analyze: %w", err)
 	}
-	f.RunMetadata.Isolation = r.Isolation()
 	if werr := writeVerdict(c, f); werr != nil {
 		return werr
 	}

@@ -1,0 +1,129 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+)
+
+// TestAnalyzeKnownAnswer: loupe=analyze on limits-loupe, whose program has
+// a known answer: it falls back when getrlimit (prlimit64) fails, so
+// prlimit64 can be stubbed and faked, and it checks its write(2), so write
+// is required. The experiments run in an overlay of the build tree: the
+// .debs are byte-identical to those of a build without loupe. A second
+// binary pass resumes every run from the state directory.
+func TestAnalyzeKnownAnswer(t *testing.T) {
+	needBuildTools(t)
+	t.Parallel()
+	tr := newTree(t, "limits-loupe")
+	debs := []string{"limits-loupe_1.0_amd64.deb", "limits-loupe-dbgsym_1.0_amd64.deb"}
+	epoch := "SOURCE_DATE_EPOCH=1704067200"
+	read := func() [][]byte {
+		var out [][]byte
+		for _, d := range debs {
+			b, err := os.ReadFile(filepath.Join(tr.Top, d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b)
+			os.Remove(filepath.Join(tr.Top, d))
+		}
+		return out
+	}
+	tr.mustBuild([]string{"-b"}, epoch, "DEB_BUILD_OPTIONS=loupe=off")
+	plain := read()
+	dbo := "DEB_BUILD_OPTIONS=loupe=analyze,replicas=1"
+	r := tr.mustBuild([]string{"-b"}, epoch, dbo)
+	analyzed := read()
+	for i := range debs {
+		if !bytes.Equal(plain[i], analyzed[i]) {
+			t.Errorf("%s differs between the builds with and without loupe=analyze", debs[i])
+		}
+	}
+
+	name := "limits-loupe_1.0_amd64.loupe.yaml"
+	if got := tr.verdicts(); !reflect.DeepEqual(got, []string{name}) {
+		t.Fatalf("verdict files %v, want %s", got, name)
+	}
+	if got := tr.loupeEntries("limits-loupe_1.0_amd64.changes"); !reflect.DeepEqual(got, []string{name + " debug optional"}) {
+		t.Errorf(".changes verdict entries %v", got)
+	}
+	f := tr.verdict(name)
+	if f.Status != verdict.StatusOK || f.Mode != verdict.ModeAnalyze || f.Granularity != verdict.GranSyscalls ||
+		f.Package != "limits-loupe" || f.Version != "1.0" || f.Architecture != "amd64" {
+		t.Fatalf("header: status=%s (%s) mode=%s granularity=%s package=%s version=%s arch=%s",
+			f.Status, f.Reason, f.Mode, f.Granularity, f.Package, f.Version, f.Architecture)
+	}
+	if f.Workload.Replicas != 1 || f.Workload.Command[0] != "dh" || f.Runs.Baseline != 1 || f.Runs.Sensitivity != 1 ||
+		f.Runs.Experiments < 4 || f.Runs.Confirmation < 1 {
+		t.Errorf("workload %+v, runs %+v", f.Workload, f.Runs)
+	}
+	if f.RunMetadata.Isolation == "" {
+		t.Error("run_metadata.isolation is empty")
+	}
+	lim := binary(f, "/usr/bin/limits-loupe")
+	if lim == nil || !lim.Shipped || lim.Package != "limits-loupe" || lim.BuildPath != "limits-loupe" {
+		t.Fatalf("limits-loupe entry: %+v (binaries: %v)", lim, paths(f))
+	}
+	got := map[string]string{}
+	for _, s := range lim.Syscalls {
+		got[s.Name] = outcome(s)
+	}
+	want := map[string]string{"prlimit64": "stub+fake", "write": "required"}
+	for sc, w := range want {
+		if got[sc] != w {
+			t.Errorf("%s: %q, want %q (all: %v)", sc, got[sc], w, got)
+		}
+	}
+	// The test script is a test helper: listed from the trace, never
+	// experimented on.
+	script := binary(f, "tests/run-tests")
+	if script == nil || script.Shipped {
+		t.Errorf("test helper tests/run-tests: %+v", script)
+	} else {
+		for _, s := range script.Syscalls {
+			if s.Stub != nil || s.Fake != nil {
+				t.Errorf("test helper's %s was experimented on", s.Name)
+			}
+		}
+	}
+	wantSummary := fmt.Sprintf("loupe: limits-loupe status=ok mode=analyze syscalls=%d", len(lim.Syscalls))
+	if s := summaries(r.Out); !reflect.DeepEqual(s, []string{wantSummary}) {
+		t.Errorf("summary lines %q, want just %q", s, wantSummary)
+	}
+	if !strings.Contains(r.Out, "dh_loupe_verdict: limits-loupe: experiment prlimit64=stub") {
+		t.Errorf("the build log does not show the experiments:\n%s", tail(r.Out, 40))
+	}
+
+	// The binary pass again: every run comes from the state directory
+	// (debian/.debhelper/loupe), with the same verdict.
+	if c := tr.run([]string{"debian/rules", "binary"}, epoch, dbo); c.Code != 0 {
+		t.Fatalf("debian/rules binary again: %d\n%s", c.Code, tail(c.Out, 40))
+	}
+	again := tr.verdict(name)
+	if again.RunMetadata.ResumedRuns != f.Runs.Total || again.Runs != f.Runs || again.Status != verdict.StatusOK {
+		t.Errorf("resume: %d of %d runs from the state directory; runs %+v, want %+v; status %s",
+			again.RunMetadata.ResumedRuns, f.Runs.Total, again.Runs, f.Runs, again.Status)
+	}
+}
+
+// outcome sums up one syscall's verdict.
+func outcome(s verdict.Syscall) string {
+	switch {
+	case s.Required:
+		return "required"
+	case s.Stub != nil && *s.Stub && s.Fake != nil && *s.Fake:
+		return "stub+fake"
+	case s.Stub != nil && *s.Stub:
+		return "stub"
+	case s.Fake != nil && *s.Fake:
+		return "fake"
+	}
+	return "untested"
+}

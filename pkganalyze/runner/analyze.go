@@ -1,0 +1,114 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+)
+
+// Analysis is one analysis of a workload with this runner: the glue that
+// `loupe analyze` and dh_loupe share.
+type Analysis struct {
+	Command []string
+	// Dir is the workload tree (its working directory, kept private).
+	Dir string
+	// Env is the workload's environment (nil: loupe's).
+	Env []string
+	// Binaries are the whitelisted executables; they must exist.
+	Binaries    []string
+	Replicas    int
+	Jobs        int
+	Timeout     time.Duration
+	Granularity verdict.Granularity
+	Isolation   Isolation
+	// StateDir, if set, journals finished runs so that the same analysis
+	// resumes after an interruption. It may lie inside Dir: it is then
+	// Preserve'd.
+	StateDir string
+	// Environment is copied into the verdict.
+	Environment verdict.Environment
+	// Log receives one line per run and per phase; nil discards them.
+	Log        io.Writer
+	Identities *exeid.Cache
+}
+
+// Analyze hashes the binaries, opens the state directory, prepares the
+// runner and runs pkganalyze.Analyze. Its results are those of
+// pkganalyze.Analyze (a verdict with an error for baseline failures; no
+// verdict when interrupted), with the verdict's isolation filled in.
+// resumed is the number of runs the state directory already held.
+func Analyze(ctx context.Context, a Analysis) (f *verdict.File, resumed int, err error) {
+	if a.Identities == nil {
+		a.Identities = exeid.NewCache()
+	}
+	refs := make([]pkganalyze.BinaryRef, 0, len(a.Binaries))
+	for _, b := range a.Binaries {
+		abs, err := filepath.Abs(b)
+		if err == nil {
+			abs, err = filepath.EvalSymlinks(abs)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("binary %s: %w (give the path of an executable the workload runs)", b, err)
+		}
+		sums, err := a.Identities.Sums(abs)
+		if err != nil {
+			return nil, 0, fmt.Errorf("binary %s: %w", b, err)
+		}
+		refs = append(refs, pkganalyze.BinaryRef{Path: abs, SHA256: sums.SHA256})
+	}
+	log := a.Log
+	if log == nil {
+		log = io.Discard
+	}
+	cfg := pkganalyze.Config{
+		Command:     a.Command,
+		Dir:         a.Dir,
+		Binaries:    refs,
+		Replicas:    a.Replicas,
+		Jobs:        a.Jobs,
+		Timeout:     a.Timeout,
+		Granularity: a.Granularity,
+		Environment: a.Environment,
+		Log:         log,
+	}
+	rcfg := Config{Command: a.Command, Dir: a.Dir, Env: a.Env, Binaries: a.Binaries,
+		Isolation: a.Isolation, Identities: a.Identities}
+	if a.StateDir != "" {
+		st, err := pkganalyze.OpenState(a.StateDir, cfg)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer st.Close()
+		resumed = st.Len()
+		if resumed > 0 {
+			fmt.Fprintf(log, "loupe: resuming: %d finished runs in %s\n", resumed, a.StateDir)
+		}
+		cfg.Journal = st
+		rcfg.RecoveryFile = filepath.Join(a.StateDir, "recovery.json")
+		keep, err := filepath.Abs(a.StateDir)
+		if err == nil {
+			keep, err = filepath.EvalSymlinks(keep)
+		}
+		if err != nil {
+			return nil, resumed, fmt.Errorf("state %s: %w", a.StateDir, err)
+		}
+		rcfg.Preserve = []string{keep}
+	}
+	r, err := New(rcfg)
+	if err != nil {
+		return nil, resumed, err
+	}
+	defer r.Close()
+	cfg.Notes = r.Notes
+	f, err = pkganalyze.Analyze(ctx, r, cfg)
+	if f != nil {
+		f.RunMetadata.Isolation = r.Isolation()
+	}
+	return f, resumed, err
+}
