@@ -187,7 +187,7 @@ func Attribute(srcDir string, execs []verdict.Binary, idx *Index, cfg *Config) [
 				a.Note = "libtool wrapper script (its processes run the shell)"
 			} else if files, by := idx.match(e); by != "" {
 				a.By = by
-				a.Owners = owners(files)
+				a.Owners = owners(files, libtoolBase(rel))
 				for _, f := range files {
 					claimed[f] = true
 				}
@@ -206,7 +206,7 @@ func Attribute(srcDir string, execs []verdict.Binary, idx *Index, cfg *Config) [
 			}
 		}
 		if len(files) > 0 {
-			a.By, a.Owners = ByBasename, owners(files)
+			a.By, a.Owners = ByBasename, owners(files, libtoolBase(a.Rel))
 		}
 	}
 	if cfg != nil {
@@ -261,12 +261,20 @@ func (idx *Index) exact(e verdict.Binary, pkg string) *Installed {
 	return nil
 }
 
-// owners turns matched files into one Owner per package, with the
-// package's first installed path in sort order.
-func owners(fs []*Installed) []Owner {
+// owners turns matched files into one Owner per package. A package may
+// ship identical copies under several names (bzip2, bunzip2, bzcat): the
+// one named like the executable that ran (base) is preferred, then the
+// first in sort order.
+func owners(fs []*Installed, base string) []Owner {
 	best := map[string]string{}
+	better := func(p, cur string) bool {
+		if pb, cb := path.Base(p) == base, path.Base(cur) == base; pb != cb {
+			return pb
+		}
+		return p < cur
+	}
 	for _, f := range fs {
-		if cur, ok := best[f.Package]; !ok || f.Path < cur {
+		if cur, ok := best[f.Package]; !ok || better(f.Path, cur) {
 			best[f.Package] = f.Path
 		}
 	}

@@ -81,6 +81,9 @@ int main(void) { puts(MSG); return 0; }`
 	if b, err := exec.Command("strip", at("debian/foo/usr/bin/prog")).CombinedOutput(); err != nil {
 		t.Fatalf("strip: %v: %s", err, b)
 	}
+	// An identical copy under another name that sorts first (bzip2 ships
+	// bunzip2 and bzcat so): the verdict keeps the name that ran.
+	copyFile(t, at("debian/foo/usr/bin/prog"), at("debian/foo/bin/aprog"))
 	cc(t, at("debian/foo/usr/bin/tool"), tool, `-DMSG="installed"`)
 	copyFile(t, at("scripts/greet"), at("debian/foo-data/usr/bin/greet"))
 	write(t, at("debian/foo/usr/share/doc/foo/README"), "docs\n", 0o644)
