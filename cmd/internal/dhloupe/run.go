@@ -3,6 +3,9 @@ package dhloupe
 import (
 	"context"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
@@ -12,6 +15,12 @@ import (
 // as the command ends (re-raising a signal that killed the test step).
 func Run(argv0 string) {
 	ctx, stop := tracer.ForegroundContext(context.Background())
+	if filepath.Base(argv0) == "dh_loupe_verdict" {
+		// The analyses run their workloads in process groups of their own,
+		// so a terminal's Ctrl-C reaches only dh_loupe_verdict: it must
+		// cancel them (the state directory keeps what finished).
+		ctx, stop = signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	}
 	dir, err := os.Getwd()
 	if err != nil {
 		os.Stderr.WriteString("dh_loupe: error: " + err.Error() + "\n")
