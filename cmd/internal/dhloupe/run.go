@@ -14,12 +14,17 @@ import (
 // process's context, with the real tracer and analysis engine, and exits
 // as the command ends (re-raising a signal that killed the test step).
 func Run(argv0 string) {
-	ctx, stop := tracer.ForegroundContext(context.Background())
+	var (
+		ctx  context.Context
+		stop func()
+	)
 	if filepath.Base(argv0) == "dh_loupe_verdict" {
 		// The analyses run their workloads in process groups of their own,
 		// so a terminal's Ctrl-C reaches only dh_loupe_verdict: it must
 		// cancel them (the state directory keeps what finished).
 		ctx, stop = signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	} else {
+		ctx, stop = tracer.ForegroundContext(context.Background())
 	}
 	dir, err := os.Getwd()
 	if err != nil {
