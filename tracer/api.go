@@ -154,6 +154,15 @@ type Options struct {
 	// be taken for an experiment's. loupe trace leaves it off: there the
 	// command must get the terminal's signals as it would without loupe.
 	NewProcessGroup bool
+
+	hooks testHooks
+}
+
+// testHooks let the package's tests provoke rare kernel orderings.
+type testHooks struct {
+	seedDeadEarly  []int         // pids taken for children that died before their parent's event
+	adoptAfter     time.Duration // overrides adoptAfter
+	trustDeadEarly bool          // skip the /proc check of a remembered death
 }
 
 // ExitStatus is how a process ended.

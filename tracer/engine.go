@@ -17,7 +17,12 @@ package tracer
 //
 // Following the tree. PTRACE_O_TRACEFORK/VFORK/CLONE auto-attach every new
 // task; a child's first stop can be reported before its parent's event, so
-// unknown pids are parked until the event names them. wait4 uses __WALL and
+// unknown pids are parked until the event names them, and a child can die
+// before it, so such deaths are remembered. pids wrap (pid_max is often
+// 32768) and a parent killed in fork never reports its event, so a
+// remembered death is checked against /proc before a new child is taken for
+// dead, and a stop parked for long is adopted from /proc: a child is never
+// left stopped. wait4 uses __WALL and
 // __WNOTHREAD: only this thread's tracees and children, never children
 // that other goroutines started (os/exec) and never another run's tracees.
 //
@@ -61,6 +66,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,6 +121,10 @@ func Run(ctx context.Context, cmd Command, opts Options) (*Result, error) {
 	go func() {
 		// Never unlocked: see the design note above.
 		runtime.LockOSThread()
+		e.tracerTid = unix.Gettid()
+		for _, pid := range opts.hooks.seedDeadEarly {
+			e.deadEarly[pid] = true
+		}
 		res, err := e.run(ctx)
 		ch <- out{res, err}
 	}()
@@ -181,8 +191,9 @@ type engine struct {
 	filter    []byte // the BPF program, encoded for the tracee
 
 	tasks     map[int]*task
-	parked    map[int]unix.WaitStatus
+	parked    map[int]parkedStop
 	deadEarly map[int]bool
+	tracerTid int // the thread that ptraces: tracees show it as TracerPid
 	bins      map[string]*binRec
 	binOrder  []*binRec
 
@@ -233,7 +244,7 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 	}
 	e := &engine{
 		cmd: cmd, opts: opts, table: table, rules: rules,
-		tasks: map[int]*task{}, parked: map[int]unix.WaitStatus{}, deadEarly: map[int]bool{},
+		tasks: map[int]*task{}, parked: map[int]parkedStop{}, deadEarly: map[int]bool{},
 		bins: map[string]*binRec{}, live: map[int]bool{},
 		res:       &Result{RuleHits: map[string]uint64{}},
 		statusBuf: make([]byte, 4096),
@@ -476,7 +487,7 @@ func (e *engine) loop() error {
 			return nil
 		}
 		flags := unix.WALL | unix.WNOTHREAD
-		if e.rootDone {
+		if e.rootDone || len(e.parked) > 0 {
 			flags |= unix.WNOHANG
 		}
 		pid, err := unix.Wait4(-1, &ws, flags, nil)
@@ -496,7 +507,14 @@ func (e *engine) loop() error {
 			return fmt.Errorf("tracer: wait4: %w", err)
 		}
 		if pid == 0 {
-			e.leftoverTick()
+			if len(e.parked) > 0 {
+				e.adoptParked(time.Now())
+			}
+			if e.rootDone {
+				e.leftoverTick()
+			} else {
+				time.Sleep(time.Millisecond)
+			}
 			continue
 		}
 		e.handle(pid, ws)
@@ -515,7 +533,7 @@ func (e *engine) handle(pid int, ws unix.WaitStatus) {
 	e.res.Stops++
 	if t == nil {
 		// A new child whose parent's fork event has not been seen yet.
-		e.parked[pid] = ws
+		e.parked[pid] = parkedStop{ws: ws, at: time.Now()}
 		return
 	}
 	if e.killing.Load() {
@@ -617,9 +635,30 @@ func (e *engine) onNewChild(t *task, ev int) {
 	}
 	if e.deadEarly[child] {
 		delete(e.deadEarly, child)
-		e.resume(t, 0)
-		return
+		if e.opts.hooks.trustDeadEarly || !e.isOurLiveTracee(child) {
+			e.resume(t, 0)
+			return
+		}
+		// A stale record: the pid was reused by this new child.
 	}
+	e.addChild(t, child, isThread)
+	e.resume(t, 0)
+}
+
+// isOurLiveTracee tells whether pid is a live task traced by this engine.
+// A child whose death was reported is a zombie no longer traced, or gone.
+func (e *engine) isOurLiveTracee(pid int) bool {
+	if _, ok := e.parked[pid]; ok {
+		return true // a stop reported after the death: a new task
+	}
+	tp := procStatusField(pid, "TracerPid", e.statusBuf)
+	st := procStatusField(pid, "State", e.statusBuf)
+	return tp == strconv.Itoa(e.tracerTid) && !strings.HasPrefix(st, "Z") && !strings.HasPrefix(st, "X")
+}
+
+// addChild starts tracking a new task of parent's and resumes it if its
+// first stop was parked.
+func (e *engine) addChild(t *task, child int, isThread bool) {
 	ct := &task{tid: child}
 	if isThread {
 		ct.proc = t.proc
@@ -650,7 +689,52 @@ func (e *engine) onNewChild(t *task, ev int) {
 	} else {
 		ct.expectInit = true
 	}
-	e.resume(t, 0)
+}
+
+// parkedStop is the first stop of a task no event has named yet.
+type parkedStop struct {
+	ws unix.WaitStatus
+	at time.Time
+}
+
+// adoptAfter is how long a parked stop waits for its parent's event before
+// the parent is looked up in /proc instead.
+const adoptAfter = time.Second
+
+// adoptParked adopts parked tasks whose parent's event is overdue: the
+// parent (or, for a thread, the thread group) is read from /proc. One with
+// no known parent is detached, never left stopped.
+func (e *engine) adoptParked(now time.Time) {
+	wait := adoptAfter
+	if e.opts.hooks.adoptAfter > 0 {
+		wait = e.opts.hooks.adoptAfter
+	}
+	for pid, ps := range e.parked {
+		if now.Sub(ps.at) < wait {
+			continue
+		}
+		tgid, _ := strconv.Atoi(procStatusField(pid, "Tgid", e.statusBuf))
+		ppid, _ := strconv.Atoi(procStatusField(pid, "PPid", e.statusBuf))
+		delete(e.deadEarly, pid)
+		var parent *task
+		if tgid != pid {
+			for _, t := range e.tasks {
+				if t.proc.tgid == tgid {
+					parent = t
+					break
+				}
+			}
+		} else {
+			parent = e.tasks[ppid]
+		}
+		switch {
+		case parent != nil:
+			e.addChild(parent, pid, tgid != pid)
+		default:
+			delete(e.parked, pid)
+			ptDetach(pid, 0)
+		}
+	}
 }
 
 // cloneIsThread tells a new thread from a new process at a clone event by

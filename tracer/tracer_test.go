@@ -645,6 +645,61 @@ func TestNewProcessGroup(t *testing.T) {
 	}
 }
 
+// seedNextPids remembers deaths of the next pids the kernel will hand out,
+// as a stale record would after pid_max wraps: the children of the run
+// below are born with pids the tracer believes dead.
+func seedNextPids(t *testing.T) func(*Command, *Options) {
+	b, err := os.ReadFile("/proc/sys/kernel/ns_last_pid")
+	if err != nil {
+		t.Skipf("cannot read the next pid: %v", err)
+	}
+	mb, _ := os.ReadFile("/proc/sys/kernel/pid_max")
+	last, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	max, _ := strconv.Atoi(strings.TrimSpace(string(mb)))
+	if max <= 0 {
+		max = 32768
+	}
+	var pids []int
+	for i := 1; i <= 20000 && i < max; i++ {
+		if p := (last + i) % max; p > 300 {
+			pids = append(pids, p)
+		}
+	}
+	return func(_ *Command, o *Options) { o.hooks.seedDeadEarly = pids }
+}
+
+// A remembered early death whose pid is reused by a new child must not
+// leave that child stopped forever (it hung sed's make check).
+func TestReusedPidOfEarlyDeath(t *testing.T) {
+	script := "for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done; echo done"
+	mechanisms(t, func(t *testing.T, mech runOpt) {
+		res, out := runOut(t, []string{"/bin/sh", "-c", script}, seedNextPids(t), mech,
+			func(_ *Command, o *Options) { o.hooks.adoptAfter = time.Hour })
+		if !res.Exit.Success() || out != "done\n" {
+			t.Fatalf("exit %v, output %q", res.Exit, out)
+		}
+		if res.Processes < 11 {
+			t.Errorf("%d processes followed, want the shell and its 10 children", res.Processes)
+		}
+	})
+}
+
+// A parked first stop whose parent's event never names it is adopted from
+// /proc (here the event is ignored by trusting the stale death records).
+func TestParkedStopAdopted(t *testing.T) {
+	script := "for i in 1 2 3; do /bin/true; done; echo done"
+	res, out := runOut(t, []string{"/bin/sh", "-c", script}, seedNextPids(t),
+		func(_ *Command, o *Options) {
+			o.hooks.trustDeadEarly, o.hooks.adoptAfter = true, 20*time.Millisecond
+		})
+	if !res.Exit.Success() || out != "done\n" {
+		t.Fatalf("exit %v, output %q", res.Exit, out)
+	}
+	if res.Processes < 4 {
+		t.Errorf("%d processes followed, want the shell and its 3 children adopted", res.Processes)
+	}
+}
+
 // A failed exec inside a sandbox that overlays /tmp is still reported: the
 // helper's error file must not land in the private /tmp.
 func TestSandboxStartError(t *testing.T) {
