@@ -35,6 +35,9 @@ type fline struct {
 type fparser struct {
 	lines []fline
 	pos   int
+	// plainKeys memoises plainString for keys: a verdict repeats a few
+	// dozen keys thousands of times, and the regexp was half the time.
+	plainKeys map[string]bool
 }
 
 func fastParse(name string, data []byte) (*verdict.File, error) {
@@ -110,7 +113,7 @@ func fields(t reflect.Type) map[string]fieldInfo {
 }
 
 // splitKey splits "key: value" or "key:"; the key must be plain.
-func splitKey(t string) (key, rest string, ok bool) {
+func (p *fparser) splitKey(t string) (key, rest string, ok bool) {
 	if strings.HasSuffix(t, ":") {
 		key, rest = t[:len(t)-1], ""
 	} else {
@@ -120,7 +123,15 @@ func splitKey(t string) (key, rest string, ok bool) {
 		}
 		key, rest = t[:i], strings.TrimLeft(t[i+2:], " ")
 	}
-	if key == "" || strings.ContainsAny(key[:1], `"'[]{},:-?`) || strings.Contains(key, ": ") || !plainString(key) {
+	plain, known := p.plainKeys[key]
+	if !known {
+		plain = plainString(key)
+		if p.plainKeys == nil {
+			p.plainKeys = map[string]bool{}
+		}
+		p.plainKeys[key] = plain
+	}
+	if key == "" || strings.ContainsAny(key[:1], `"'[]{},:-?`) || strings.Contains(key, ": ") || !plain {
 		return "", "", false
 	}
 	return key, rest, true
@@ -140,7 +151,7 @@ func (p *fparser) mapping(v reflect.Value, ind int) error {
 		if l.indent > ind || strings.HasPrefix(l.text, "- ") || l.text == "-" {
 			return errSlow
 		}
-		key, rest, ok := splitKey(l.text)
+		key, rest, ok := p.splitKey(l.text)
 		if !ok || seen[key] {
 			return errSlow
 		}
@@ -223,7 +234,7 @@ func (p *fparser) sequence(v reflect.Value, ind int) error {
 		sp := len(after) - len(strings.TrimLeft(after, " "))
 		after = after[sp:]
 		item := reflect.New(v.Type().Elem()).Elem()
-		if _, _, isMap := splitKey(after); isMap && (item.Kind() == reflect.Struct || item.Kind() == reflect.Map) {
+		if _, _, isMap := p.splitKey(after); isMap && (item.Kind() == reflect.Struct || item.Kind() == reflect.Map) {
 			// "- key: value": a mapping whose first line starts here.
 			p.lines[p.pos] = fline{ind + 2 + sp, after}
 			if err := p.mapping(item, ind+2+sp); err != nil {
