@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
@@ -41,6 +42,9 @@ type fparser struct {
 }
 
 func fastParse(name string, data []byte) (*verdict.File, error) {
+	if !utf8.Valid(data) {
+		return nil, errSlow // yaml.v3 rejects it, with its own message
+	}
 	p := &fparser{}
 	for _, raw := range strings.Split(string(data), "\n") {
 		raw = strings.TrimRight(raw, " \r")
