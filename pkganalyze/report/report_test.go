@@ -192,3 +192,31 @@ func sharedDB() string {
 	}
 	return ""
 }
+
+// TestTraceOnly: a dataset of trace verdicts (dh_loupe's default mode, e.g.
+// a rebuild) has no loupe plan, but its report still shows what was traced:
+// the naive plan, the grid in the "traced" colour, the per-app tables; and
+// it says why there is no loupe curve.
+func TestTraceOnly(t *testing.T) {
+	e := func(name string, traced ...string) dataset.Entry {
+		return dataset.Entry{Name: name, Architecture: "amd64", Origin: dataset.OriginVerdict, Version: "1.0-1",
+			Workload: dataset.Workload{Kind: "suite"}, Status: "ok", Mode: "trace", Syscalls: dataset.Features{Traced: traced},
+			PseudoFiles: dataset.Features{Traced: []string{"/proc/self/status"}}}
+	}
+	ds := &dataset.Dataset{Schema: dataset.Schema, Entries: []dataset.Entry{e("tr1", "read", "write", "uname"), e("tr2", "read", "openat")}}
+	s := string(render(t, ds, Options{}))
+	for _, want := range []string{"Trace data only", "Support plan (naive)", `id="app-tr1"`, "tr2: openat — traced, untested", "/proc/self/status"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("trace-only report lacks %q", want)
+		}
+	}
+	cells := func(col string) int {
+		return len(regexp.MustCompile(`<rect [^>]*fill="` + col + `"><title>`).FindAllString(s, -1))
+	}
+	if n := cells(colTraced); n != 5 {
+		t.Errorf("%d grid cells in the traced colour, want 5 (3 + 2 syscalls)", n)
+	}
+	if strings.Contains(s, "loupe plan (") || cells(colRequired) != 0 {
+		t.Error("a trace-only report must not draw a loupe curve or required cells")
+	}
+}
