@@ -111,8 +111,13 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 `, esc(opt.Title))
 	p("<h1>%s</h1>\n", esc(opt.Title))
 	prob := len(ds.Problems)
-	p(`<p class="lead">%d dataset entries, %d applications with analyze evidence (workload: %s), %d without usable evidence, %d input problems. Effort curves start from %s (%d syscalls implemented, %d stubbed, %d faked).</p>`+"\n",
-		len(ds.Entries), len(apps), esc(string(opt.Workload)), len(nodata), prob, esc(o.Name), o.Count(plan.Implemented), o.Count(plan.Stubbed), o.Count(plan.Faked))
+	if traceOnly {
+		p(`<p class="lead">%d dataset entries, no application with analyze evidence, %d traced applications (workload: %s), %d input problems. Effort curves start from %s (%d syscalls implemented, %d stubbed, %d faked).</p>`+"\n",
+			len(ds.Entries), len(napps), esc(string(opt.Workload)), prob, esc(o.Name), o.Count(plan.Implemented), o.Count(plan.Stubbed), o.Count(plan.Faked))
+	} else {
+		p(`<p class="lead">%d dataset entries, %d applications with analyze evidence (workload: %s), %d without usable evidence, %d input problems. Effort curves start from %s (%d syscalls implemented, %d stubbed, %d faked).</p>`+"\n",
+			len(ds.Entries), len(apps), esc(string(opt.Workload)), len(nodata), prob, esc(o.Name), o.Count(plan.Implemented), o.Count(plan.Stubbed), o.Count(plan.Faked))
+	}
 	if traceOnly {
 		p(`<p class="warn"><b>Trace data only.</b> No application has analyze (stub/fake) evidence, so this report shows what the %d traced applications use: the plan is the naive one (implement everything traced) and every syscall is "traced, untested". Run dh_loupe in analyze mode (<code>DEB_BUILD_OPTIONS=loupe=analyze</code>) for a loupe plan.</p>`+"\n", len(napps))
 		p(`<div class="kpi"><div><b>%d</b>syscalls to implement for all %d traced apps (naive)</div><div><b>%d</b>plan steps</div></div>`+"\n",
@@ -122,11 +127,15 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 			len(loupePlan.Work.Implement), len(apps), len(naivePlan.Work.Implement), len(loupePlan.Work.Stub), len(loupePlan.Work.Fake), len(loupePlan.Steps)-1)
 	}
 
-	p("<h2>Effort curve</h2>\n<figure>%s<figcaption>Applications supported as syscalls get implemented, following loupe's support plan (stubs and fakes allowed where the tests showed them harmless) and the naive plan that implements every traced syscall. Higher and further left is less work for the same applications. Same applications and starting OS for both curves.</figcaption></figure>\n",
-		effortSVG(loupePlan, naivePlan, traceOnly))
-	p("<h2>API importance</h2>\n<figure>%s<figcaption>For each syscall, the share of the %d applications that need it implemented: with loupe, a syscall that can be stubbed or faked is not needed; with naive tracing, every traced syscall is. Syscalls ranked from most to least important, each method ranked on its own (paper Fig. 3). The table below names the top ones.</figcaption></figure>\n",
-		importanceSVG(shown, traceOnly), len(shown))
-	p("%s\n", importanceTable(shown, 40))
+	effortCap := "Applications supported as syscalls get implemented, following loupe's support plan (stubs and fakes allowed where the tests showed them harmless) and the naive plan that implements every traced syscall. Higher and further left is less work for the same applications. Same applications and starting OS for both curves."
+	importanceCap := "For each syscall, the share of the %d applications that need it implemented: with loupe, a syscall that can be stubbed or faked is not needed; with naive tracing, every traced syscall is. Syscalls ranked from most to least important, each method ranked on its own (paper Fig. 3). The table below names the top ones."
+	if traceOnly {
+		effortCap = "Applications supported as syscalls get implemented, following the naive plan that implements every traced syscall (there is no stub/fake evidence for a loupe plan)."
+		importanceCap = "For each syscall, the share of the %d traced applications that use it (naive analysis: every traced syscall is needed), ranked from most to least used (paper Fig. 3). The table below names the top ones."
+	}
+	p("<h2>Effort curve</h2>\n<figure>%s<figcaption>%s</figcaption></figure>\n", effortSVG(loupePlan, naivePlan, traceOnly), effortCap)
+	p("<h2>API importance</h2>\n<figure>%s<figcaption>"+importanceCap+"</figcaption></figure>\n", importanceSVG(shown, traceOnly), len(shown))
+	p("%s\n", importanceTable(shown, 40, traceOnly))
 
 	p("<h2>Syscall grid</h2>\n")
 	p(`<div class="legend">`)
@@ -143,7 +152,7 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 	}
 
 	p("<h2>Applications</h2>\n")
-	p("<table><tr><th>application</th><th>evidence</th><th>used</th><th>required</th><th>stub only</th><th>fake only</th><th>both</th><th>supported at step</th></tr>\n")
+	p("<table><tr><th>application</th><th>evidence</th><th>used</th><th>required</th><th>stub only</th><th>fake only</th><th>both</th><th>traced, untested</th><th>supported at step</th></tr>\n")
 	stepOf := map[string]int{}
 	shownPlan := loupePlan
 	if traceOnly {
@@ -156,13 +165,17 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 	}
 	for _, a := range shown {
 		f := dataset.FeaturesFrom(a.Syscalls, true)
-		p(`<tr><td><a href="#app-%s">%s</a></td><td>%s</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td></tr>`+"\n",
-			esc(anchor(a.Name)), esc(a.Name), esc(strings.Join(a.Workloads, ", ")), f.Len(), len(f.Required)+len(f.Traced), len(f.Stub), len(f.Fake), len(f.Both), stepOf[a.Name])
+		p(`<tr><td><a href="#app-%s">%s</a></td><td>%s</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td></tr>`+"\n",
+			esc(anchor(a.Name)), esc(a.Name), esc(strings.Join(a.Workloads, ", ")), f.Len(), len(f.Required), len(f.Stub), len(f.Fake), len(f.Both), len(f.Traced), stepOf[a.Name])
 	}
 	p("</table>\n")
 	for _, a := range shown {
 		f := dataset.FeaturesFrom(a.Syscalls, true)
-		p(`<details id="app-%s"><summary><b>%s</b> — %d syscalls used, %d required</summary><table>`, esc(anchor(a.Name)), esc(a.Name), f.Len(), len(f.Required))
+		what := fmt.Sprintf("%d required", len(f.Required))
+		if len(f.Traced) > 0 {
+			what += fmt.Sprintf(", %d traced, untested", len(f.Traced))
+		}
+		p(`<details id="app-%s"><summary><b>%s</b> — %d syscalls used, %s</summary><table>`, esc(anchor(a.Name)), esc(a.Name), f.Len(), what)
 		for _, row := range []struct {
 			c  string
 			xs []string
@@ -193,8 +206,12 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 		}
 		p("</table></details>\n")
 	}
-	if len(nodata) > 0 {
+	if len(nodata) > 0 && traceOnly {
+		p("<h2>No analyze evidence</h2>\n<p>Never counted as supported by a loupe plan; the naive plan above uses the traces.</p><table><tr><th>application</th><th>why</th></tr>\n")
+	} else if len(nodata) > 0 {
 		p("<h2>No usable evidence</h2>\n<p>Never counted as supported.</p><table><tr><th>application</th><th>why</th></tr>\n")
+	}
+	if len(nodata) > 0 {
 		for _, n := range nodata {
 			p("<tr><td>%s</td><td>%s</td></tr>\n", esc(n.App), esc(n.Reason))
 		}
@@ -287,7 +304,8 @@ func ranked(m map[string]int) []string {
 	return ks
 }
 
-func importanceTable(apps []*plan.App, top int) string {
+// With traceOnly there is no loupe column.
+func importanceTable(apps []*plan.App, top int, traceOnly bool) string {
 	need, used := importance(apps)
 	r := ranked(used)
 	if len(r) > top {
@@ -295,10 +313,19 @@ func importanceTable(apps []*plan.App, top int) string {
 	}
 	n := max(len(apps), 1)
 	var b strings.Builder
-	b.WriteString(`<table><tr><th>syscall</th><th>nr</th><th>needed (loupe)</th><th>used (naive)</th><th style="width:420px">share of applications: <i class="sw" style="background:` + colLoupe + `"></i>loupe <i class="sw" style="background:` + colNaive + `"></i>naive</th></tr>` + "\n")
+	if traceOnly {
+		b.WriteString(`<table><tr><th>syscall</th><th>nr</th><th>used (naive)</th><th style="width:420px">share of applications</th></tr>` + "\n")
+	} else {
+		b.WriteString(`<table><tr><th>syscall</th><th>nr</th><th>needed (loupe)</th><th>used (naive)</th><th style="width:420px">share of applications: <i class="sw" style="background:` + colLoupe + `"></i>loupe <i class="sw" style="background:` + colNaive + `"></i>naive</th></tr>` + "\n")
+	}
 	for _, s := range r {
 		nr, _ := sysent.AMD64.Number(s)
 		pn, pu := 100*need[s]/n, 100*used[s]/n
+		if traceOnly {
+			fmt.Fprintf(&b, `<tr><td><code>%s</code></td><td class="n">%d</td><td class="n">%d%%</td><td><svg width="400" height="14" role="img" aria-label="%s"><rect x="0" y="4" width="%d" height="6" fill="%s"/></svg></td></tr>`+"\n",
+				html.EscapeString(s), nr, pu, html.EscapeString(s), 4*pu, colNaive)
+			continue
+		}
 		fmt.Fprintf(&b, `<tr><td><code>%s</code></td><td class="n">%d</td><td class="n">%d%%</td><td class="n">%d%%</td><td><svg width="400" height="14" role="img" aria-label="%s"><rect x="0" y="1" width="%d" height="5" fill="%s"/><rect x="0" y="8" width="%d" height="5" fill="%s"/></svg></td></tr>`+"\n",
 			html.EscapeString(s), nr, pn, pu, html.EscapeString(s), 4*pn, colLoupe, 4*pu, colNaive)
 	}

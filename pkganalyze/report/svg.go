@@ -177,7 +177,18 @@ func gridSVG(apps []*plan.App) string {
 		cols = append(cols, s)
 	}
 	sort.Slice(cols, func(i, j int) bool { return dataset.SyscallLess(cols[i], cols[j]) })
-	const cw, ch, left, top, right, bottom = 11, 13, 170, 132, 170, 132
+	// Room for the rotated column labels (9px DejaVu Sans: under 6px a
+	// character) and the row labels (11px: under 7px a character).
+	lcol, lrow := 0, 0
+	for _, s := range cols {
+		lcol = max(lcol, len(s))
+	}
+	for _, a := range apps {
+		lrow = max(lrow, len(a.Name))
+	}
+	const cw, ch = 11, 13
+	top, left := 6*lcol+12, 7*lrow+12
+	bottom, right := top, left
 	gw, gh := cw*len(cols), ch*len(apps)
 	w, h := left+gw+right, top+gh+bottom
 	var b strings.Builder
