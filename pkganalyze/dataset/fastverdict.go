@@ -266,8 +266,12 @@ var (
 		`|^\d{4}-\d\d?-\d\d?|^[0-9_:]+(\.[0-9_]*)?$`)
 )
 
+// notStrFirst holds the first characters a reNotStr match can start with;
+// other strings skip the regexp (it was most of the parse time).
+const notStrFirst = "0123456789+-.~_:nNtTfFyYoO"
+
 func plainString(s string) bool {
-	if s == "" || reNotStr.MatchString(s) || strings.Contains(s, ": ") || strings.HasSuffix(s, ":") {
+	if s == "" || strings.IndexByte(notStrFirst, s[0]) >= 0 && reNotStr.MatchString(s) || strings.Contains(s, ": ") || strings.HasSuffix(s, ":") {
 		return false
 	}
 	switch s[0] {
