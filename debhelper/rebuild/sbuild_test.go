@@ -3,6 +3,7 @@ package rebuild
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -39,6 +40,9 @@ func needSbuild(t *testing.T) string {
 		}
 	}
 	chroot := os.Getenv("LOUPE_SBUILD_CHROOT")
+	if chroot == "" {
+		chroot = os.Getenv("LOUPE_SBUILD_TARBALL") // make test-sbuild's, see scripts/sbuild-chroot
+	}
 	if chroot == "" {
 		chroot = "/var/cache/loupe/sbuild-bookworm-amd64.tar.zst"
 	}
@@ -215,22 +219,191 @@ func TestSbuildRebuildStandin(t *testing.T) {
 	}
 }
 
-// TestSbuildRebuildDhLoupe is the same rebuild with the real dh-loupe .deb
-// (issue 4's make deb), found through LOUPE_DH_LOUPE_DEB or next to the
-// repository.
-func TestSbuildRebuildDhLoupe(t *testing.T) {
-	deb := os.Getenv("LOUPE_DH_LOUPE_DEB")
-	if deb == "" {
-		root := repoRoot(t)
-		for _, g := range []string{filepath.Join(root, "..", "dh-loupe_*.deb"), filepath.Join(root, "bin", "dh-loupe_*.deb"), filepath.Join(root, "dh-loupe_*.deb")} {
-			if m, _ := filepath.Glob(g); len(m) > 0 {
-				deb = m[len(m)-1]
+// dhLoupeDeb finds the real dh-loupe .deb: $LOUPE_DEB (make test-sbuild
+// sets it), $LOUPE_DH_LOUPE_DEB, or dist/ of the repository (make deb).
+func dhLoupeDeb(t *testing.T) string {
+	for _, v := range []string{"LOUPE_DEB", "LOUPE_DH_LOUPE_DEB"} {
+		if d := os.Getenv(v); d != "" {
+			if _, err := os.Stat(d); err != nil {
+				t.Fatalf("%s: %v", v, err)
 			}
+			return d
 		}
 	}
-	if deb == "" {
-		t.Skip("no dh-loupe .deb: it comes from make deb (issue 4, not on this branch yet); set LOUPE_DH_LOUPE_DEB to use one")
+	m, _ := filepath.Glob(filepath.Join(repoRoot(t), "dist", "dh-loupe_*_amd64.deb"))
+	if len(m) == 0 {
+		t.Skip("no dh-loupe .deb: build it with make deb (make test-sbuild does), or set LOUPE_DEB")
 	}
+	return m[len(m)-1]
+}
+
+// loupeBin is the loupe command the test runs on the rebuild's output, as
+// a user would: $LOUPE_BIN/loupe (make build), else bin/loupe.
+func loupeBin(t *testing.T) string {
+	dir := os.Getenv("LOUPE_BIN")
+	if dir == "" {
+		dir = filepath.Join(repoRoot(t), "bin")
+	}
+	p := filepath.Join(dir, "loupe")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("loupe binary: %v (make build)", err)
+	}
+	return p
+}
+
+// repoSources builds .dsc files of the repository's testdata packages.
+func repoSources(t *testing.T, pkgs ...string) map[string]string {
+	dir := t.TempDir()
+	out := map[string]string{}
+	for _, p := range pkgs {
+		if b, err := exec.Command("cp", "-a", filepath.Join(repoRoot(t), "testdata", p), dir).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v %s", err, b)
+		}
+		cmd := exec.Command("dpkg-source", "-b", p)
+		cmd.Dir = dir
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("dpkg-source -b %s: %v\n%s", p, err, b)
+		}
+		m, _ := filepath.Glob(filepath.Join(dir, p+"_*.dsc"))
+		if len(m) != 1 {
+			t.Fatalf("%s: .dsc files %v", p, m)
+		}
+		out[p] = m[0]
+	}
+	return out
+}
+
+// TestSbuildRebuildDhLoupe rebuilds the repository's testdata packages
+// hello-loupe and multi-loupe (both build-depend on dh-sequence-loupe) and
+// failing-loupe (its test suite fails) with the real dh-loupe .deb, in
+// trace mode, then feeds the output directory to loupe db, loupe plan and
+// loupe report, as a user would. Trace mode: dh_loupe's analyze mode is not
+// wired to the analysis engine yet (its verdicts say status error, "no
+// analysis engine"), so the plan of this rebuild is the naive one.
+func TestSbuildRebuildDhLoupe(t *testing.T) {
+	deb := dhLoupeDeb(t)
 	chroot := needSbuild(t)
-	rebuildTwo(t, chroot, deb)
+	loupe := loupeBin(t)
+	srcs := repoSources(t, "hello-loupe", "multi-loupe", "failing-loupe")
+	out := t.TempDir()
+	sb := &Sbuild{Chroot: chroot, Dist: "bookworm", DhLoupeDeb: deb, Mode: "trace", Config: filepath.Join(out, "sbuild.conf")}
+	if err := sb.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.WriteConfig(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Minute)
+	defer cancel()
+	specs := []string{srcs["hello-loupe"], srcs["multi-loupe"], srcs["failing-loupe"]}
+	var prog bytes.Buffer
+	start := time.Now()
+	res, err := Run(ctx, sb, specs, Options{Out: out, Jobs: 2, Progress: &prog})
+	t.Logf("rebuild of 3 packages, 2 jobs: %s\n%s", time.Since(start).Round(time.Second), prog.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum bytes.Buffer
+	Summary(&sum, res)
+	t.Logf("summary:\n%s", sum.String())
+	wantBins := map[string][]string{"hello-loupe": {"hello-loupe"}, "multi-loupe": {"multi-loupe-bin", "multi-loupe-scripts"}}
+	for i, name := range []string{"hello-loupe", "multi-loupe"} {
+		r := res[i]
+		t.Logf("%s: %s in %.0fs", name, r.Status, r.Seconds)
+		var got []string
+		for _, b := range r.Binaries {
+			got = append(got, b.Package)
+			if b.Status != "ok" || b.Mode != "trace" || b.Verdict == "" || b.Syscalls == 0 {
+				t.Errorf("%s: binary %+v: want status ok, mode trace, a verdict in the .changes", name, b)
+			}
+		}
+		if r.Status != Built || r.Changes == "" || strings.Join(got, " ") != strings.Join(wantBins[name], " ") {
+			t.Errorf("%s: %+v, binaries %v want %v (log %s)", name, r, got, wantBins[name], r.Log)
+		}
+	}
+	if f := res[2]; f.Status != TestsFailed || f.Changes != "" {
+		t.Errorf("failing-loupe: %+v, want tests-failed without .changes (log %s)", f, f.Log)
+	} else {
+		t.Logf("failing-loupe: %s in %.0fs (%s)", f.Status, f.Seconds, f.Detail)
+	}
+	log, _ := os.ReadFile(res[0].Log)
+	if !bytes.Contains(log, []byte("DH_EXTRA_ADDONS=loupe")) {
+		t.Errorf("the build log does not show DH_EXTRA_ADDONS=loupe reaching the build (%s)", res[0].Log)
+	}
+
+	// The output directory goes straight into loupe db, then plan and report.
+	run := func(args ...string) []byte {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, loupe, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("loupe %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return b
+	}
+	ds := filepath.Join(out, "rebuild.dataset.json")
+	start = time.Now()
+	run("db", "--strict", "-o", ds, out)
+	t.Logf("loupe db of the rebuild: %s", time.Since(start).Round(time.Millisecond))
+	d, err := dataset.ReadFile(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range d.Entries {
+		names = append(names, e.Name)
+		if e.Status != "ok" || e.Mode != "trace" || len(e.Syscalls.Traced) == 0 || len(e.Provenance) != 1 || e.Provenance[0].Changes == "" {
+			t.Errorf("dataset entry %s: status %s mode %s, %d syscalls, provenance %+v", e.Name, e.Status, e.Mode, e.Syscalls.Len(), e.Provenance)
+		}
+	}
+	if strings.Join(names, " ") != "hello-loupe multi-loupe-bin multi-loupe-scripts" {
+		t.Errorf("dataset entries %v", names)
+	}
+	if e := d.Entries[0]; len(d.Entries) > 0 && !strings.Contains(" "+strings.Join(e.Syscalls.Traced, " ")+" ", " uname ") {
+		t.Errorf("hello-loupe calls uname(2); its entry has %v", e.Syscalls.Traced)
+	}
+	if os.Getenv("LOUPE_KEEP_REBUILD") != "" {
+		// For looking at the real report: copy the rebuild's dataset out.
+		b, _ := os.ReadFile(ds)
+		os.WriteFile(os.Getenv("LOUPE_KEEP_REBUILD"), b, 0o644)
+	}
+	osFile := filepath.Join(out, "empty.syscalls")
+	os.WriteFile(osFile, nil, 0o644)
+	var pl struct {
+		Kind     string   `json:"kind"`
+		Apps     int      `json:"apps"`
+		Warnings []string `json:"warnings"`
+		Steps    []struct {
+			Implement []string `json:"implement"`
+			Unlocks   []struct {
+				App string `json:"app"`
+			} `json:"unlocks"`
+		} `json:"steps"`
+		NoData []any `json:"no_data"`
+	}
+	if err := json.Unmarshal(run("plan", "--os", osFile, "--format", "json", ds), &pl); err != nil {
+		t.Fatal(err)
+	}
+	unlocked := 0
+	for _, s := range pl.Steps {
+		unlocked += len(s.Unlocks)
+	}
+	// Trace verdicts only: the naive plan, said so.
+	if pl.Kind != "naive" || pl.Apps != 3 || unlocked != 3 || len(pl.NoData) != 0 || len(pl.Warnings) == 0 {
+		t.Errorf("plan of the rebuild: kind %s, %d apps, %d unlocked, no data %v, warnings %v", pl.Kind, pl.Apps, unlocked, pl.NoData, pl.Warnings)
+	}
+	t.Logf("plan from nothing:\n%s", run("plan", "--os", osFile, ds))
+	html := filepath.Join(out, "report.html")
+	run("report", "-o", html, ds)
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if !bytes.Contains(b, []byte(n)) {
+			t.Errorf("report does not mention %s", n)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
@@ -35,9 +36,15 @@ type fline struct {
 type fparser struct {
 	lines []fline
 	pos   int
+	// plainKeys memoises plainString for keys: a verdict repeats a few
+	// dozen keys thousands of times, and the regexp was half the time.
+	plainKeys map[string]bool
 }
 
 func fastParse(name string, data []byte) (*verdict.File, error) {
+	if !utf8.Valid(data) {
+		return nil, errSlow // yaml.v3 rejects it, with its own message
+	}
 	p := &fparser{}
 	for _, raw := range strings.Split(string(data), "\n") {
 		raw = strings.TrimRight(raw, " \r")
@@ -110,7 +117,7 @@ func fields(t reflect.Type) map[string]fieldInfo {
 }
 
 // splitKey splits "key: value" or "key:"; the key must be plain.
-func splitKey(t string) (key, rest string, ok bool) {
+func (p *fparser) splitKey(t string) (key, rest string, ok bool) {
 	if strings.HasSuffix(t, ":") {
 		key, rest = t[:len(t)-1], ""
 	} else {
@@ -120,7 +127,15 @@ func splitKey(t string) (key, rest string, ok bool) {
 		}
 		key, rest = t[:i], strings.TrimLeft(t[i+2:], " ")
 	}
-	if key == "" || strings.ContainsAny(key[:1], `"'[]{},:-?`) || strings.Contains(key, ": ") || !plainString(key) {
+	plain, known := p.plainKeys[key]
+	if !known {
+		plain = plainString(key)
+		if p.plainKeys == nil {
+			p.plainKeys = map[string]bool{}
+		}
+		p.plainKeys[key] = plain
+	}
+	if key == "" || strings.ContainsAny(key[:1], `"'[]{},:-?`) || strings.Contains(key, ": ") || !plain {
 		return "", "", false
 	}
 	return key, rest, true
@@ -140,7 +155,7 @@ func (p *fparser) mapping(v reflect.Value, ind int) error {
 		if l.indent > ind || strings.HasPrefix(l.text, "- ") || l.text == "-" {
 			return errSlow
 		}
-		key, rest, ok := splitKey(l.text)
+		key, rest, ok := p.splitKey(l.text)
 		if !ok || seen[key] {
 			return errSlow
 		}
@@ -223,7 +238,7 @@ func (p *fparser) sequence(v reflect.Value, ind int) error {
 		sp := len(after) - len(strings.TrimLeft(after, " "))
 		after = after[sp:]
 		item := reflect.New(v.Type().Elem()).Elem()
-		if _, _, isMap := splitKey(after); isMap && (item.Kind() == reflect.Struct || item.Kind() == reflect.Map) {
+		if _, _, isMap := p.splitKey(after); isMap && (item.Kind() == reflect.Struct || item.Kind() == reflect.Map) {
 			// "- key: value": a mapping whose first line starts here.
 			p.lines[p.pos] = fline{ind + 2 + sp, after}
 			if err := p.mapping(item, ind+2+sp); err != nil {
@@ -251,8 +266,12 @@ var (
 		`|^\d{4}-\d\d?-\d\d?|^[0-9_:]+(\.[0-9_]*)?$`)
 )
 
+// notStrFirst holds the first characters a reNotStr match can start with;
+// other strings skip the regexp (it was most of the parse time).
+const notStrFirst = "0123456789+-.~_:nNtTfFyYoO"
+
 func plainString(s string) bool {
-	if s == "" || reNotStr.MatchString(s) || strings.Contains(s, ": ") || strings.HasSuffix(s, ":") {
+	if s == "" || strings.IndexByte(notStrFirst, s[0]) >= 0 && reNotStr.MatchString(s) || strings.Contains(s, ": ") || strings.HasSuffix(s, ":") {
 		return false
 	}
 	switch s[0] {

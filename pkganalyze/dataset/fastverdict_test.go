@@ -157,3 +157,33 @@ func FuzzFastParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { checkFast(t, data) })
 }
+
+// TestPlainStringPrefilter: skipping the regexp by first character never
+// changes the answer.
+func TestPlainStringPrefilter(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	words := []string{"null", "Null", "NULL", "~", "true", "False", "yes", "No", "on", "OFF", "y", "N", "-.inf", ".NaN",
+		"0", "-12", "0x1f", "+0o17", "1.5e3", ".5", "2024-01-02", "12:30", "_1", ":", "openat", "read", "mmap:anon+private",
+		"/proc/self/status", "ioctl:TCGETS", "n341", "offset", "type", "Yes please", "1.0-1", "1:1.0"}
+	const alphabet = "0123456789+-._:~eExXoObBnNtTfFyYaAlLsSuUiI/ "
+	for i := 0; i < 20000; i++ {
+		b := make([]byte, 1+r.Intn(6))
+		for j := range b {
+			b[j] = alphabet[r.Intn(len(alphabet))]
+		}
+		words = append(words, string(b))
+	}
+	for _, w := range words {
+		full := !(w == "" || reNotStr.MatchString(w) || strings.Contains(w, ": ") || strings.HasSuffix(w, ":"))
+		if full {
+			switch w[0] {
+			case '"', '\'', '[', ']', '{', '}', ',', '-', '?', ':', ' ':
+				full = false
+			}
+			full = full && !strings.ContainsAny(w, "{}[],")
+		}
+		if got := plainString(w); got != full {
+			t.Errorf("plainString(%q) = %v, the full check says %v", w, got, full)
+		}
+	}
+}

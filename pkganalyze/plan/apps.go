@@ -47,7 +47,13 @@ type App struct {
 	// version for verdicts).
 	Workloads []string
 	Syscalls  map[string]dataset.State
-	Features  map[string]dataset.State
+	Features  map[string]dataset.State // sub-features, "ioctl:TCGETS"
+	// PseudoFiles are the pseudo-files it opens, "/proc/self/status".
+	PseudoFiles map[string]dataset.State
+	// Ignored lists entries of the selected kind that were not usable
+	// while others were ("<label> status ..."): the plan covers the app
+	// only as far as its usable workloads exercised it.
+	Ignored []string
 }
 
 // NoData is an application that has no usable evidence.
@@ -111,11 +117,13 @@ func Apps(entries []dataset.Entry, w Workload, naive bool, only []string) ([]*Ap
 			continue
 		}
 		if a.app == nil {
-			a.app = &App{Name: e.Name, Syscalls: map[string]dataset.State{}, Features: map[string]dataset.State{}}
+			a.app = &App{Name: e.Name, Syscalls: map[string]dataset.State{}, Features: map[string]dataset.State{},
+				PseudoFiles: map[string]dataset.State{}}
 		}
 		a.app.Workloads = append(a.app.Workloads, label)
 		merge(a.app.Syscalls, e.Syscalls.States(), naive)
 		merge(a.app.Features, e.Features.States(), naive)
+		merge(a.app.PseudoFiles, e.PseudoFiles.States(), naive)
 	}
 	sort.Strings(names)
 	var apps []*App
@@ -125,6 +133,8 @@ func Apps(entries []dataset.Entry, w Workload, naive bool, only []string) ([]*Ap
 		switch {
 		case a.app != nil:
 			sort.Strings(a.app.Workloads)
+			sort.Strings(a.unusabl)
+			a.app.Ignored = a.unusabl
 			apps = append(apps, a.app)
 		case !a.any:
 			nodata = append(nodata, NoData{n, "no " + kindName(w) + " workload in the data"})

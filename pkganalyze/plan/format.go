@@ -63,6 +63,11 @@ func WriteText(w io.Writer, p *Plan) error {
 			line(&b, "features: stub", f.Stub)
 			line(&b, "features: fake", f.Fake)
 		}
+		if f := s.PseudoFiles; f != nil {
+			line(&b, "pseudo-files: provide", f.Implement)
+			line(&b, "pseudo-files: may be absent", f.Stub)
+			line(&b, "pseudo-files: empty is enough", f.Fake)
+		}
 		for _, n := range s.Notes {
 			fmt.Fprintf(&b, "  note: %s\n", n)
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
+	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // Objective is the documented objective of Compute.
@@ -68,16 +70,20 @@ type Step struct {
 	Stub     []string      `json:"stub" yaml:"stub"`
 	Fake     []string      `json:"fake" yaml:"fake"`
 	Features *FeatureNeeds `json:"features,omitempty" yaml:"features,omitempty"`
-	Unlocks  []Unlock      `json:"unlocks" yaml:"unlocks"`
-	Notes    []string      `json:"notes,omitempty" yaml:"notes,omitempty"`
-	Cost     float64       `json:"cost" yaml:"cost"`
+	// PseudoFiles: implement = the OS must provide the file with its
+	// content; stub = it may be absent (-ENOENT); fake = an empty file (or
+	// directory) is enough.
+	PseudoFiles *FeatureNeeds `json:"pseudo_files,omitempty" yaml:"pseudo_files,omitempty"`
+	Unlocks     []Unlock      `json:"unlocks" yaml:"unlocks"`
+	Notes       []string      `json:"notes,omitempty" yaml:"notes,omitempty"`
+	Cost        float64       `json:"cost" yaml:"cost"`
 	// Cumulative figures after this step.
 	Implemented    int     `json:"implemented_total" yaml:"implemented_total"` // syscalls implemented by the plan so far
 	CumulativeCost float64 `json:"cost_total" yaml:"cost_total"`
 	Supported      int     `json:"supported_total" yaml:"supported_total"`
 }
 
-// FeatureNeeds lists sub-feature decisions for implemented syscalls.
+// FeatureNeeds lists sub-feature (or pseudo-file) decisions.
 type FeatureNeeds struct {
 	Implement []string `json:"implement,omitempty" yaml:"implement,omitempty"`
 	Stub      []string `json:"stub,omitempty" yaml:"stub,omitempty"`
@@ -144,10 +150,12 @@ func (s *state) clone() *state {
 }
 
 type planner struct {
-	names []string // index -> syscall
-	cost  []float64
-	apps  []appBits
-	n     int
+	names      []string // index -> syscall
+	idx        map[string]int
+	namesFiles []bool // index -> the syscall names files (pseudo-files reach the OS through it)
+	cost       []float64
+	apps       []appBits
+	n          int
 }
 
 // needImpl is what app a needs implemented in state s.
@@ -355,8 +363,12 @@ func Compute(o *OS, apps []*App, w Workload, opt Options) *Plan {
 		}
 	}
 	n := len(names)
-	p := &planner{names: names, n: n, cost: make([]float64, n)}
+	p := &planner{names: names, idx: idx, n: n, cost: make([]float64, n), namesFiles: make([]bool, n)}
+	pft := pseudofile.For("amd64")
 	for i, nm := range names {
+		if nr, ok := sysent.AMD64.Number(nm); ok && pft.Paths(nr) != nil {
+			p.namesFiles[i] = true
+		}
 		p.cost[i] = 1
 		if c, ok := opt.Costs[nm]; ok {
 			p.cost[i] = c
@@ -398,6 +410,12 @@ func Compute(o *OS, apps []*App, w Workload, opt Options) *Plan {
 	}
 	pl := &Plan{Kind: kind, Objective: Objective, OS: o.Name, Workload: string(w), Apps: len(apps),
 		OSState: OSCounts{o.Count(Implemented), o.Count(Stubbed), o.Count(Faked)}}
+	for _, a := range apps {
+		if len(a.Ignored) > 0 {
+			pl.Warnings = append(pl.Warnings, a.Name+": planned from "+strings.Join(a.Workloads, ", ")+
+				" only; not usable: "+strings.Join(a.Ignored, "; "))
+		}
+	}
 	if len(o.Unknown) > 0 {
 		pl.Warnings = append(pl.Warnings, "OS file names that are not amd64 syscalls (kept, but no data uses them): "+strings.Join(o.Unknown, ", "))
 	}
@@ -456,7 +474,7 @@ func Compute(o *OS, apps []*App, w Workload, opt Options) *Plan {
 			}
 			st.Unlocks = append(st.Unlocks, u)
 		}
-		st.Features = featureDiff(p, s, apps, prevFeat)
+		st.Features, st.PseudoFiles = featureDiff(p, s, apps, prevFeat)
 		total += cost
 		st.CumulativeCost = total
 		st.Implemented = implemented
@@ -491,33 +509,44 @@ func Compute(o *OS, apps []*App, w Workload, opt Options) *Plan {
 	return pl
 }
 
-// featureDiff returns the sub-feature decisions that the supported apps
-// need for implemented syscalls and that no earlier step listed.
-func featureDiff(p *planner, s *state, apps []*App, prev map[string]string) *FeatureNeeds {
+// featureDiff returns the sub-feature and pseudo-file decisions that the
+// supported apps need and that no earlier step listed. A sub-feature counts
+// once its syscall is implemented (a stubbed or faked syscall never runs, so
+// its sub-features do not matter). A pseudo-file counts for an app once one
+// of the file-naming syscalls it uses (open, openat, stat, ...) is
+// implemented. Decisions only move towards "implement": the combined
+// evidence of more apps can only accept less.
+func featureDiff(p *planner, s *state, apps []*App, prev map[string]string) (feat, pseudo *FeatureNeeds) {
 	comb := map[string]dataset.State{}
-	for _, a := range s.supported {
-		for k, st := range apps[a].Features {
+	add := func(m map[string]dataset.State) {
+		for k, st := range m {
 			if old, ok := comb[k]; ok {
 				st = dataset.Combine(old, st)
 			}
 			comb[k] = st
 		}
 	}
-	var fn FeatureNeeds
+	for _, a := range s.supported {
+		add(apps[a].Features)
+		if len(apps[a].PseudoFiles) > 0 && p.opensFiles(s, a) {
+			add(apps[a].PseudoFiles)
+		}
+	}
 	keys := make([]string, 0, len(comb))
 	for k := range comb {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	idx := map[string]int{}
-	for i, nm := range p.names {
-		idx[nm] = i
-	}
+	var fn, pn FeatureNeeds
 	for _, k := range keys {
-		sys, _, _ := strings.Cut(k, ":")
-		x, ok := idx[sys]
-		if !ok || !s.impl.has(x) {
-			continue // the whole syscall is stubbed/faked or absent
+		out := &pn
+		if !strings.HasPrefix(k, "/") {
+			out = &fn
+			sys, _, _ := strings.Cut(k, ":")
+			x, ok := p.idx[sys]
+			if !ok || !s.impl.has(x) {
+				continue // the whole syscall is stubbed/faked or absent
+			}
 		}
 		var act string
 		switch comb[k].Class() {
@@ -534,17 +563,32 @@ func featureDiff(p *planner, s *state, apps []*App, prev map[string]string) *Fea
 		prev[k] = act
 		switch act {
 		case "stub":
-			fn.Stub = append(fn.Stub, k)
+			out.Stub = append(out.Stub, k)
 		case "fake":
-			fn.Fake = append(fn.Fake, k)
+			out.Fake = append(out.Fake, k)
 		default:
-			fn.Implement = append(fn.Implement, k)
+			out.Implement = append(out.Implement, k)
 		}
 	}
-	if len(fn.Implement)+len(fn.Stub)+len(fn.Fake) == 0 {
-		return nil
+	nilIfEmpty := func(f *FeatureNeeds) *FeatureNeeds {
+		if len(f.Implement)+len(f.Stub)+len(f.Fake) == 0 {
+			return nil
+		}
+		return f
 	}
-	return &fn
+	return nilIfEmpty(&fn), nilIfEmpty(&pn)
+}
+
+// opensFiles reports whether app a uses a file-naming syscall that is
+// implemented in s.
+func (p *planner) opensFiles(s *state, a int) bool {
+	found := false
+	p.apps[a].used.each(func(x int) {
+		if !found && p.namesFiles[x] && s.impl.has(x) {
+			found = true
+		}
+	})
+	return found
 }
 
 func sortSys(s []string) []string {

@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,8 +15,11 @@ import (
 type ent struct {
 	name, kind, status, mode string
 	req, stub, fake, both    string // space-separated syscalls
-	feat                     map[string]string
+	feat, pseudo             map[string]string
 }
+
+var classState = map[string]dataset.State{"required": dataset.Tested, "stub": dataset.Tested | dataset.StubOK,
+	"fake": dataset.Tested | dataset.FakeOK, "both": dataset.Tested | dataset.StubOK | dataset.FakeOK}
 
 func words(s string) []string { return strings.Fields(s) }
 
@@ -38,10 +42,14 @@ func (e ent) entry() dataset.Entry {
 	}
 	m := map[string]dataset.State{}
 	for k, c := range e.feat {
-		m[k] = map[string]dataset.State{"required": dataset.Tested, "stub": dataset.Tested | dataset.StubOK,
-			"fake": dataset.Tested | dataset.FakeOK, "both": dataset.Tested | dataset.StubOK | dataset.FakeOK}[c]
+		m[k] = classState[c]
 	}
 	d.Features = dataset.FeaturesFrom(m, false)
+	m = map[string]dataset.State{}
+	for k, c := range e.pseudo {
+		m[k] = classState[c]
+	}
+	d.PseudoFiles = dataset.FeaturesFrom(m, false)
 	return d
 }
 
@@ -187,6 +195,23 @@ func TestGoldenPlans(t *testing.T) {
 			name: "features", os: "read\n",
 			data: []ent{{name: "g1", req: "read ioctl", feat: map[string]string{"ioctl:TCGETS": "required", "ioctl:TIOCGWINSZ": "stub", "ioctl:FIONBIO": "fake"}}},
 			want: []string{"0 impl[] stub[] fake[] +", "1 impl[ioctl] stub[] fake[] +g1"},
+		},
+		{
+			// Sub-features and pseudo-files only matter once their
+			// syscalls run. h1 (step 0) stubs ioctl and openat, so its
+			// features and pseudo-files are not listed; h2 needs openat
+			// and ioctl implemented, so then h1's and h2's pseudo-files
+			// count, combined (/proc/self/stat: h1 accepts a stub, h2
+			// needs the file). ioctl:TCGETS is stub for h1 and both for
+			// h2: stub. /dev/null is faked: an empty file is enough.
+			name: "features-pseudo", os: "read\n",
+			data: []ent{
+				{name: "h1", req: "read", stub: "openat ioctl", feat: map[string]string{"ioctl:TCGETS": "stub"},
+					pseudo: map[string]string{"/proc/self/stat": "stub", "/proc/meminfo": "stub"}},
+				{name: "h2", req: "read openat ioctl", feat: map[string]string{"ioctl:TCGETS": "both", "ioctl:FIONREAD": "required"},
+					pseudo: map[string]string{"/proc/self/stat": "required", "/dev/null": "fake"}},
+			},
+			want: []string{"0 impl[] stub[ioctl openat] fake[] +h1", "1 impl[ioctl openat] stub[] fake[] +h2"},
 		},
 	}
 	for _, tt := range tests {
@@ -364,7 +389,59 @@ func TestWholeLoupeDB(t *testing.T) {
 				}
 				apps, _ := Apps(es, w, naive, nil)
 				check(t, label, o, apps, p1)
+				checkEvidence(t, label, db, es, w, naive, p1)
 			}
 		}
+	}
+}
+
+// checkEvidence checks, independently of Apps, that every application a
+// plan supports has evidence: a status ok entry of the selected workload
+// kind (mode analyze unless naive), and that applications whose loupedb
+// directory has no workload of that kind (read from the tree itself) are
+// "no data".
+func checkEvidence(t *testing.T, label, db string, es []dataset.Entry, w Workload, naive bool, p *Plan) {
+	t.Helper()
+	usable := map[string]bool{}
+	for _, e := range es {
+		if e.Status == "ok" && (naive || e.Mode == "analyze") && w.matches(e.Workload.Kind) {
+			usable[e.Name] = true
+		}
+	}
+	for _, s := range p.Steps {
+		for _, u := range s.Unlocks {
+			if !usable[u.App] {
+				t.Errorf("%s: step %d supports %s, which has no usable %s entry", label, s.Number, u.App, w)
+			}
+		}
+	}
+	if w == Any {
+		return
+	}
+	nodata := map[string]bool{}
+	for _, n := range p.NoData {
+		nodata[n.App] = true
+	}
+	prefix := map[Workload]string{Bench: "benchmark-", Suite: "suite"}[w]
+	dirs, err := os.ReadDir(filepath.Join(db, "apps"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := 0
+	for _, d := range dirs {
+		ws, _ := os.ReadDir(filepath.Join(db, "apps", d.Name()))
+		has := false
+		for _, x := range ws {
+			has = has || strings.HasPrefix(x.Name(), prefix)
+		}
+		if !has {
+			missing++
+			if !nodata[d.Name()] {
+				t.Errorf("%s: %s has no %s* workload directory but is not listed as no data", label, d.Name(), prefix)
+			}
+		}
+	}
+	if w == Bench && missing == 0 {
+		t.Errorf("%s: every loupedb app has a benchmark: the no-data check checked nothing", label)
 	}
 }

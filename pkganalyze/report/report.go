@@ -81,6 +81,14 @@ func Write(w io.Writer, ds *dataset.Dataset, opt Options) error {
 		napps, _ = plan.Apps(ds.Entries, opt.Workload, true, naiveOnly)
 	}
 	naivePlan := plan.Compute(o, napps, opt.Workload, plan.Options{Costs: opt.Costs, Naive: true})
+	// Without analyze evidence (e.g. a rebuild in dh_loupe's default trace
+	// mode) the figures and tables show what was traced, rather than
+	// nothing: every syscall is "traced, untested" and only naive curves
+	// are drawn.
+	shown, traceOnly := apps, len(apps) == 0 && len(napps) > 0
+	if traceOnly {
+		shown = tracedView(napps)
+	}
 
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
@@ -98,20 +106,36 @@ th{background:#f4f4f4}td.n{text-align:right}.scroll{overflow:auto;border:1px sol
 .legend span{display:inline-block;margin-right:14px;font-size:13px}.sw{display:inline-block;width:12px;height:12px;vertical-align:-1px;margin-right:4px;border:1px solid #0003}
 details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 .kpi{display:flex;gap:24px;flex-wrap:wrap}.kpi div{background:#f6f8fa;border:1px solid #e1e4e8;border-radius:6px;padding:8px 14px}.kpi b{font-size:22px;display:block}
+.warn{background:#fff4e5;border:1px solid #E69F00;border-radius:6px;padding:8px 14px}
 </style></head><body>
 `, esc(opt.Title))
 	p("<h1>%s</h1>\n", esc(opt.Title))
 	prob := len(ds.Problems)
-	p(`<p class="lead">%d dataset entries, %d applications with analyze evidence (workload: %s), %d without usable evidence, %d input problems. Effort curves start from %s (%d syscalls implemented, %d stubbed, %d faked).</p>`+"\n",
-		len(ds.Entries), len(apps), esc(string(opt.Workload)), len(nodata), prob, esc(o.Name), o.Count(plan.Implemented), o.Count(plan.Stubbed), o.Count(plan.Faked))
-	p(`<div class="kpi"><div><b>%d</b>syscalls to implement for all %d apps (loupe)</div><div><b>%d</b>with naive tracing</div><div><b>%d / %d</b>stubs / fakes instead</div><div><b>%d</b>plan steps</div></div>`+"\n",
-		len(loupePlan.Work.Implement), len(apps), len(naivePlan.Work.Implement), len(loupePlan.Work.Stub), len(loupePlan.Work.Fake), len(loupePlan.Steps)-1)
+	if traceOnly {
+		p(`<p class="lead">%d dataset entries, no application with analyze evidence, %d traced applications (workload: %s), %d input problems. Effort curves start from %s (%d syscalls implemented, %d stubbed, %d faked).</p>`+"\n",
+			len(ds.Entries), len(napps), esc(string(opt.Workload)), prob, esc(o.Name), o.Count(plan.Implemented), o.Count(plan.Stubbed), o.Count(plan.Faked))
+	} else {
+		p(`<p class="lead">%d dataset entries, %d applications with analyze evidence (workload: %s), %d without usable evidence, %d input problems. Effort curves start from %s (%d syscalls implemented, %d stubbed, %d faked).</p>`+"\n",
+			len(ds.Entries), len(apps), esc(string(opt.Workload)), len(nodata), prob, esc(o.Name), o.Count(plan.Implemented), o.Count(plan.Stubbed), o.Count(plan.Faked))
+	}
+	if traceOnly {
+		p(`<p class="warn"><b>Trace data only.</b> No application has analyze (stub/fake) evidence, so this report shows what the %d traced applications use: the plan is the naive one (implement everything traced) and every syscall is "traced, untested". Run dh_loupe in analyze mode (<code>DEB_BUILD_OPTIONS=loupe=analyze</code>) for a loupe plan.</p>`+"\n", len(napps))
+		p(`<div class="kpi"><div><b>%d</b>syscalls to implement for all %d traced apps (naive)</div><div><b>%d</b>plan steps</div></div>`+"\n",
+			len(naivePlan.Work.Implement), len(napps), len(naivePlan.Steps)-1)
+	} else {
+		p(`<div class="kpi"><div><b>%d</b>syscalls to implement for all %d apps (loupe)</div><div><b>%d</b>with naive tracing</div><div><b>%d / %d</b>stubs / fakes instead</div><div><b>%d</b>plan steps</div></div>`+"\n",
+			len(loupePlan.Work.Implement), len(apps), len(naivePlan.Work.Implement), len(loupePlan.Work.Stub), len(loupePlan.Work.Fake), len(loupePlan.Steps)-1)
+	}
 
-	p("<h2>Effort curve</h2>\n<figure>%s<figcaption>Applications supported as syscalls get implemented, following loupe's support plan (stubs and fakes allowed where the tests showed them harmless) and the naive plan that implements every traced syscall. Higher and further left is less work for the same applications. Same applications and starting OS for both curves.</figcaption></figure>\n",
-		effortSVG(loupePlan, naivePlan))
-	p("<h2>API importance</h2>\n<figure>%s<figcaption>For each syscall, the share of the %d applications that need it implemented: with loupe, a syscall that can be stubbed or faked is not needed; with naive tracing, every traced syscall is. Syscalls ranked from most to least important, each method ranked on its own (paper Fig. 3). The table below names the top ones.</figcaption></figure>\n",
-		importanceSVG(apps), len(apps))
-	p("%s\n", importanceTable(apps, 40))
+	effortCap := "Applications supported as syscalls get implemented, following loupe's support plan (stubs and fakes allowed where the tests showed them harmless) and the naive plan that implements every traced syscall. Higher and further left is less work for the same applications. Same applications and starting OS for both curves."
+	importanceCap := "For each syscall, the share of the %d applications that need it implemented: with loupe, a syscall that can be stubbed or faked is not needed; with naive tracing, every traced syscall is. Syscalls ranked from most to least important, each method ranked on its own (paper Fig. 3). The table below names the top ones."
+	if traceOnly {
+		effortCap = "Applications supported as syscalls get implemented, following the naive plan that implements every traced syscall (there is no stub/fake evidence for a loupe plan)."
+		importanceCap = "For each syscall, the share of the %d traced applications that use it (naive analysis: every traced syscall is needed), ranked from most to least used (paper Fig. 3). The table below names the top ones."
+	}
+	p("<h2>Effort curve</h2>\n<figure>%s<figcaption>%s</figcaption></figure>\n", effortSVG(loupePlan, naivePlan, traceOnly), effortCap)
+	p("<h2>API importance</h2>\n<figure>%s<figcaption>"+importanceCap+"</figcaption></figure>\n", importanceSVG(shown, traceOnly), len(shown))
+	p("%s\n", importanceTable(shown, 40, traceOnly))
 
 	p("<h2>Syscall grid</h2>\n")
 	p(`<div class="legend">`)
@@ -119,27 +143,39 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 		p(`<span><i class="sw" style="background:%s"></i>%s</span>`, classColour[c], classLabel[c])
 	}
 	p(`<span><i class="sw" style="background:#fff"></i>unused</span></div>`)
-	p("<figure><div class=\"scroll\">%s</div><figcaption>One row per application, one column per syscall used by any of them (by number). Hover a cell for its name and class (paper Fig. 5).</figcaption></figure>\n", gridSVG(apps))
+	p("<figure><div class=\"scroll\">%s</div><figcaption>One row per application, one column per syscall used by any of them (by number). Hover a cell for its name and class (paper Fig. 5).</figcaption></figure>\n", gridSVG(shown))
 
-	p("<h2>Support plan</h2>\n%s\n", planTable(loupePlan))
+	if traceOnly {
+		p("<h2>Support plan (naive)</h2>\n%s\n", planTable(naivePlan))
+	} else {
+		p("<h2>Support plan</h2>\n%s\n", planTable(loupePlan))
+	}
 
 	p("<h2>Applications</h2>\n")
-	p("<table><tr><th>application</th><th>evidence</th><th>used</th><th>required</th><th>stub only</th><th>fake only</th><th>both</th><th>supported at step</th></tr>\n")
+	p("<table><tr><th>application</th><th>evidence</th><th>used</th><th>required</th><th>stub only</th><th>fake only</th><th>both</th><th>traced, untested</th><th>supported at step</th></tr>\n")
 	stepOf := map[string]int{}
-	for _, s := range loupePlan.Steps {
+	shownPlan := loupePlan
+	if traceOnly {
+		shownPlan = naivePlan
+	}
+	for _, s := range shownPlan.Steps {
 		for _, u := range s.Unlocks {
 			stepOf[u.App] = s.Number
 		}
 	}
-	for _, a := range apps {
+	for _, a := range shown {
 		f := dataset.FeaturesFrom(a.Syscalls, true)
-		p(`<tr><td><a href="#app-%s">%s</a></td><td>%s</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td></tr>`+"\n",
-			esc(anchor(a.Name)), esc(a.Name), esc(strings.Join(a.Workloads, ", ")), f.Len(), len(f.Required)+len(f.Traced), len(f.Stub), len(f.Fake), len(f.Both), stepOf[a.Name])
+		p(`<tr><td><a href="#app-%s">%s</a></td><td>%s</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td></tr>`+"\n",
+			esc(anchor(a.Name)), esc(a.Name), esc(strings.Join(a.Workloads, ", ")), f.Len(), len(f.Required), len(f.Stub), len(f.Fake), len(f.Both), len(f.Traced), stepOf[a.Name])
 	}
 	p("</table>\n")
-	for _, a := range apps {
+	for _, a := range shown {
 		f := dataset.FeaturesFrom(a.Syscalls, true)
-		p(`<details id="app-%s"><summary><b>%s</b> — %d syscalls used, %d required</summary><table>`, esc(anchor(a.Name)), esc(a.Name), f.Len(), len(f.Required))
+		what := fmt.Sprintf("%d required", len(f.Required))
+		if len(f.Traced) > 0 {
+			what += fmt.Sprintf(", %d traced, untested", len(f.Traced))
+		}
+		p(`<details id="app-%s"><summary><b>%s</b> — %d syscalls used, %s</summary><table>`, esc(anchor(a.Name)), esc(a.Name), f.Len(), what)
 		for _, row := range []struct {
 			c  string
 			xs []string
@@ -149,15 +185,33 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 			}
 			p(`<tr><th><i class="sw" style="background:%s"></i>%s</th><td><code>%s</code></td></tr>`, classColour[row.c], classLabel[row.c], esc(strings.Join(row.xs, " ")))
 		}
-		if len(a.Features) > 0 {
-			ff := dataset.FeaturesFrom(a.Features, false)
-			p(`<tr><th>sub-features</th><td><code>required: %s<br>stub: %s<br>fake: %s<br>both: %s</code></td></tr>`,
-				esc(strings.Join(ff.Required, " ")), esc(strings.Join(ff.Stub, " ")), esc(strings.Join(ff.Fake, " ")), esc(strings.Join(ff.Both, " ")))
+		for _, fs := range []struct {
+			label string
+			m     map[string]dataset.State
+		}{{"sub-features", a.Features}, {"pseudo-files", a.PseudoFiles}} {
+			if len(fs.m) == 0 {
+				continue
+			}
+			ff := dataset.FeaturesFrom(fs.m, false)
+			var parts []string
+			for _, row := range []struct {
+				c  string
+				xs []string
+			}{{"required", ff.Required}, {"stub only", ff.Stub}, {"fake only", ff.Fake}, {"both", ff.Both}, {"traced", ff.Traced}} {
+				if len(row.xs) > 0 {
+					parts = append(parts, row.c+": "+esc(strings.Join(row.xs, " ")))
+				}
+			}
+			p(`<tr><th>%s</th><td><code>%s</code></td></tr>`, fs.label, strings.Join(parts, "<br>"))
 		}
 		p("</table></details>\n")
 	}
-	if len(nodata) > 0 {
+	if len(nodata) > 0 && traceOnly {
+		p("<h2>No analyze evidence</h2>\n<p>Never counted as supported by a loupe plan; the naive plan above uses the traces.</p><table><tr><th>application</th><th>why</th></tr>\n")
+	} else if len(nodata) > 0 {
 		p("<h2>No usable evidence</h2>\n<p>Never counted as supported.</p><table><tr><th>application</th><th>why</th></tr>\n")
+	}
+	if len(nodata) > 0 {
 		for _, n := range nodata {
 			p("<tr><td>%s</td><td>%s</td></tr>\n", esc(n.App), esc(n.Reason))
 		}
@@ -173,6 +227,27 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 	p("<p style=\"color:#888;font-size:12px;margin-top:40px\">Generated by loupe from a loupe/dataset/v1 file. Objective of the plan: %s.</p>\n</body></html>\n", esc(loupePlan.Objective))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// tracedView returns copies of naive apps with every state "traced,
+// untested": naive Apps marks traced syscalls required, which is what the
+// plan needs but not what was observed.
+func tracedView(apps []*plan.App) []*plan.App {
+	out := make([]*plan.App, 0, len(apps))
+	for _, a := range apps {
+		c := *a
+		c.Syscalls, c.Features, c.PseudoFiles = untested(a.Syscalls), untested(a.Features), untested(a.PseudoFiles)
+		out = append(out, &c)
+	}
+	return out
+}
+
+func untested(m map[string]dataset.State) map[string]dataset.State {
+	out := make(map[string]dataset.State, len(m))
+	for k, s := range m {
+		out[k] = s & dataset.IsFlaky
+	}
+	return out
 }
 
 func anchor(s string) string {
@@ -229,7 +304,8 @@ func ranked(m map[string]int) []string {
 	return ks
 }
 
-func importanceTable(apps []*plan.App, top int) string {
+// With traceOnly there is no loupe column.
+func importanceTable(apps []*plan.App, top int, traceOnly bool) string {
 	need, used := importance(apps)
 	r := ranked(used)
 	if len(r) > top {
@@ -237,10 +313,19 @@ func importanceTable(apps []*plan.App, top int) string {
 	}
 	n := max(len(apps), 1)
 	var b strings.Builder
-	b.WriteString(`<table><tr><th>syscall</th><th>nr</th><th>needed (loupe)</th><th>used (naive)</th><th style="width:420px">share of applications: <i class="sw" style="background:` + colLoupe + `"></i>loupe <i class="sw" style="background:` + colNaive + `"></i>naive</th></tr>` + "\n")
+	if traceOnly {
+		b.WriteString(`<table><tr><th>syscall</th><th>nr</th><th>used (naive)</th><th style="width:420px">share of applications</th></tr>` + "\n")
+	} else {
+		b.WriteString(`<table><tr><th>syscall</th><th>nr</th><th>needed (loupe)</th><th>used (naive)</th><th style="width:420px">share of applications: <i class="sw" style="background:` + colLoupe + `"></i>loupe <i class="sw" style="background:` + colNaive + `"></i>naive</th></tr>` + "\n")
+	}
 	for _, s := range r {
 		nr, _ := sysent.AMD64.Number(s)
 		pn, pu := 100*need[s]/n, 100*used[s]/n
+		if traceOnly {
+			fmt.Fprintf(&b, `<tr><td><code>%s</code></td><td class="n">%d</td><td class="n">%d%%</td><td><svg width="400" height="14" role="img" aria-label="%s"><rect x="0" y="4" width="%d" height="6" fill="%s"/></svg></td></tr>`+"\n",
+				html.EscapeString(s), nr, pu, html.EscapeString(s), 4*pu, colNaive)
+			continue
+		}
 		fmt.Fprintf(&b, `<tr><td><code>%s</code></td><td class="n">%d</td><td class="n">%d%%</td><td class="n">%d%%</td><td><svg width="400" height="14" role="img" aria-label="%s"><rect x="0" y="1" width="%d" height="5" fill="%s"/><rect x="0" y="8" width="%d" height="5" fill="%s"/></svg></td></tr>`+"\n",
 			html.EscapeString(s), nr, pn, pu, html.EscapeString(s), 4*pn, colLoupe, 4*pu, colNaive)
 	}

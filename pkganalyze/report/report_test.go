@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -69,21 +70,120 @@ func TestSelfContained(t *testing.T) {
 	}
 }
 
-// TestChromium renders the whole upstream loupedb dataset in Debian's
-// headless chromium and checks what a reader sees: the DOM holds the
-// figures, and the screenshot shows the two effort curves in their colours
-// and a grid that is not blank. Set LOUPE_REPORT_SCREENSHOT=file.png to keep
-// the screenshot and look at it.
-func TestChromium(t *testing.T) {
+// browser runs Debian's headless chromium on pages.
+type browser struct {
+	t    *testing.T
+	path string
+}
+
+func (b browser) run(page string, extra ...string) []byte {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+		"--user-data-dir=" + b.t.TempDir()}, extra...)
+	args = append(args, "file://"+page)
+	cmd := exec.CommandContext(ctx, b.path, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.t.Fatalf("chromium %v: %v\n%s", extra, err, stderr.String())
+	}
+	return out
+}
+
+// shot writes html to a page, checks chromium's DOM holds want, and
+// returns a w x h screenshot (kept in keep if set).
+func (b browser) shot(html []byte, want []string, w, h int, keep string) image.Image {
+	t := b.t
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(page, html, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dom := string(b.run(page, "--dump-dom"))
+	for _, x := range want {
+		if !strings.Contains(dom, x) {
+			t.Errorf("chromium's DOM lacks %q", x)
+		}
+	}
+	shot := filepath.Join(dir, "report.png")
+	if keep != "" {
+		shot = keep
+	}
+	b.run(page, "--screenshot="+shot, fmt.Sprintf("--window-size=%d,%d", w, h))
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if bd := img.Bounds(); bd.Dx() != w || bd.Dy() != h {
+		t.Errorf("screenshot is %v, want %dx%d", bd, w, h)
+	}
+	return img
+}
+
+// count counts the pixels of r close to colour hex (#RRGGBB).
+func count(img image.Image, r image.Rectangle, hex string) int {
+	var want [3]uint32
+	for i := range want {
+		var v uint32
+		for _, c := range hex[1+2*i : 3+2*i] {
+			v = v*16 + uint32(strings.IndexRune("0123456789ABCDEF", c))
+		}
+		want[i] = v
+	}
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if d(cr>>8, want[0]) < 24 && d(cg>>8, want[1]) < 24 && d(cb>>8, want[2]) < 24 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func needChromium(t *testing.T) browser {
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
-	chromium, err := exec.LookPath("chromium")
+	path, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Skip("chromium not installed (scripts/install-deps browser installs it; make test does)")
 	}
+	return browser{t, path}
+}
+
+// rebuildDataset is the dataset of a real `loupe rebuild` (recorded by
+// debhelper/rebuild's TestSbuildRebuildDhLoupe with LOUPE_KEEP_REBUILD):
+// hello-loupe and multi-loupe built by sbuild with the dh-loupe .deb, in
+// dh_loupe's default trace mode.
+func rebuildDataset(t *testing.T) *dataset.Dataset {
+	ds, err := dataset.ReadFile("testdata/rebuild-trace.dataset.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// TestChromium renders the upstream loupedb dataset merged with a real
+// rebuild's output in Debian's headless chromium and checks what a reader
+// sees: the DOM holds the figures and names the rebuild's packages (as no
+// analyze evidence), and the screenshot shows the two effort curves in their
+// colours and a grid that is not blank. Set LOUPE_REPORT_SCREENSHOT=file.png
+// to keep the screenshot and look at it.
+func TestChromium(t *testing.T) {
+	b := needChromium(t)
+	rb := rebuildDataset(t)
 	ds := small()
-	opt := Options{Title: "loupedb in chromium", Workload: plan.Bench}
+	opt := Options{Title: "loupedb and a rebuild in chromium", Workload: plan.Bench}
 	if db := sharedDB(); db != "" {
 		es, probs, err := loupedb.Import(db)
 		if err != nil {
@@ -96,79 +196,42 @@ func TestChromium(t *testing.T) {
 	} else {
 		t.Log("shared/loupedb not found: rendering the small dataset")
 	}
-	dir := t.TempDir()
-	page := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(page, render(t, ds, opt), 0o644); err != nil {
-		t.Fatal(err)
+	ds.Entries = append(ds.Entries, rb.Entries...)
+	want := []string{"<svg", "polyline", "Effort curve", "No usable evidence", "hello-loupe", "multi-loupe-scripts"}
+	if len(ds.Entries) > 10 {
+		want = append(want, "nginx")
 	}
-	run := func(extra ...string) []byte {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-			"--user-data-dir=" + t.TempDir()}, extra...)
-		args = append(args, "file://"+page)
-		cmd := exec.CommandContext(ctx, chromium, args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("chromium %v: %v\n%s", extra, err, stderr.String())
-		}
-		return out
-	}
-	dom := string(run("--dump-dom"))
-	for _, want := range []string{"<svg", "polyline", "Effort curve", "nginx"} {
-		if !strings.Contains(dom, want) {
-			t.Errorf("chromium's DOM lacks %q", want)
-		}
-	}
-	shot := filepath.Join(dir, "report.png")
-	if keep := os.Getenv("LOUPE_REPORT_SCREENSHOT"); keep != "" {
-		shot = keep
-	}
-	run("--screenshot="+shot, "--window-size=1280,3200")
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 3200 {
-		t.Errorf("screenshot is %v, want 1280x3200", b)
-	}
-	count := func(r image.Rectangle, hex string) int {
-		var want [3]uint32
-		for i := range want {
-			var v uint32
-			for _, c := range hex[1+2*i : 3+2*i] {
-				v = v*16 + uint32(strings.IndexRune("0123456789ABCDEF", c))
-			}
-			want[i] = v
-		}
-		n := 0
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			for x := r.Min.X; x < r.Max.X; x++ {
-				cr, cg, cb, _ := img.At(x, y).RGBA()
-				if d(cr>>8, want[0]) < 24 && d(cg>>8, want[1]) < 24 && d(cb>>8, want[2]) < 24 {
-					n++
-				}
-			}
-		}
-		return n
-	}
+	img := b.shot(render(t, ds, opt), want, 1280, 3200, os.Getenv("LOUPE_REPORT_SCREENSHOT"))
 	effort := image.Rect(0, 200, 1280, 800) // the first figure
-	if n := count(effort, colLoupe); n < 300 {
+	if n := count(img, effort, colLoupe); n < 300 {
 		t.Errorf("the loupe effort curve is not visible: %d pixels of %s", n, colLoupe)
 	}
-	if n := count(effort, colNaive); n < 300 {
+	if n := count(img, effort, colNaive); n < 300 {
 		t.Errorf("the naive effort curve is not visible: %d pixels of %s", n, colNaive)
 	}
-	if n := count(img.Bounds(), colBoth); n < 2000 {
+	if n := count(img, img.Bounds(), colBoth); n < 2000 {
 		t.Errorf("the syscall grid is not visible: %d pixels of %s (stub or fake)", n, colBoth)
+	}
+}
+
+// TestChromiumRebuild renders the real rebuild's trace-only dataset alone:
+// the naive curve and a grid of traced cells must be visible (no empty
+// figures), and no loupe curve drawn. LOUPE_REPORT_SCREENSHOT_REBUILD keeps
+// the screenshot.
+func TestChromiumRebuild(t *testing.T) {
+	b := needChromium(t)
+	img := b.shot(render(t, rebuildDataset(t), Options{Title: "rebuild in chromium"}),
+		[]string{"Trace data only", "Support plan (naive)", "hello-loupe", "multi-loupe-bin"}, 1280, 2600, os.Getenv("LOUPE_REPORT_SCREENSHOT_REBUILD"))
+	effort := image.Rect(0, 250, 1280, 850)
+	if n := count(img, effort, colNaive); n < 300 {
+		t.Errorf("the naive effort curve is not visible: %d pixels of %s", n, colNaive)
+	}
+	if n := count(img, effort, colLoupe); n > 0 {
+		t.Errorf("a trace-only report drew %d pixels of the loupe colour in the effort curve", n)
+	}
+	// 64 traced cells of 9x11 pixels.
+	if n := count(img, img.Bounds(), colTraced); n < 3000 {
+		t.Errorf("the syscall grid is not visible: %d pixels of %s (traced)", n, colTraced)
 	}
 }
 
@@ -191,4 +254,32 @@ func sharedDB() string {
 		}
 	}
 	return ""
+}
+
+// TestTraceOnly: a dataset of trace verdicts (dh_loupe's default mode, e.g.
+// a rebuild) has no loupe plan, but its report still shows what was traced:
+// the naive plan, the grid in the "traced" colour, the per-app tables; and
+// it says why there is no loupe curve.
+func TestTraceOnly(t *testing.T) {
+	e := func(name string, traced ...string) dataset.Entry {
+		return dataset.Entry{Name: name, Architecture: "amd64", Origin: dataset.OriginVerdict, Version: "1.0-1",
+			Workload: dataset.Workload{Kind: "suite"}, Status: "ok", Mode: "trace", Syscalls: dataset.Features{Traced: traced},
+			PseudoFiles: dataset.Features{Traced: []string{"/proc/self/status"}}}
+	}
+	ds := &dataset.Dataset{Schema: dataset.Schema, Entries: []dataset.Entry{e("tr1", "read", "write", "uname"), e("tr2", "read", "openat")}}
+	s := string(render(t, ds, Options{}))
+	for _, want := range []string{"Trace data only", "Support plan (naive)", `id="app-tr1"`, "tr2: openat — traced, untested", "/proc/self/status"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("trace-only report lacks %q", want)
+		}
+	}
+	cells := func(col string) int {
+		return len(regexp.MustCompile(`<rect [^>]*fill="`+col+`"><title>`).FindAllString(s, -1))
+	}
+	if n := cells(colTraced); n != 5 {
+		t.Errorf("%d grid cells in the traced colour, want 5 (3 + 2 syscalls)", n)
+	}
+	if strings.Contains(s, "loupe plan (") || strings.Contains(s, "needed (loupe)") || cells(colRequired) != 0 {
+		t.Error("a trace-only report must not draw a loupe curve or required cells")
+	}
 }

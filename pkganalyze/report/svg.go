@@ -86,7 +86,8 @@ func (c *chart) legend(items [][3]string, lowerRight bool) { // colour, dash, la
 }
 
 // effortSVG draws apps supported vs syscalls implemented, as steps.
-func effortSVG(lp, np *plan.Plan) string {
+// With traceOnly only the naive curve is drawn (there is no loupe plan).
+func effortSVG(lp, np *plan.Plan, traceOnly bool) string {
 	c := &chart{w: 960, h: 440, left: 64, right: 24, top: 16, bot: 52,
 		xlabel: "syscalls implemented (beyond the starting OS)", ylabel: "applications supported"}
 	last := func(p *plan.Plan) plan.Step { return p.Steps[len(p.Steps)-1] }
@@ -112,18 +113,20 @@ func effortSVG(lp, np *plan.Plan) string {
 		}
 	}
 	line(np, colNaive, "7 4")
-	line(lp, colLoupe, "")
-	c.legend([][3]string{
-		{colLoupe, "", fmt.Sprintf("loupe plan (%d syscalls for all %d)", last(lp).Implemented, last(lp).Supported)},
-		{colNaive, "7 4", fmt.Sprintf("naive: implement everything traced (%d for all %d)", last(np).Implemented, last(np).Supported)},
-	}, true)
+	items := [][3]string{{colNaive, "7 4", fmt.Sprintf("naive: implement everything traced (%d for all %d)", last(np).Implemented, last(np).Supported)}}
+	if !traceOnly {
+		line(lp, colLoupe, "")
+		items = append([][3]string{{colLoupe, "", fmt.Sprintf("loupe plan (%d syscalls for all %d)", last(lp).Implemented, last(lp).Supported)}}, items...)
+	}
+	c.legend(items, true)
 	c.b.WriteString("</svg>")
 	return c.b.String()
 }
 
 // importanceSVG draws, per method, the share of apps needing each syscall,
 // syscalls ranked by that share.
-func importanceSVG(apps []*plan.App) string {
+// With traceOnly only the naive series is drawn.
+func importanceSVG(apps []*plan.App, traceOnly bool) string {
 	need, used := importance(apps)
 	n := float64(max(len(apps), 1))
 	rn, ru := ranked(need), ranked(used)
@@ -140,7 +143,9 @@ func importanceSVG(apps []*plan.App) string {
 		fmt.Fprintf(&c.b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2.5" stroke-dasharray="%s"/>`, strings.Join(pts, " "), col, dash)
 	}
 	series(ru, used, colNaive, "7 4")
-	series(rn, need, colLoupe, "")
+	if !traceOnly {
+		series(rn, need, colLoupe, "")
+	}
 	over := func(r []string, m map[string]int, share float64) int {
 		k := 0
 		for _, s := range r {
@@ -150,10 +155,11 @@ func importanceSVG(apps []*plan.App) string {
 		}
 		return k
 	}
-	c.legend([][3]string{
-		{colLoupe, "", fmt.Sprintf("loupe: %d syscalls needed by some app, %d by more than half", len(rn), over(rn, need, .5))},
-		{colNaive, "7 4", fmt.Sprintf("naive: %d syscalls traced in some app, %d in more than half", len(ru), over(ru, used, .5))},
-	}, false)
+	items := [][3]string{{colNaive, "7 4", fmt.Sprintf("naive: %d syscalls traced in some app, %d in more than half", len(ru), over(ru, used, .5))}}
+	if !traceOnly {
+		items = append([][3]string{{colLoupe, "", fmt.Sprintf("loupe: %d syscalls needed by some app, %d by more than half", len(rn), over(rn, need, .5))}}, items...)
+	}
+	c.legend(items, false)
 	c.b.WriteString("</svg>")
 	return c.b.String()
 }
@@ -171,7 +177,18 @@ func gridSVG(apps []*plan.App) string {
 		cols = append(cols, s)
 	}
 	sort.Slice(cols, func(i, j int) bool { return dataset.SyscallLess(cols[i], cols[j]) })
-	const cw, ch, left, top, right, bottom = 11, 13, 170, 132, 170, 132
+	// Room for the rotated column labels (9px DejaVu Sans: under 6px a
+	// character) and the row labels (11px: under 7px a character).
+	lcol, lrow := 0, 0
+	for _, s := range cols {
+		lcol = max(lcol, len(s))
+	}
+	for _, a := range apps {
+		lrow = max(lrow, len(a.Name))
+	}
+	const cw, ch = 11, 13
+	top, left := 6*lcol+12, 7*lrow+12
+	bottom, right := top, left
 	gw, gh := cw*len(cols), ch*len(apps)
 	w, h := left+gw+right, top+gh+bottom
 	var b strings.Builder
