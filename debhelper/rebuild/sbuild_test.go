@@ -44,7 +44,7 @@ func needSbuild(t *testing.T) string {
 		chroot = os.Getenv("LOUPE_SBUILD_TARBALL") // make test-sbuild's, see scripts/sbuild-chroot
 	}
 	if chroot == "" {
-		chroot = "/var/cache/loupe/sbuild-bookworm-amd64.tar.zst"
+		chroot = "/var/cache/loupe-test/bookworm-amd64.tar.zst" // scripts/sbuild-chroot's default
 	}
 	if st, err := os.Stat(chroot); err != nil || st.Size() == 0 {
 		os.MkdirAll(filepath.Dir(chroot), 0o755)
