@@ -8,12 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -47,32 +47,7 @@ func scenarioConfig(t *testing.T, s *scenario) Config {
 // golden compares got with testdata/golden/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", path, diff(t, want, got))
-	}
-}
-
-func diff(t *testing.T, want, got []byte) string {
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "want"), filepath.Join(dir, "got")
-	os.WriteFile(a, want, 0o644)
-	os.WriteFile(b, got, 0o644)
-	out, _ := exec.Command("diff", "-u", a, b).CombinedOutput()
-	return string(out)
+	testutil.Golden(t, filepath.Join("testdata", "golden", name), got, *update)
 }
 
 func runsList(made []RunSpec) []byte {
@@ -129,7 +104,7 @@ func TestScenarios(t *testing.T) {
 			}
 			b2, _ := verdict.Marshal(back)
 			if !bytes.Equal(b, b2) {
-				t.Errorf("round trip changed the verdict:\n%s", diff(t, b, b2))
+				t.Errorf("round trip changed the verdict:\n%s", testutil.Diff(t, b, b2))
 			}
 			golden(t, name+".verdict.yaml", b)
 			if s.Jobs <= 1 {
@@ -183,7 +158,7 @@ func TestJobsDoNotChangeTheVerdict(t *testing.T) {
 					t.Errorf("jobs=%d made %d runs, jobs=1 made %d", jobs, len(r.made), refRuns)
 				}
 				if !bytes.Equal(ref, b) {
-					t.Errorf("jobs=%d changed the verdict:\n%s", jobs, diff(t, ref, b))
+					t.Errorf("jobs=%d changed the verdict:\n%s", jobs, testutil.Diff(t, ref, b))
 				}
 			}
 		})
@@ -271,7 +246,7 @@ func TestResume(t *testing.T) {
 				stripVarying(f)
 				got, _ := verdict.Marshal(f)
 				if !bytes.Equal(want, got) {
-					t.Errorf("resumed verdict differs:\n%s", diff(t, want, got))
+					t.Errorf("resumed verdict differs:\n%s", testutil.Diff(t, want, got))
 				}
 			})
 		}

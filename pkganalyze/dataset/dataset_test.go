@@ -8,11 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -24,26 +24,7 @@ var pkgDir, _ = os.Getwd()
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(pkgDir, "testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		tmp := filepath.Join(t.TempDir(), "got")
-		os.WriteFile(tmp, got, 0o644)
-		diff, _ := exec.Command("diff", "-u", path, tmp).CombinedOutput()
-		t.Errorf("%s differs (go test -update rewrites it):\n%s", path, diff)
-	}
+	testutil.Golden(t, filepath.Join(pkgDir, "testdata", name), got, *update)
 }
 
 func b(v bool) *bool { return &v }

@@ -7,25 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 )
-
-// sharedDB locates ../shared/loupedb beside the repository (where CI has it).
-func sharedDB(t *testing.T) string {
-	t.Helper()
-	wd, _ := os.Getwd()
-	for d := wd; d != "/"; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			p := filepath.Join(d, "..", "shared", "loupedb")
-			if _, err := os.Stat(filepath.Join(p, "apps")); err != nil {
-				t.Skipf("upstream loupedb data not found at %s (it lives in shared/ beside the repository): %v", p, err)
-			}
-			return p
-		}
-	}
-	t.Fatal("go.mod not found above " + wd)
-	return ""
-}
 
 func parse(t *testing.T, path string) *Table {
 	t.Helper()
@@ -46,7 +30,7 @@ func parse(t *testing.T, path string) *Table {
 // only under stubbing and mkdir only under faking) and on rows of the
 // inclusive dialect.
 func TestKnownRows(t *testing.T) {
-	db := sharedDB(t)
+	db := testutil.SharedDB(t)
 	tests := []struct {
 		file    string
 		dialect string
@@ -148,7 +132,7 @@ func TestParseErrors(t *testing.T) {
 
 // TestImportShared imports the whole upstream database.
 func TestImportShared(t *testing.T) {
-	db := sharedDB(t)
+	db := testutil.SharedDB(t)
 	entries, problems, err := Import(db)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
 	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
@@ -200,7 +201,7 @@ func ints(xs []int) string {
 // known about upstream's published plans (its step 0 counts 7 apps for
 // Kerla and 6 for Zephyr; Zephyr's step 1).
 func TestCrossCheckUpstream(t *testing.T) {
-	db := sharedDB(t)
+	db := testutil.SharedDB(t)
 	entries, _, err := loupedb.Import(db)
 	if err != nil {
 		t.Fatal(err)

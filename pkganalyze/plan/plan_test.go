@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
 )
@@ -355,7 +356,7 @@ func check(t *testing.T, label string, o *OS, apps []*App, p *Plan) {
 // every workload selection: deterministic across runs, and no application
 // is both "supported" and missing something it needs.
 func TestWholeLoupeDB(t *testing.T) {
-	db := sharedDB(t)
+	db := testutil.SharedDB(t)
 	es, _, err := loupedb.Import(db)
 	if err != nil {
 		t.Fatal(err)

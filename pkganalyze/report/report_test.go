@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
@@ -243,17 +244,8 @@ func d(a, b uint32) uint32 {
 }
 
 func sharedDB() string {
-	wd, _ := os.Getwd()
-	for dir := wd; dir != "/"; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "loupedb")
-			if _, err := os.Stat(filepath.Join(p, "apps")); err == nil {
-				return p
-			}
-			return ""
-		}
-	}
-	return ""
+	p, _ := testutil.LoupeDB()
+	return p
 }
 
 // TestTraceOnly: a dataset of trace verdicts (dh_loupe's default mode, e.g.

@@ -1,0 +1,72 @@
+// Package testutil holds what loupe's tests share: golden-file comparison
+// (with the -update convention) and the location of the upstream loupedb
+// data beside the repository. Only tests import it.
+package testutil
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Golden compares got with the file at path, or rewrites the file when
+// update is set (each package's -update flag).
+func Golden(t *testing.T, path string, got []byte, update bool) {
+	t.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", path, Diff(t, want, got))
+	}
+}
+
+// Diff returns a unified diff of want and got (diff -u).
+func Diff(t *testing.T, want, got []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "want"), filepath.Join(dir, "got")
+	os.WriteFile(a, want, 0o644)
+	os.WriteFile(b, got, 0o644)
+	out, _ := exec.Command("diff", "-u", a, b).CombinedOutput()
+	return string(out)
+}
+
+// LoupeDB returns ../shared/loupedb beside the repository (where CI has
+// it), or "" with the reason when it is not there.
+func LoupeDB() (string, string) {
+	wd, _ := os.Getwd()
+	for d := wd; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			p := filepath.Join(d, "..", "shared", "loupedb")
+			if _, err := os.Stat(filepath.Join(p, "apps")); err != nil {
+				return "", "upstream loupedb data not found at " + p + " (it lives in shared/ beside the repository): " + err.Error()
+			}
+			return p, ""
+		}
+	}
+	return "", "go.mod not found above " + wd
+}
+
+// SharedDB is LoupeDB for a test that needs the data: it skips, saying
+// why, when the data is absent.
+func SharedDB(t *testing.T) string {
+	t.Helper()
+	p, why := LoupeDB()
+	if p == "" {
+		t.Skip(why)
+	}
+	return p
+}
