@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -69,4 +70,33 @@ func SharedDB(t *testing.T) string {
 		t.Skip(why)
 	}
 	return p
+}
+
+// DocSection checks that the section of a generated document between
+// "<!-- BEGIN name -->" and "<!-- END name -->" reads want, or rewrites
+// it when update is set. pkg names the package whose -update regenerates
+// it, for the error message. Run -update one package at a time where two
+// packages generate sections of the same file.
+func DocSection(t *testing.T, file, name, want string, update bool, pkg string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin, end := "<!-- BEGIN "+name+" -->\n", "<!-- END "+name+" -->"
+	i := strings.Index(string(data), begin)
+	j := strings.Index(string(data), end)
+	if i < 0 || j < i {
+		t.Fatalf("%s: markers %q ... %q not found", file, begin, end)
+	}
+	if string(data[i+len(begin):j]) == want {
+		return
+	}
+	if !update {
+		t.Fatalf("%s: section %q is stale; run go test %s -update", file, name, pkg)
+	}
+	out := string(data[:i+len(begin)]) + want + string(data[j:])
+	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -3,9 +3,10 @@ package pseudofile
 import (
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
+
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated sections of doc/subfeatures.md")
@@ -51,7 +52,7 @@ func TestDocTables(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | ENOENT | %s |\n", c.Syscall, strings.Join(args, "; "), strings.Join(dedup(fakes), "; "))
 	}
-	checkDocSection(t, docFile, "path table", b.String())
+	testutil.DocSection(t, docFile, "path table", b.String(), *update, "./tracer/pseudofile")
 
 	b.Reset()
 	b.WriteString("| Kind | Syscalls (fd arguments) |\n|---|---|\n")
@@ -73,7 +74,7 @@ func TestDocTables(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "| %s | %s |\n", []string{"", "use", "dup", "close"}[k], strings.Join(calls, ", "))
 	}
-	checkDocSection(t, docFile, "fd table", b.String())
+	testutil.DocSection(t, docFile, "fd table", b.String(), *update, "./tracer/pseudofile")
 }
 
 func fakeText(o Op) string {
@@ -101,28 +102,4 @@ func dedup(s []string) []string {
 		return s[:1]
 	}
 	return s
-}
-
-func checkDocSection(t *testing.T, file, name, want string) {
-	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	begin, end := "<!-- BEGIN "+name+" -->\n", "<!-- END "+name+" -->"
-	i := strings.Index(string(data), begin)
-	j := strings.Index(string(data), end)
-	if i < 0 || j < i {
-		t.Fatalf("%s: markers %q ... %q not found", file, begin, end)
-	}
-	if string(data[i+len(begin):j]) == want {
-		return
-	}
-	if !*update {
-		t.Fatalf("%s: section %q is stale; run go test ./tracer/pseudofile -update", file, name)
-	}
-	out := string(data[:i+len(begin)]) + want + string(data[j:])
-	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -3,10 +3,10 @@ package subfeature
 import (
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
@@ -18,7 +18,7 @@ const docFile = "../../doc/subfeatures.md"
 // `go test ./tracer/subfeature -update` rewrites it.
 func TestDocTable(t *testing.T) {
 	d := amd64(t)
-	checkDocSection(t, docFile, "subfeature table", docTable(t, d))
+	testutil.DocSection(t, docFile, "subfeature table", docTable(t, d), *update, "./tracer/subfeature")
 }
 
 func docTable(t *testing.T, d *Decoder) string {
@@ -105,32 +105,4 @@ func docTable(t *testing.T, d *Decoder) string {
 			strings.ReplaceAll(s.grammar, "|", "\\|"), ex)
 	}
 	return b.String()
-}
-
-// checkDocSection compares the text between "<!-- BEGIN name -->" and
-// "<!-- END name -->" in file with want, or rewrites it with -update.
-// Run -update one package at a time: both packages write the same file.
-func checkDocSection(t *testing.T, file, name, want string) {
-	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	begin, end := "<!-- BEGIN "+name+" -->\n", "<!-- END "+name+" -->"
-	i := strings.Index(string(data), begin)
-	j := strings.Index(string(data), end)
-	if i < 0 || j < i {
-		t.Fatalf("%s: markers %q ... %q not found", file, begin, end)
-	}
-	got := string(data[i+len(begin) : j])
-	if got == want {
-		return
-	}
-	if !*update {
-		t.Fatalf("%s: section %q is stale; run go test ./tracer/subfeature -update", file, name)
-	}
-	out := string(data[:i+len(begin)]) + want + string(data[j:])
-	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
