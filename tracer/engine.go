@@ -651,9 +651,12 @@ func (e *engine) isOurLiveTracee(pid int) bool {
 	if _, ok := e.parked[pid]; ok {
 		return true // a stop reported after the death: a new task
 	}
-	tp := procStatusField(pid, "TracerPid", e.statusBuf)
-	st := procStatusField(pid, "State", e.statusBuf)
-	return tp == strconv.Itoa(e.tracerTid) && !strings.HasPrefix(st, "Z") && !strings.HasPrefix(st, "X")
+	b, err := readSmall(procPath(pid, "status"), e.statusBuf)
+	if err != nil {
+		return false
+	}
+	st := statusField(b, "State")
+	return statusField(b, "TracerPid") == strconv.Itoa(e.tracerTid) && !strings.HasPrefix(st, "Z") && !strings.HasPrefix(st, "X")
 }
 
 // addChild starts tracking a new task of parent's and resumes it if its
@@ -713,8 +716,9 @@ func (e *engine) adoptParked(now time.Time) {
 		if now.Sub(ps.at) < wait {
 			continue
 		}
-		tgid, _ := strconv.Atoi(procStatusField(pid, "Tgid", e.statusBuf))
-		ppid, _ := strconv.Atoi(procStatusField(pid, "PPid", e.statusBuf))
+		status, _ := readSmall(procPath(pid, "status"), e.statusBuf)
+		tgid, _ := strconv.Atoi(statusField(status, "Tgid"))
+		ppid, _ := strconv.Atoi(statusField(status, "PPid"))
 		delete(e.deadEarly, pid)
 		var parent *task
 		if tgid != pid {

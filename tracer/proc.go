@@ -69,6 +69,12 @@ func procStatusField(pid int, key string, buf []byte) string {
 	if err != nil {
 		return ""
 	}
+	return statusField(b, key)
+}
+
+// statusField returns the value of key in the text of a /proc status file,
+// so that several fields can come from one read.
+func statusField(b []byte, key string) string {
 	k := []byte("\n" + key + ":")
 	i := bytes.Index(b, k)
 	if i < 0 {
