@@ -3,8 +3,6 @@ package integration
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -24,23 +22,11 @@ func TestAnalyzeKnownAnswer(t *testing.T) {
 	tr := newTree(t, "limits-loupe")
 	debs := []string{"limits-loupe_1.0_amd64.deb", "limits-loupe-dbgsym_1.0_amd64.deb"}
 	epoch := "SOURCE_DATE_EPOCH=1704067200"
-	read := func() [][]byte {
-		var out [][]byte
-		for _, d := range debs {
-			b, err := os.ReadFile(filepath.Join(tr.Top, d))
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, b)
-			os.Remove(filepath.Join(tr.Top, d))
-		}
-		return out
-	}
 	tr.mustBuild([]string{"-b"}, epoch, "DEB_BUILD_OPTIONS=loupe=off")
-	plain := read()
+	plain := tr.takeDebs(debs)
 	dbo := "DEB_BUILD_OPTIONS=loupe=analyze,replicas=1"
 	r := tr.mustBuild([]string{"-b"}, epoch, dbo)
-	analyzed := read()
+	analyzed := tr.takeDebs(debs)
 	for i := range debs {
 		if !bytes.Equal(plain[i], analyzed[i]) {
 			t.Errorf("%s differs between the builds with and without loupe=analyze", debs[i])

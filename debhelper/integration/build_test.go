@@ -300,25 +300,13 @@ func TestReproducible(t *testing.T) {
 	tr.undeclare()
 	debs := []string{"hello-loupe_1.0_amd64.deb", "hello-loupe-dbgsym_1.0_amd64.deb"}
 	epoch := "SOURCE_DATE_EPOCH=1704067200"
-	read := func() [][]byte {
-		var out [][]byte
-		for _, d := range debs {
-			b, err := os.ReadFile(filepath.Join(tr.Top, d))
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, b)
-			os.Remove(filepath.Join(tr.Top, d))
-		}
-		return out
-	}
 	tr.mustBuild([]string{"-b"}, epoch)
-	plain := read()
+	plain := tr.takeDebs(debs)
 	tr.mustBuild([]string{"-b"}, epoch, "DH_EXTRA_ADDONS=loupe", "DEB_BUILD_OPTIONS=loupe=trace")
 	if len(tr.verdicts()) != 1 {
 		t.Fatal("the loupe build made no verdict")
 	}
-	traced := read()
+	traced := tr.takeDebs(debs)
 	for i := range debs {
 		if !bytes.Equal(plain[i], traced[i]) {
 			t.Errorf("%s differs between the builds with and without loupe", debs[i])

@@ -187,6 +187,22 @@ func tail(s string, n int) string {
 }
 
 // verdicts lists the verdict files next to the tree.
+// takeDebs reads the named .debs beside the tree and removes them, so the
+// next build's can be compared with them.
+func (tr *tree) takeDebs(debs []string) [][]byte {
+	tr.t.Helper()
+	var out [][]byte
+	for _, d := range debs {
+		b, err := os.ReadFile(filepath.Join(tr.Top, d))
+		if err != nil {
+			tr.t.Fatal(err)
+		}
+		out = append(out, b)
+		os.Remove(filepath.Join(tr.Top, d))
+	}
+	return out
+}
+
 func (tr *tree) verdicts() []string {
 	tr.t.Helper()
 	m, err := filepath.Glob(filepath.Join(tr.Top, "*.loupe.yaml"))
