@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -64,7 +65,7 @@ func wantOnly(t *testing.T, f *verdict.File, g verdict.Granularity) {
 }
 
 func TestE2EFeatureIsattyStubbable(t *testing.T) {
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := compile(t, "isatty")
 	f, err := analyze(t, tree, e2e{cmd: []string{"./isatty"}, bins: []string{"isatty"}, replicas: 1, gran: verdict.GranFeatures})
 	mustOK(t, f, err)
@@ -80,7 +81,7 @@ func TestE2EFeatureFcntlSetfdStubbableSetflRequired(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: a full analysis at features granularity, and a blocked accept killed by its alarm")
 	}
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := compile(t, "nonblock")
 	f, err := analyze(t, tree, e2e{cmd: []string{"./nonblock"}, bins: []string{"nonblock"}, replicas: 1, gran: verdict.GranFeatures})
 	mustOK(t, f, err)
@@ -96,7 +97,7 @@ func TestE2EPseudoFilesStatusStubbableUrandomRequired(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: a full analysis at pseudo-files granularity")
 	}
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := compile(t, "pseudo")
 	f, err := analyze(t, tree, e2e{cmd: []string{"./pseudo"}, bins: []string{"pseudo"}, replicas: 1, gran: verdict.GranPseudoFiles})
 	mustOK(t, f, err)
@@ -116,7 +117,7 @@ func TestE2EFeatureMmapMaskedAnonVsFile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: a full analysis at features granularity")
 	}
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := compile(t, "mmap")
 	f, err := analyze(t, tree, e2e{cmd: []string{"./mmap"}, bins: []string{"mmap"}, replicas: 1, gran: verdict.GranFeatures})
 	mustOK(t, f, err)

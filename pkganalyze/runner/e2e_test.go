@@ -12,25 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
-	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 
 // End-to-end tests: real gcc-compiled fixtures (../testdata/fixtures), real
 // ptrace, real namespaces. Their answers are known (fixtures/README.md).
-
-// requirePtrace skips when the machine cannot trace at all.
-func requirePtrace(t *testing.T) {
-	t.Helper()
-	res, err := tracer.Run(context.Background(), tracer.Command{Path: "/bin/true"}, tracer.Options{})
-	if errors.Is(err, tracer.ErrPtraceDenied) {
-		t.Skipf("ptrace is not permitted here: %v", err)
-	}
-	if err != nil || !res.Exit.Success() {
-		t.Fatalf("tracing /bin/true: %v %v", res, err)
-	}
-}
 
 // compile builds the fixtures into a new tree and returns it.
 func compile(t *testing.T, names ...string) string {
@@ -149,7 +137,7 @@ func mustOK(t *testing.T, f *verdict.File, err error) {
 }
 
 func TestE2EKeepcapsFakeNotStub(t *testing.T) {
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := compile(t, "keepcaps")
 	f, err := analyze(t, tree, e2e{cmd: []string{"./keepcaps"}, bins: []string{"keepcaps"}, replicas: 2})
 	mustOK(t, f, err)
@@ -160,7 +148,7 @@ func TestE2EKeepcapsFakeNotStub(t *testing.T) {
 }
 
 func TestE2ERlimitFallbackStubs(t *testing.T) {
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := compile(t, "rlimit")
 	f, err := analyze(t, tree, e2e{cmd: []string{"./rlimit"}, bins: []string{"rlimit"}, replicas: 2})
 	mustOK(t, f, err)
@@ -174,7 +162,7 @@ func TestE2ENetNeedsSocketAndBind(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: a full analysis of a 30-syscall program")
 	}
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := compile(t, "net")
 	// Two jobs: concurrent runs bind the same fixed port, which only works
 	// because each run has its own network namespace.
@@ -188,7 +176,7 @@ func TestE2EWriteRequiredAndTreeUntouched(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: two full analyses")
 	}
-	requirePtrace(t)
+	ptracetest.Require(t)
 	for _, iso := range []Isolation{Namespaces, Snapshot} {
 		t.Run(string(iso), func(t *testing.T) {
 			tree := compile(t, "writer")
@@ -258,7 +246,7 @@ func TestE2EConflictDemotesOne(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: a full analysis with a culprit search")
 	}
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := compile(t, "either")
 	f, err := analyze(t, tree, e2e{cmd: []string{"./either"}, bins: []string{"either"}, replicas: 2})
 	mustOK(t, f, err)
@@ -284,7 +272,7 @@ func TestE2EConflictDemotesOne(t *testing.T) {
 }
 
 func TestE2EFlaky(t *testing.T) {
-	requirePtrace(t)
+	ptracetest.Require(t)
 	// The counter must outlive each run's private /tmp and tree.
 	cdir, err := os.MkdirTemp("/var/tmp", "loupe-flaky-")
 	if err != nil {
@@ -326,7 +314,7 @@ func TestE2EFlaky(t *testing.T) {
 }
 
 func TestE2EInsensitive(t *testing.T) {
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := compile(t, "keepcaps")
 	f, err := analyze(t, tree, e2e{cmd: []string{"/bin/sh", "-c", "./keepcaps || true"}, bins: []string{"keepcaps"}, replicas: 2})
 	if err != nil {
@@ -347,7 +335,7 @@ func TestE2EHangKilledByTimeout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: waits for the derived timeout (5 x baseline + 5s)")
 	}
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := compile(t, "hang")
 	start := time.Now()
 	f, err := analyze(t, tree, e2e{cmd: []string{"./hang"}, bins: []string{"hang"}, replicas: 2})
@@ -393,7 +381,7 @@ func TestE2EFallbackToSnapshot(t *testing.T) {
 		}
 		return
 	}
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := compile(t, "writer")
 	before := treeState(t, tree)
 	f, err := analyze(t, tree, e2e{cmd: []string{"/bin/sh", "-c", "./writer && grep -q hello out.txt"}, bins: []string{"writer"}, replicas: 1})

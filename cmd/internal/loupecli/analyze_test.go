@@ -3,7 +3,6 @@ package loupecli
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
-	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 
 func runCLI(t *testing.T, dir string, args ...string) (int, string, string) {
@@ -68,17 +67,6 @@ func TestAnalyzeUsageErrors(t *testing.T) {
 	}
 }
 
-func requirePtrace(t *testing.T) {
-	t.Helper()
-	res, err := tracer.Run(context.Background(), tracer.Command{Path: "/bin/true"}, tracer.Options{})
-	if errors.Is(err, tracer.ErrPtraceDenied) {
-		t.Skipf("ptrace is not permitted here: %v", err)
-	}
-	if err != nil || !res.Exit.Success() {
-		t.Fatalf("tracing /bin/true: %v %v", res, err)
-	}
-}
-
 func compileFixture(t *testing.T, dir, name string) string {
 	t.Helper()
 	gcc, err := exec.LookPath("gcc")
@@ -94,7 +82,7 @@ func compileFixture(t *testing.T, dir, name string) string {
 }
 
 func TestAnalyzeCLI(t *testing.T) {
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := t.TempDir()
 	compileFixture(t, tree, "keepcaps")
 	out := filepath.Join(t.TempDir(), "v.yaml")
@@ -189,7 +177,7 @@ func TestAnalyzeResumeAfterKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: three interrupted and resumed analyses")
 	}
-	requirePtrace(t)
+	ptracetest.Require(t)
 	loupe := loupeBinary(t)
 	tree := t.TempDir()
 	bin := compileFixture(t, tree, "either")
@@ -330,7 +318,7 @@ func TestAnalyzeReportsUnitsPerKind(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: a full analysis at features granularity")
 	}
-	requirePtrace(t)
+	ptracetest.Require(t)
 	tree := t.TempDir()
 	compileFixture(t, tree, "isatty")
 	out := filepath.Join(t.TempDir(), "v.yaml")
