@@ -19,7 +19,8 @@ func rebuildCommand() *cli.Command {
 		Name:      "rebuild",
 		Usage:     "rebuild source packages with sbuild and dh_loupe enabled, resumably",
 		ArgsUsage: "[SOURCE...]",
-		Description: "Builds each SOURCE (a .dsc, or a source package name or name_version that sbuild fetches) " +
+		Description: "Builds each SOURCE (an existing .dsc, or a source package name or name_version that sbuild fetches; " +
+			"anything else, such as a path or \"..\", is refused before any build) " +
 			"with sbuild --chroot-mode=unshare, DH_EXTRA_ADDONS=loupe (through $build_environment in a generated " +
 			"SBUILD_CONFIG) and the dh-loupe .deb injected (--extra-package, --add-depends=dh-loupe). Each " +
 			"package builds in OUT/pkgs/<name>; OUT/rebuild-journal.jsonl records each outcome, so a run that was " +
@@ -50,6 +51,9 @@ func rebuildCommand() *cli.Command {
 			}
 			if len(specs) == 0 {
 				return fmt.Errorf("rebuild: no source packages given")
+			}
+			if err := rebuild.CheckSpecs(specs); err != nil {
+				return fmt.Errorf("rebuild: %w", err)
 			}
 			switch m := c.String("mode"); m {
 			case "", "trace", "analyze":
