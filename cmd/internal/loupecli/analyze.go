@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
@@ -44,9 +45,9 @@ func analyzeCommand() *cli.Command {
 			"2 loupe failed, 3 nothing could be tested (insensitive or not-exercised), 130 interrupted.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "binary", Aliases: []string{"b"}, Usage: "whitelist this executable or script (repeatable; at least one)"},
-			&cli.IntFlag{Name: "replicas", Aliases: []string{"r"}, Value: 3, Usage: "replicas of each baseline, experiment and confirmation"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "runs at once"},
-			&cli.DurationFlag{Name: "timeout", Usage: "limit of every run (default: 5 x the slowest baseline run + 5s, baseline unlimited)"},
+			&cli.IntFlag{Name: "replicas", Aliases: []string{"r"}, Value: 3, Usage: "replicas of each baseline, experiment and confirmation (1 to 100)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "runs at once (1 to 256)"},
+			&cli.DurationFlag{Name: "timeout", Usage: "limit of every run, at most 24h (default, or 0: 5 x the slowest baseline run + 5s, baseline unlimited)"},
 			&cli.StringFlag{Name: "state", Usage: "journal finished runs in `DIR`, and resume from it"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the verdict to `FILE` (atomically) instead of stdout"},
 			&cli.StringFlag{Name: "tree", Usage: "the workload's tree: its working directory, kept private (default: the current directory)"},
@@ -67,8 +68,10 @@ func runAnalyze(c *cli.Context) error {
 	if len(bins) == 0 {
 		return errors.New("analyze: no --binary: name the executable(s) whose syscalls to analyse")
 	}
-	if c.Int("replicas") < 1 || c.Int("jobs") < 1 {
-		return errors.New("analyze: --replicas and --jobs must be at least 1")
+	if err := errors.Join(limits.Count("--replicas", c.Int("replicas"), 1, limits.MaxReplicas),
+		limits.Count("--jobs", c.Int("jobs"), 1, limits.MaxJobs),
+		limits.Timeout("--timeout", c.Duration("timeout"))); err != nil {
+		return fmt.Errorf("analyze: %w", err)
 	}
 	gran := verdict.Granularity(c.String("granularity"))
 	switch gran {

@@ -60,3 +60,38 @@ func TestRebuildKeepsItsResults(t *testing.T) {
 		t.Errorf("another package's directory was touched: %v", err)
 	}
 }
+
+// TestCLIBounds: negative and absurd durations and counts are refused with
+// status 2 and the accepted range, before anything runs. Before the fix
+// --timeout=-1s ran the analysis with no per-run limit (and hung).
+func TestCLIBounds(t *testing.T) {
+	tmp := t.TempDir()
+	marker := filepath.Join(tmp, "ran")
+	workload := []string{"--", "sh", "-c", "touch " + marker}
+	chroot, deb := fakeSbuild(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{append([]string{"analyze", "--binary", "/bin/true", "--timeout=-1s"}, workload...), "analyze: --timeout -1s: want a duration such as 90s, 30m or 2h (at most 24h)"},
+		{append([]string{"analyze", "--binary", "/bin/true", "--timeout=25h"}, workload...), "analyze: --timeout 25h0m0s: want"},
+		{append([]string{"analyze", "--binary", "/bin/true", "--timeout=9999999999h"}, workload...), "invalid value"},
+		{append([]string{"analyze", "--binary", "/bin/true", "--replicas=-1"}, workload...), "analyze: --replicas -1: want a whole number from 1 to 100"},
+		{append([]string{"analyze", "--binary", "/bin/true", "--replicas=1000"}, workload...), "--replicas 1000: want a whole number from 1 to 100"},
+		{append([]string{"analyze", "--binary", "/bin/true", "--jobs=0"}, workload...), "--jobs 0: want a whole number from 1 to 256"},
+		{append([]string{"analyze", "--binary", "/bin/true", "--jobs=99999999999999999999"}, workload...), "invalid value"},
+		{[]string{"rebuild", "--chroot", chroot, "--dh-loupe-deb", deb, "--out", filepath.Join(tmp, "out"), "--jobs=-1", "hello"}, "rebuild: --jobs -1: want a whole number from 1 to 256"},
+		{[]string{"db", "--jobs=-4", tmp}, "db: --jobs -4: want a whole number from 0 to 256"},
+	} {
+		_, stderr, code := run(t, tt.args...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, tt.want)
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the workload ran")
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "out")); err == nil {
+		t.Error("rebuild created its output directory")
+	}
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
@@ -27,9 +28,12 @@ func dbCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the dataset to `FILE` (default: stdout)"},
 			&cli.StringSliceFlag{Name: "loupedb", Usage: "import an upstream loupedb `DIR`"},
 			&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 if any input was malformed"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "files parsed in parallel (default: CPUs)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "files parsed in parallel, at most 256 (default, or 0: CPUs)"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := limits.Count("--jobs", c.Int("jobs"), 0, limits.MaxJobs); err != nil {
+				return fmt.Errorf("db: %w", err)
+			}
 			ds := &dataset.Dataset{Schema: dataset.Schema}
 			if c.NArg() > 0 {
 				var err error

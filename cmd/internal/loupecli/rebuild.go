@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper/rebuild"
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 )
@@ -35,7 +36,7 @@ func rebuildCommand() *cli.Command {
 			&cli.StringFlag{Name: "dist", Value: "bookworm", Usage: "distribution (sbuild --dist)"},
 			&cli.StringFlag{Name: "mode", Usage: "loupe mode put in DEB_BUILD_OPTIONS: trace or analyze (default: dh_loupe's)"},
 			&cli.StringFlag{Name: "list", Usage: "read SOURCEs from `FILE`, one per line"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "parallel builds"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "parallel builds (1 to 256)"},
 			&cli.BoolFlag{Name: "retry-failed", Usage: "rebuild recorded packages whose status is not built"},
 			&cli.StringFlag{Name: "db", Usage: "then collect OUT into the dataset `FILE`"},
 			&cli.StringSliceFlag{Name: "sbuild-arg", Usage: "extra sbuild argument (repeatable)"},
@@ -53,6 +54,9 @@ func rebuildCommand() *cli.Command {
 				return fmt.Errorf("rebuild: no source packages given")
 			}
 			if err := rebuild.CheckSpecs(specs); err != nil {
+				return fmt.Errorf("rebuild: %w", err)
+			}
+			if err := limits.Count("--jobs", c.Int("jobs"), 1, limits.MaxJobs); err != nil {
 				return fmt.Errorf("rebuild: %w", err)
 			}
 			switch m := c.String("mode"); m {
