@@ -235,8 +235,20 @@ func readVerdict(r *verdictRef) (*Entry, *Problem) {
 		return nil, &Problem{File: r.path, Field: strings.Join(missing, ","), Message: "missing; cannot tell which package this verdict is about (skipped)"}
 	}
 	e := FromVerdict(v, Provenance{File: r.path, SHA256: hexsum, Changes: r.changes})
+	if v.Legacy() {
+		// Kept, but reported: a v1 file cut at a line boundary reads as a
+		// whole one, so loupe db --strict (any problem) refuses it.
+		e.Notes = append(e.Notes, LegacyVerdictNote)
+		return &e, &Problem{File: r.path, Field: "schema", Message: LegacyVerdictNote + " (kept)"}
+	}
 	return &e, nil
 }
+
+// LegacyVerdictNote is what a verdict of schema v1 gets: it is read, but
+// cannot prove it is whole.
+const LegacyVerdictNote = "schema " + verdict.SchemaV1 + ", written before verdicts ended with their counts: " +
+	"it cannot prove it is whole (a file cut short reads as a smaller one); regenerate it " +
+	"(a new build with dh_loupe, or loupe analyze) to be sure"
 
 // Resolve keeps one entry per Key: the newest Debian version; at equal
 // versions analyze over trace, then status ok over others, then the lowest

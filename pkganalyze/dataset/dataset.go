@@ -52,7 +52,7 @@ type Entry struct {
 	Architecture string   `json:"architecture"`
 	Origin       Origin   `json:"origin"`
 	Workload     Workload `json:"workload"`
-	// Status and Mode are the verdict's (loupe/verdict/v1 values).
+	// Status and Mode are the verdict's (loupe/verdict values).
 	Status      string `json:"status"`
 	Mode        string `json:"mode"`
 	Granularity string `json:"granularity,omitempty"`

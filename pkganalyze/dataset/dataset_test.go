@@ -154,11 +154,23 @@ func TestCollect(t *testing.T) {
 
 	// Malformed files: a bad status, a trace verdict with stub results,
 	// not YAML, not a verdict, a verdict with no package.
-	os.WriteFile("tree/bad-status_1_amd64.loupe.yaml", []byte("schema: loupe/verdict/v1\nstatus: great\nmode: analyze\npackage: x\narchitecture: amd64\nbinaries: []\n"), 0o644)
-	os.WriteFile("tree/bad-trace_1_amd64.loupe.yaml", []byte("schema: loupe/verdict/v1\nstatus: ok\nmode: trace\npackage: y\narchitecture: amd64\nbinaries:\n  - path: /bin/y\n    syscalls:\n      - name: read\n        stub: true\n"), 0o644)
+	end := func(bins, sys int) string {
+		return fmt.Sprintf("end:\n  binaries: %d\n  syscalls: %d\n  features: 0\n  pseudo_files: 0\n  conflicts: 0\n", bins, sys)
+	}
+	os.WriteFile("tree/bad-status_1_amd64.loupe.yaml", []byte("schema: loupe/verdict/v2\nstatus: great\nmode: analyze\npackage: x\narchitecture: amd64\nbinaries: []\n"+end(0, 0)), 0o644)
+	os.WriteFile("tree/bad-trace_1_amd64.loupe.yaml", []byte("schema: loupe/verdict/v2\nstatus: ok\nmode: trace\npackage: y\narchitecture: amd64\nbinaries:\n  - path: /bin/y\n    syscalls:\n      - name: read\n        stub: true\n"+end(1, 1)), 0o644)
 	os.WriteFile("tree/garbage_1_amd64.loupe.yaml", []byte("{{{ not yaml"), 0o644)
 	os.WriteFile("tree/other_1_amd64.loupe.yaml", []byte("schema: something/else\n"), 0o644)
-	os.WriteFile("tree/nopkg_1_amd64.loupe.yaml", []byte("schema: loupe/verdict/v1\nstatus: ok\nmode: trace\narchitecture: amd64\nbinaries: []\n"), 0o644)
+	os.WriteFile("tree/nopkg_1_amd64.loupe.yaml", []byte("schema: loupe/verdict/v2\nstatus: ok\nmode: trace\narchitecture: amd64\nbinaries: []\n"+end(0, 0)), 0o644)
+	// A verdict cut at half its lines (it parsed as ok, with fewer
+	// syscalls, before the end block), and a whole one of schema v1: kept,
+	// with a problem, since it cannot prove it is whole.
+	whole, _ := verdict.Marshal(mkVerdict("cut", "1", "amd64", verdict.ModeAnalyze, shipped("/bin/cut", sc("read", 0, "required"), sc("write", 1, "fake"), sc("close", 3, "stub"))))
+	lines := strings.SplitAfter(string(whole), "\n")
+	os.WriteFile("tree/cut_1_amd64.loupe.yaml", []byte(strings.Join(lines[:len(lines)/2], "")), 0o644)
+	legacy, _ := verdict.Marshal(mkVerdict("legacy", "1", "amd64", verdict.ModeAnalyze, shipped("/bin/legacy", sc("read", 0, "required"))))
+	ls := strings.Replace(string(legacy), "schema: "+verdict.Schema, "schema: "+verdict.SchemaV1, 1)
+	os.WriteFile("tree/legacy_1_amd64.loupe.yaml", []byte(ls[:strings.Index(ls, "end:\n")]), 0o644)
 	// A .changes whose verdict was modified after the build, and one that
 	// lists a missing verdict.
 	write(t, "sbuild/tampered/grep_3.8-5_amd64.loupe.yaml", mkVerdict("grep", "3.8-5", "amd64", verdict.ModeAnalyze))
@@ -204,8 +216,11 @@ func TestCollect(t *testing.T) {
 	if byName["bzip2/arm64"] == nil {
 		t.Error("bzip2/arm64 lost: architectures are separate entries")
 	}
-	if len(ds.Problems) != 7 {
-		t.Errorf("want 7 problems, got %d: %v", len(ds.Problems), ds.Problems)
+	if len(ds.Problems) != 9 {
+		t.Errorf("want 9 problems, got %d: %v", len(ds.Problems), ds.Problems)
+	}
+	if byName["cut/amd64"] != nil || byName["legacy/amd64"] == nil {
+		t.Errorf("the cut verdict must be skipped, the v1 one kept: %v", byName)
 	}
 	for _, p := range ds.Problems {
 		if strings.Contains(p.File, "bad-status") && (p.Field != "status" || p.Line != 2) {

@@ -1,4 +1,4 @@
-// Package verdict defines loupe's verdict file, schema "loupe/verdict/v1":
+// Package verdict defines loupe's verdict file, schema "loupe/verdict/v2":
 // what an analysis (or a plain trace) concluded about each binary's use of
 // system calls, sub-features and pseudo-files. The schema is documented in
 // doc/verdict-schema.md; this package is its single implementation.
@@ -8,7 +8,9 @@
 // sorted, maps are never emitted). Measurements that vary from run to run
 // (times, RSS, measured impact figures) live only in RunMetadata.
 //
-// Readers ignore unknown keys, so later versions can add keys inside v1.
+// Readers ignore unknown keys, so later versions can add keys inside v2.
+// Every file ends with an End block that proves it whole; files of the
+// older schema v1, which have none, are read as Legacy.
 package verdict
 
 import (
@@ -27,7 +29,11 @@ import (
 )
 
 // Schema is the value of the schema key.
-const Schema = "loupe/verdict/v1"
+const Schema = "loupe/verdict/v2"
+
+// SchemaV1 is the schema of verdicts written before the end block existed.
+// They are still read, but cannot prove they are whole (Legacy).
+const SchemaV1 = "loupe/verdict/v1"
 
 // Status is the state of a whole verdict file.
 type Status string
@@ -81,6 +87,37 @@ type File struct {
 	Conflicts []Conflict `yaml:"conflicts,omitempty"`
 	// RunMetadata is the only part that varies between identical analyses.
 	RunMetadata RunMetadata `yaml:"run_metadata"`
+	// End is written last (it must stay the last field): a file cut short
+	// lacks it, or part of it. Marshal fills it in; readers check it.
+	End *End `yaml:"end"`
+}
+
+// End closes a verdict: the number of entries in each list above it. A
+// reader refuses a file whose end block is missing, incomplete, or does
+// not match what the file lists (doc/verdict-schema.md, "Whole files").
+// The fields are pointers so that a count cut off reads as missing, not 0.
+type End struct {
+	Binaries    *int `yaml:"binaries"`
+	Syscalls    *int `yaml:"syscalls"`
+	Features    *int `yaml:"features"`
+	PseudoFiles *int `yaml:"pseudo_files"`
+	Conflicts   *int `yaml:"conflicts"`
+}
+
+// Legacy reports whether f was read from a file of schema v1, written
+// before verdicts carried an end block: nothing proves it is whole.
+func (f *File) Legacy() bool { return f.Schema == SchemaV1 }
+
+// counts returns the end block that f's lists call for.
+func (f *File) counts() *End {
+	var sys, feat, pf int
+	for _, b := range f.Binaries {
+		sys += len(b.Syscalls)
+		feat += len(b.Features)
+		pf += len(b.PseudoFiles)
+	}
+	n := func(v int) *int { return &v }
+	return &End{Binaries: n(len(f.Binaries)), Syscalls: n(sys), Features: n(feat), PseudoFiles: n(pf), Conflicts: n(len(f.Conflicts))}
 }
 
 // Workload is what was run.
@@ -302,12 +339,12 @@ func sortImpact(im []Impact) {
 	})
 }
 
-// Marshal normalises f and encodes it as YAML.
+// Marshal normalises f, fills in its end block and encodes it as YAML, in
+// the current schema (a legacy File is written as a current one).
 func Marshal(f *File) ([]byte, error) {
-	if f.Schema == "" {
-		f.Schema = Schema
-	}
+	f.Schema = Schema
 	f.Normalize()
+	f.End = f.counts()
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -383,7 +420,8 @@ var ErrNotVerdict = errors.New("not a loupe verdict (schema key missing or diffe
 
 // Parse decodes and validates a verdict document; name is used in errors.
 // Unknown keys are ignored, so files written by later loupe versions that add
-// keys inside v1 still parse.
+// keys inside v2 still parse. A v2 file must be whole (End); a v1 file is
+// accepted as Legacy.
 func Parse(name string, data []byte) (*File, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -397,10 +435,10 @@ func Parse(name string, data []byte) (*File, error) {
 	if sch == nil {
 		return nil, fmt.Errorf("%s: %w", name, ErrNotVerdict)
 	}
-	if sch.Value != Schema {
+	if sch.Value != Schema && sch.Value != SchemaV1 {
 		if strings.HasPrefix(sch.Value, "loupe/verdict/") {
 			return nil, &FieldError{File: name, Line: sch.Line, Field: "schema",
-				Msg: fmt.Sprintf("unsupported version %q (this loupe reads %s; upgrade loupe)", sch.Value, Schema)}
+				Msg: fmt.Sprintf("unsupported version %q (this loupe reads %s and %s; upgrade loupe)", sch.Value, Schema, SchemaV1)}
 		}
 		return nil, fmt.Errorf("%s: %w", name, ErrNotVerdict)
 	}
@@ -481,7 +519,10 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 	bad := func(path []any, msg string) error {
 		n := nodeAt(doc, path...)
 		line := 0
-		if n != nil {
+		switch {
+		case path == nil && doc != nil:
+			line = lastLine(doc) // the whole file: point at where it ends
+		case n != nil:
 			line = n.Line
 		}
 		return &FieldError{File: name, Line: line, Field: fieldName(path), Msg: msg}
@@ -564,7 +605,52 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 			return bad([]any{"conflicts", i, "features"}, "conflict without features")
 		}
 	}
+	return f.checkEnd(bad)
+}
+
+// checkEnd proves a current-schema file whole: its end block is there,
+// complete, and matches the lists. Legacy (v1) files have none to check.
+func (f *File) checkEnd(bad func(path []any, msg string) error) error {
+	switch f.Schema {
+	case SchemaV1:
+		return nil
+	case Schema:
+	default:
+		return bad([]any{"schema"}, fmt.Sprintf("want %s", Schema))
+	}
+	const regen = "regenerate it (a new build with dh_loupe, or loupe analyze)"
+	if f.End == nil {
+		return bad(nil, "the end block is missing: the file is incomplete (cut short?), since a verdict ends with "+
+			"\"end:\" and the counts of its lists; "+regen)
+	}
+	want := f.counts()
+	for _, c := range []struct {
+		key       string
+		got, want *int
+	}{
+		{"binaries", f.End.Binaries, want.Binaries},
+		{"syscalls", f.End.Syscalls, want.Syscalls},
+		{"features", f.End.Features, want.Features},
+		{"pseudo_files", f.End.PseudoFiles, want.PseudoFiles},
+		{"conflicts", f.End.Conflicts, want.Conflicts},
+	} {
+		switch {
+		case c.got == nil:
+			return bad([]any{"end", c.key}, "missing: the end block is incomplete (the file was cut short?); "+regen)
+		case *c.got != *c.want:
+			return bad([]any{"end", c.key}, fmt.Sprintf("%d, but the file lists %d: it is incomplete or was edited; %s", *c.got, *c.want, regen))
+		}
+	}
 	return nil
+}
+
+// lastLine is the line of the last node under n.
+func lastLine(n *yaml.Node) int {
+	l := n.Line
+	for _, c := range n.Content {
+		l = max(l, lastLine(c))
+	}
+	return l
 }
 
 func lookup(m *yaml.Node, key string) *yaml.Node {

@@ -39,7 +39,7 @@ func analyzeCommand() *cli.Command {
 			"(stopping at the first failure); everything that held is confirmed in one combined run, and " +
 			"conflicts are found by delta debugging. Runs see the tree (--tree, default the current directory), " +
 			"/tmp and the home directory at their usual paths but write to private copies, each with its own " +
-			"HOME, TMPDIR and network namespace. The verdict (YAML, schema loupe/verdict/v1, see " +
+			"HOME, TMPDIR and network namespace. The verdict (YAML, schema loupe/verdict/v2, see " +
 			"doc/verdict-schema.md) goes to stdout or --output. With --state, finished runs are journaled and the " +
 			"same command resumes after an interruption. Exit status: 0 ok, 1 the workload fails untouched, " +
 			"2 loupe failed, 3 nothing could be tested (insensitive or not-exercised), 130 interrupted.",

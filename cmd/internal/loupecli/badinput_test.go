@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 // fakeSbuild puts an sbuild that fails with status 2 first on PATH, and
@@ -93,5 +96,66 @@ func TestCLIBounds(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(tmp, "out")); err == nil {
 		t.Error("rebuild created its output directory")
+	}
+}
+
+// okVerdict is an analyze verdict of status ok in which the package needs
+// read and write (required) and can stub the rest.
+func okVerdict() *verdict.File {
+	f, t := verdict.Bool(false), verdict.Bool(true)
+	var sys []verdict.Syscall
+	for i, n := range []string{"read", "write", "open", "close", "stat", "fstat", "lstat", "poll"} {
+		s := verdict.Syscall{Name: n, Number: i, Calls: 2, Outcome: verdict.Outcome{Stub: t, Fake: f}}
+		if i < 2 {
+			s.Outcome = verdict.Outcome{Stub: f, Fake: f, Required: true}
+		}
+		sys = append(sys, s)
+	}
+	return &verdict.File{Status: verdict.StatusOK, Mode: verdict.ModeAnalyze, Source: "app", Package: "app",
+		Version: "1.0-1", Architecture: "amd64", Workload: verdict.Workload{Command: []string{"make", "check"}, Replicas: 3},
+		Binaries: []verdict.Binary{{Path: "/usr/bin/app", SHA256: "00", Shipped: true, Processes: 1, Syscalls: sys}}}
+}
+
+// TestDBStrictRefusesTruncatedVerdicts is the reproduction: a
+// verdict cut at 1/2, 2/3 or 3/4 of its lines was accepted by loupe db
+// --strict as status ok with fewer syscalls, and loupe plan then reported
+// the application as supported without implementing read and write.
+func TestDBStrictRefusesTruncatedVerdicts(t *testing.T) {
+	whole, err := verdict.Marshal(okVerdict())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(whole), "\n")
+	osFile := filepath.Join(t.TempDir(), "None.syscalls")
+	os.WriteFile(osFile, []byte("# nothing implemented\n"), 0o644)
+	for _, frac := range [][2]int{{1, 2}, {2, 3}, {3, 4}} {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "app_1.0-1_amd64.loupe.yaml")
+		os.WriteFile(p, []byte(strings.Join(lines[:len(lines)*frac[0]/frac[1]], "")), 0o644)
+		ds := filepath.Join(dir, "d.dataset.json")
+		_, stderr, code := run(t, "db", "--strict", "-o", ds, p)
+		if code != 1 || !strings.Contains(stderr, "app_1.0-1_amd64.loupe.yaml") {
+			t.Errorf("cut at %d/%d: exit %d, stderr %q; want 1 and the file named", frac[0], frac[1], code, stderr)
+		}
+		d, err := dataset.ReadFile(ds)
+		if err != nil || len(d.Entries) != 0 {
+			t.Errorf("cut at %d/%d: dataset %v %+v", frac[0], frac[1], err, d)
+		}
+		out, _, _ := run(t, "plan", "--os", osFile, ds)
+		if strings.Contains(out, "without implementing anything (1 apps)") {
+			t.Errorf("cut at %d/%d: plan supports app:\n%s", frac[0], frac[1], out)
+		}
+	}
+	// The whole file is accepted, and planned as needing read and write.
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app_1.0-1_amd64.loupe.yaml")
+	os.WriteFile(p, whole, 0o644)
+	ds := filepath.Join(dir, "d.dataset.json")
+	if _, stderr, code := run(t, "db", "--strict", "-o", ds, p); code != 0 {
+		t.Fatalf("whole verdict: exit %d %s", code, stderr)
+	}
+	if out, _, _ := run(t, "plan", "--os", osFile, ds); strings.Contains(out, "without implementing anything (1 apps)") ||
+		!strings.Contains(out, "read") || !strings.Contains(out, "write") {
+		t.Errorf("plan of the whole verdict:\n%s", out)
 	}
 }
