@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -357,34 +356,17 @@ func Marshal(f *File) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// WriteFile writes f to path atomically: readers see the old file or the
-// whole new one. A symlink is followed (the link stays). A path that is not a
-// regular file (a device such as /dev/null, a fifo, /dev/stdout on a pipe) is
-// written in place: replacing it by rename would destroy the device node.
+// WriteFile writes f to path atomically (atomicfile.WriteFile): readers see
+// the old file or the whole new one. A symlink is followed (the link stays).
+// A path that is not a regular file (a device such as /dev/null, a fifo,
+// /dev/stdout on a pipe) is written in place: replacing it by rename would
+// destroy the device node.
 func WriteFile(path string, f *File) error {
 	b, err := Marshal(f)
 	if err != nil {
 		return err
 	}
-	target := path
-	if r, err := filepath.EvalSymlinks(path); err == nil {
-		target = r
-	}
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		if fi.IsDir() {
-			return fmt.Errorf("write %s: is a directory", path)
-		}
-		out, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		if _, err := out.Write(b); err != nil {
-			out.Close()
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		return out.Close()
-	}
-	return atomicfile.WriteFile(target, b, 0o644)
+	return atomicfile.WriteFile(path, b, 0o644)
 }
 
 // ReadFile reads and validates a verdict file.

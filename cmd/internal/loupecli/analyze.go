@@ -98,6 +98,12 @@ func runAnalyze(c *cli.Context) error {
 		return fmt.Errorf("analyze: %w", err)
 	}
 
+	if out := c.String("output"); out != "" {
+		if err := checkOutput("analyze", "--output", out); err != nil {
+			return err
+		}
+	}
+
 	a := runner.Analysis{
 		Command:     args,
 		Dir:         tree,
@@ -156,18 +162,14 @@ func isolationHint(err error) string {
 }
 
 func writeVerdict(c *cli.Context, f *verdict.File) error {
-	if out := c.String("output"); out != "" {
-		if err := verdict.WriteFile(out, f); err != nil {
-			return fmt.Errorf("analyze: %w", err)
-		}
-		return nil
-	}
 	b, err := verdict.Marshal(f)
 	if err != nil {
-		return err
+		return fmt.Errorf("analyze: %w", err)
 	}
-	_, err = c.App.Writer.Write(b)
-	return err
+	if err := writeOutput("verdict", c.String("output"), b, c.App.Writer); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
 }
 
 // summarize prints what the verdict says, in a few lines: the cost (units by

@@ -1,11 +1,14 @@
 package loupecli
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
@@ -158,4 +161,114 @@ func TestDBStrictRefusesTruncatedVerdicts(t *testing.T) {
 		!strings.Contains(out, "read") || !strings.Contains(out, "write") {
 		t.Errorf("plan of the whole verdict:\n%s", out)
 	}
+}
+
+// runLoupe runs the loupe binary (ptrace needs its own process) with extra
+// environment, and returns its exit status and stderr.
+func runLoupe(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(loupeBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), stderr.String()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0, stderr.String()
+}
+
+// TestOutputsCheckedFirst: every command checks that its output can be
+// written before it starts working. The issue's case: "loupe trace -o
+// /nonexistent/x.yaml -- sh -c 'exit 3'" ran the command, then failed with
+// status 2, so the command's status was lost; loupe analyze ran a whole
+// analysis, then lost the verdict.
+func TestOutputsCheckedFirst(t *testing.T) {
+	ptracetest.Require(t)
+	tmp := t.TempDir()
+	marker := filepath.Join(tmp, "ran")
+	bad := "/nonexistent/out"
+	chroot, deb := fakeSbuild(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"trace", "-o", bad, "--", "sh", "-c", "touch " + marker + "; exit 3"}, "trace: --output: /nonexistent/out: directory /nonexistent: no such file or directory (create it first)"},
+		{[]string{"analyze", "--binary", "/bin/true", "-o", bad, "--", "sh", "-c", "touch " + marker}, "analyze: --output: /nonexistent/out: directory /nonexistent"},
+		{[]string{"analyze", "--binary", "/bin/true", "-o", tmp, "--", "sh", "-c", "touch " + marker}, "analyze: --output: " + tmp + " is a directory; name a file"},
+		{[]string{"db", "-o", bad, tmp}, "db: --output: /nonexistent/out: directory /nonexistent"},
+		{[]string{"plan", "--os", "/dev/null", "-o", bad, filepath.Join(tmp, "missing.json")}, "plan: --output: /nonexistent/out: directory /nonexistent"},
+		{[]string{"report", "-o", bad, filepath.Join(tmp, "missing.json")}, "report: --output: /nonexistent/out: directory /nonexistent"},
+		{[]string{"rebuild", "--chroot", chroot, "--dh-loupe-deb", deb, "--out", filepath.Join(tmp, "out"), "--db", bad, "hello"}, "rebuild: --db: /nonexistent/out: directory /nonexistent"},
+	} {
+		code, stderr := runLoupe(t, []string{"PATH=" + os.Getenv("PATH")}, tt.args...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", tt.args[0], code, stderr, tt.want)
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("a workload ran although its output could not be written")
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "out")); err == nil {
+		t.Error("rebuild started")
+	}
+}
+
+// TestOutputKeptWhenWriteFails: an output that passed the check but still
+// cannot be written at the end is kept in the temporary directory, and
+// loupe says where; loupe trace still exits with the command's status.
+func TestOutputKeptWhenWriteFails(t *testing.T) {
+	ptracetest.Require(t)
+	keep := t.TempDir()
+	env := []string{"TMPDIR=" + keep}
+	kept := func(t *testing.T, stderr, pattern string) []byte {
+		t.Helper()
+		m, _ := filepath.Glob(filepath.Join(keep, pattern))
+		if len(m) != 1 || !strings.Contains(stderr, "is kept in "+m[0]) {
+			t.Fatalf("kept %v; stderr %q", m, stderr)
+		}
+		b, _ := os.ReadFile(m[0])
+		os.Remove(m[0])
+		return b
+	}
+	t.Run("trace: the command removes the output directory", func(t *testing.T) {
+		d := filepath.Join(t.TempDir(), "d")
+		os.Mkdir(d, 0o755)
+		code, stderr := runLoupe(t, env, "trace", "-o", filepath.Join(d, "x.yaml"), "--", "sh", "-c", "rm -rf "+d+"; exit 3")
+		if code != 3 {
+			t.Errorf("exit %d, want the command's 3; stderr %q", code, stderr)
+		}
+		if b := kept(t, stderr, "loupe-kept-x-*.yaml"); !bytes.Contains(b, []byte("schema: loupe/trace/v1")) {
+			t.Errorf("kept trace %q", b)
+		}
+	})
+	t.Run("trace: a full disk", func(t *testing.T) {
+		code, stderr := runLoupe(t, env, "trace", "-o", "/dev/full", "--", "sh", "-c", "exit 4")
+		if code != 4 || !strings.Contains(stderr, "no space left on device") {
+			t.Errorf("exit %d, want the command's 4; stderr %q", code, stderr)
+		}
+		kept(t, stderr, "loupe-kept-full-*")
+	})
+	t.Run("analyze", func(t *testing.T) {
+		tree := t.TempDir()
+		code, stderr := runLoupe(t, env, "analyze", "-q", "--replicas", "1", "--tree", tree, "--binary", "/bin/true", "-o", "/dev/full", "--", "sh", "-c", "exit 0")
+		if code != 2 {
+			t.Errorf("exit %d; stderr %q", code, stderr)
+		}
+		f, err := verdict.Parse("kept", kept(t, stderr, "loupe-kept-full-*"))
+		if err != nil || f.Status != verdict.StatusNotExercised {
+			t.Errorf("kept verdict: %v %+v", err, f)
+		}
+	})
+	t.Run("db", func(t *testing.T) {
+		code, stderr := runLoupe(t, env, "db", "-o", "/dev/full", t.TempDir())
+		if code != 2 {
+			t.Errorf("exit %d; stderr %q", code, stderr)
+		}
+		if _, err := dataset.Parse("kept", kept(t, stderr, "loupe-kept-full-*")); err != nil {
+			t.Error(err)
+		}
+	})
 }

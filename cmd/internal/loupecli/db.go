@@ -34,6 +34,12 @@ func dbCommand() *cli.Command {
 			if err := limits.Count("--jobs", c.Int("jobs"), 0, limits.MaxJobs); err != nil {
 				return fmt.Errorf("db: %w", err)
 			}
+			out := c.String("output")
+			if out != "" {
+				if err := checkOutput("db", "--output", out); err != nil {
+					return err
+				}
+			}
 			ds := &dataset.Dataset{Schema: dataset.Schema}
 			if c.NArg() > 0 {
 				var err error
@@ -61,18 +67,16 @@ func dbCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if out := c.String("output"); out != "" {
-				if err := dataset.WriteFile(out, ds); err != nil {
-					return fmt.Errorf("db: %w", err)
-				}
+			if err := writeOutput("dataset", out, b, c.App.Writer); err != nil {
+				return fmt.Errorf("db: %w", err)
+			}
+			if out != "" {
 				sup := 0
 				for _, e := range ds.Entries {
 					sup += len(e.Superseded)
 				}
 				fmt.Fprintf(c.App.ErrWriter, "loupe db: %d entries (%d superseded duplicates kept as provenance), %d problems -> %s\n",
 					len(ds.Entries), sup, len(ds.Problems), out)
-			} else if _, err := c.App.Writer.Write(b); err != nil {
-				return err
 			}
 			if c.Bool("strict") && len(ds.Problems) > 0 {
 				return exitError{code: 1}

@@ -68,6 +68,12 @@ func rebuildCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			db := c.String("db")
+			if db != "" {
+				if err := checkOutput("rebuild", "--db", db); err != nil {
+					return err
+				}
+			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return fmt.Errorf("rebuild: %w", err)
 			}
@@ -87,14 +93,18 @@ func rebuildCommand() *cli.Command {
 			if runErr != nil {
 				return runErr
 			}
-			if db := c.String("db"); db != "" {
+			if db != "" {
 				ds, err := dataset.Collect(c.Context, []string{out}, dataset.CollectOptions{})
 				if err != nil {
 					return fmt.Errorf("rebuild: %w", err)
 				}
 				ds.Loupe = version.Version
-				if err := dataset.WriteFile(db, ds); err != nil {
+				b, err := dataset.Marshal(ds)
+				if err != nil {
 					return fmt.Errorf("rebuild: %w", err)
+				}
+				if err := writeOutput("dataset", db, b, nil); err != nil {
+					return fmt.Errorf("rebuild: %w (the builds are in %s: loupe db -o FILE %s collects them again)", err, out, out)
 				}
 				fmt.Fprintf(c.App.Writer, "loupe rebuild: %d dataset entries, %d problems -> %s\n", len(ds.Entries), len(ds.Problems), db)
 			}

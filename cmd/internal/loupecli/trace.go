@@ -92,6 +92,12 @@ func runTrace(c *cli.Context) error {
 		return fmt.Errorf("trace: %w", err)
 	}
 	opts.Rules = rules
+	out := c.String("output")
+	if out != "" {
+		if err := checkOutput("trace", "--output", out); err != nil {
+			return err
+		}
+	}
 
 	ctx, stop := tracer.ForegroundContext(c.Context)
 	defer stop()
@@ -111,14 +117,12 @@ func runTrace(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if out := c.String("output"); out != "" {
-		if err := writeFileAtomic(out, doc); err != nil {
-			return fmt.Errorf("trace: %w", err)
-		}
-	} else if _, err := c.App.Writer.Write(doc); err != nil {
-		return err
+	st := exitError{code: res.Exit.ShellCode(), sig: res.Exit.Signal}
+	if err := writeOutput("trace", out, doc, c.App.Writer); err != nil {
+		// The command ran: loupe still ends as it did.
+		st.msg = "trace: " + err.Error()
 	}
-	return exitError{code: res.Exit.ShellCode(), sig: res.Exit.Signal}
+	return st
 }
 
 // parseRules turns --stub/--fake/--errno values into rules, validating the
