@@ -97,7 +97,9 @@ func WriteRun(srcDir string, r *Run) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("record test step: %w", err)
 	}
-	if err := atomicfile.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+	// The test step that just ran could have planted a symlink there:
+	// replace, never follow.
+	if err := atomicfile.Replace(p, append(b, '\n'), 0o644); err != nil {
 		return "", fmt.Errorf("record test step: %w", err)
 	}
 	return p, nil

@@ -133,3 +133,33 @@ func TestStateDirIsLocked(t *testing.T) {
 		t.Errorf("second OpenState: %v, want in use", err)
 	}
 }
+
+// TestStateDirNeverFollowsPlantedLinks: dh_loupe keeps the state directory
+// in the build tree, which the test suite can write. A symlink planted as
+// the journal (whose torn last line OpenState truncates), the lock or the
+// header must not make loupe write through it.
+func TestStateDirNeverFollowsPlantedLinks(t *testing.T) {
+	for _, name := range []string{"journal.jsonl", "lock", "analysis.json"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if name == "journal.jsonl" {
+				st, err := OpenState(dir, testCfg()) // writes analysis.json
+				if err != nil {
+					t.Fatal(err)
+				}
+				st.Close()
+				os.Remove(filepath.Join(dir, name))
+			}
+			victim := filepath.Join(t.TempDir(), "victim")
+			os.WriteFile(victim, []byte("line one\nno newline"), 0o644)
+			os.Symlink(victim, filepath.Join(dir, name))
+			st, err := OpenState(dir, testCfg())
+			if err == nil {
+				st.Close()
+			}
+			if b, _ := os.ReadFile(victim); string(b) != "line one\nno newline" {
+				t.Errorf("the symlink's target was changed: %q (OpenState: %v)", b, err)
+			}
+		})
+	}
+}

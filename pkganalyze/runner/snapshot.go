@@ -344,7 +344,7 @@ func (r *Runner) markDirty(dirty bool) error {
 		return nil
 	}
 	b, _ := json.MarshalIndent(recovery{Tree: r.cfg.Dir, Snapshot: r.snap.dir, Scratch: r.scratch, Owned: r.ownScratch}, "", "  ")
-	return atomicfile.WriteFile(r.cfg.RecoveryFile, append(b, '\n'), 0o600)
+	return atomicfile.Replace(r.cfg.RecoveryFile, append(b, '\n'), 0o600)
 }
 
 // recover restores the tree if a previous loupe died during a snapshot-mode
