@@ -45,8 +45,7 @@ import (
 	"sync"
 	"time"
 
-	"pault.ag/go/debian/control"
-
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -198,15 +197,17 @@ func Inspect(dir string) Result {
 	var bins []Binary
 	if len(changes) > 0 {
 		r.Changes = changes[0]
-		if ch, err := control.ParseChangesFile(r.Changes); err == nil {
-			for _, f := range ch.Files {
-				if !strings.HasSuffix(f.Filename, ".loupe.yaml") {
-					continue
-				}
-				p := filepath.Join(dir, f.Filename)
+		if vs, probs, err := dataset.ChangesVerdicts(r.Changes); err == nil {
+			// An entry outside the build directory (../x.loupe.yaml) is
+			// never read: it counts as a loupe error.
+			for _, p := range probs {
+				bins = append(bins, Binary{Package: p.String(), Status: string(verdict.StatusError)})
+			}
+			for _, cv := range vs {
+				p := cv.Path
 				v, err := verdict.ReadFile(p)
 				if err != nil {
-					bins = append(bins, Binary{Package: f.Filename, Status: string(verdict.StatusError), Verdict: p})
+					bins = append(bins, Binary{Package: filepath.Base(p), Status: string(verdict.StatusError), Verdict: p})
 					continue
 				}
 				n := 0

@@ -70,3 +70,22 @@ func TestRunRefusesBadSources(t *testing.T) {
 		t.Errorf("PackageDir with an epoch: %s", d)
 	}
 }
+
+// TestInspectChangesOutside: a .changes entry with "../" (the build can
+// shape debian/files) is never read; it counts as a loupe error.
+func TestInspectChangesOutside(t *testing.T) {
+	top := t.TempDir()
+	dir := filepath.Join(top, "pkgs", "p")
+	os.MkdirAll(dir, 0o755)
+	src := "testdata/outcomes/built-verdicts/"
+	v, _ := os.ReadFile(src + "loupe-rebuild-ok_1.0_amd64.loupe.yaml")
+	os.WriteFile(filepath.Join(top, "loupe-rebuild-ok_1.0_amd64.loupe.yaml"), v, 0o644)
+	ch, _ := os.ReadFile(src + "loupe-rebuild-ok_1.0_amd64.changes")
+	ch = []byte(strings.ReplaceAll(string(ch), " loupe-rebuild-ok_1.0_amd64.loupe.yaml", " ../../loupe-rebuild-ok_1.0_amd64.loupe.yaml"))
+	os.WriteFile(filepath.Join(dir, "loupe-rebuild-ok_1.0_amd64.changes"), ch, 0o644)
+	r := Inspect(dir)
+	if r.Status != LoupeError || len(r.Binaries) != 1 || r.Binaries[0].Verdict != "" ||
+		!strings.Contains(r.Binaries[0].Package, "not a file name beside the .changes") {
+		t.Errorf("%s: %+v", r.Status, r.Binaries)
+	}
+}

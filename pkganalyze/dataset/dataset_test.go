@@ -264,3 +264,29 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestChangesEntriesStayBeside: a .changes names files beside it. An entry
+// with "../" (or a symlink) used to be read, wherever it pointed; now it is
+// a problem and nothing outside the .changes' directory is read.
+func TestChangesEntriesStayBeside(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	bin := verdict.Binary{Path: "/bin/o", Shipped: true, Syscalls: []verdict.Syscall{sc("read", 0, "required")}}
+	write(t, "outside_1_amd64.loupe.yaml", mkVerdict("outside", "1", "amd64", verdict.ModeAnalyze, bin))
+	write(t, "b/target_1_amd64.loupe.yaml", mkVerdict("linked", "1", "amd64", verdict.ModeAnalyze, bin))
+	os.MkdirAll("b/build", 0o755)
+	os.Symlink("../target_1_amd64.loupe.yaml", "b/build/linked_1_amd64.loupe.yaml")
+	changesFile(t, "b/build/x_1_amd64.changes", "x", "1", "../../outside_1_amd64.loupe.yaml", "linked_1_amd64.loupe.yaml")
+	vs, probs, err := ChangesVerdicts("b/build/x_1_amd64.changes")
+	if err != nil || len(vs) != 0 || len(probs) != 2 {
+		t.Fatalf("verdicts %v problems %v err %v", vs, probs, err)
+	}
+	if !strings.Contains(probs[0].String(), `lists "../../outside_1_amd64.loupe.yaml", which is not a file name beside the .changes`) ||
+		!strings.Contains(probs[1].String(), "lists linked_1_amd64.loupe.yaml, which is not a regular file") {
+		t.Errorf("problems: %v", probs)
+	}
+	ds, err := Collect(context.Background(), []string{"b/build/x_1_amd64.changes"}, CollectOptions{})
+	if err != nil || len(ds.Entries) != 0 || len(ds.Problems) != 2 {
+		t.Errorf("Collect: %v entries %+v problems %v", err, ds.Entries, ds.Problems)
+	}
+}
