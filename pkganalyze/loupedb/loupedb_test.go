@@ -181,3 +181,50 @@ func TestImportShared(t *testing.T) {
 		t.Error("import is not deterministic")
 	}
 }
+
+// dynCSV is a valid 335-row (exclusive) dyn.csv in which read is used and
+// works stubbed.
+func dynCSV() string {
+	var b strings.Builder
+	b.WriteString(Header + "\n")
+	for i := 0; i < 335; i++ {
+		if i == 0 {
+			b.WriteString("0,Y,N,Y,N\n")
+			continue
+		}
+		b.WriteString(strconv.Itoa(i) + ",N,N,N,N\n")
+	}
+	return b.String()
+}
+
+// TestImportRefusesNonLoupeDB: a --loupedb that is a file, or a directory
+// with no dyn.csv in the loupedb layout, used to import nothing and succeed
+// (loupe db exited 0, even with --strict). It is now an error; a checkout
+// and its apps/ directory both work.
+func TestImportRefusesNonLoupeDB(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	noApps := filepath.Join(tmp, "no-apps")
+	os.MkdirAll(filepath.Join(noApps, "docs"), 0o755)
+	os.WriteFile(filepath.Join(noApps, "dyn.csv"), []byte(dynCSV()), 0o644) // not in the layout
+	for _, tt := range []struct{ root, want string }{
+		{file, "is not a directory (want a loupedb checkout: DIR/apps/<app>/<workload>/<run>/data/dyn.csv)"},
+		{noApps, "no <app>/<workload>/<run>/data/dyn.csv under " + noApps},
+		{filepath.Join(tmp, "missing"), "no such file or directory (want a loupedb checkout"},
+	} {
+		if _, _, err := Import(tt.root); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Import(%s): %v, want %q", tt.root, err, tt.want)
+		}
+	}
+	good := filepath.Join(tmp, "good")
+	p := filepath.Join(good, "apps", "redis", "suite", "imported", "data", "dyn.csv")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, []byte(dynCSV()), 0o644)
+	for _, root := range []string{good, filepath.Join(good, "apps")} {
+		es, probs, err := Import(root)
+		if err != nil || len(probs) != 0 || len(es) != 1 || strings.Join(es[0].Syscalls.Stub, ",") != "read" {
+			t.Errorf("Import(%s): %v %v %+v", root, err, probs, es)
+		}
+	}
+}

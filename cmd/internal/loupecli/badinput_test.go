@@ -272,3 +272,23 @@ func TestOutputKeptWhenWriteFails(t *testing.T) {
 		}
 	})
 }
+
+// TestDBLoupeDBNotADatabase: --loupedb at a file or at a directory without
+// apps/ imported nothing and exited 0, even with --strict; now status 2.
+func TestDBLoupeDBNotADatabase(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "f")
+	os.WriteFile(file, nil, 0o644)
+	for _, db := range []string{file, tmp} {
+		for _, strict := range []bool{false, true} {
+			args := []string{"db", "--loupedb", db, "-o", filepath.Join(t.TempDir(), "d.json")}
+			if strict {
+				args = append(args, "--strict")
+			}
+			_, stderr, code := run(t, args...)
+			if code != 2 || !strings.Contains(stderr, "want a loupedb checkout") {
+				t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+			}
+		}
+	}
+}
