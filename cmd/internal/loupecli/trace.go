@@ -67,8 +67,12 @@ func runTrace(c *cli.Context) error {
 	var ms []tracer.Matcher
 	if bins := c.StringSlice("binary"); len(bins) > 0 {
 		for _, b := range bins {
-			if _, err := os.Stat(b); err != nil {
+			fi, err := os.Stat(b)
+			if err != nil {
 				return fmt.Errorf("trace: --binary %s: %w", b, err)
+			}
+			if fi.IsDir() {
+				return fmt.Errorf("trace: --binary %s: is a directory (use --binary-dir)", b)
 			}
 		}
 		m, err := tracer.MatchPath(bins...)
@@ -78,6 +82,12 @@ func runTrace(c *cli.Context) error {
 		ms = append(ms, m)
 	}
 	for _, d := range c.StringSlice("binary-dir") {
+		// A typo must not silently whitelist nothing (and record nothing).
+		if fi, err := os.Stat(d); err != nil {
+			return fmt.Errorf("trace: --binary-dir %s: %w", d, err)
+		} else if !fi.IsDir() {
+			return fmt.Errorf("trace: --binary-dir %s: not a directory (use --binary for one executable)", d)
+		}
 		m, err := tracer.MatchPrefix(d)
 		if err != nil {
 			return fmt.Errorf("trace: --binary-dir %s: %w", d, err)
