@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
@@ -346,6 +347,41 @@ func Parse(name string, b []byte) (*Dataset, error) {
 		if e.Name == "" || e.Origin == "" {
 			return nil, fmt.Errorf("%s: field entries[%d]: entry without name or origin", name, i)
 		}
+		if err := e.checkNames(); err != nil {
+			return nil, fmt.Errorf("%s: field entries[%d].%w", name, i, err)
+		}
 	}
 	return &d, nil
+}
+
+// checkNames refuses syscall names (and sub-features of syscalls) that the
+// entry's architecture does not have, with a suggestion: a plan would
+// otherwise tell an OS to implement "not_a_syscall".
+func (e *Entry) checkNames() error {
+	table := verdict.SyscallTable(e.Architecture)
+	for _, c := range []struct {
+		field string
+		f     *Features
+		sub   bool
+	}{{"syscalls", &e.Syscalls, false}, {"features", &e.Features, true}} {
+		for _, l := range []struct {
+			class string
+			keys  []string
+		}{{"required", c.f.Required}, {"stub", c.f.Stub}, {"fake", c.f.Fake}, {"both", c.f.Both}, {"traced", c.f.Traced}, {"flaky", c.f.Flaky}} {
+			for k, key := range l.keys {
+				name := key
+				if c.sub {
+					parent, _, ok := strings.Cut(key, ":")
+					if !ok {
+						return fmt.Errorf("%s.%s[%d]: sub-feature %q is not of the form syscall:value", c.field, l.class, k, key)
+					}
+					name = parent
+				}
+				if err := verdict.CheckSyscall(table, name); err != nil {
+					return fmt.Errorf("%s.%s[%d]: %w", c.field, l.class, k, err)
+				}
+			}
+		}
+	}
+	return nil
 }

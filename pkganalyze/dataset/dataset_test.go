@@ -250,6 +250,13 @@ func TestParseRejects(t *testing.T) {
 		{`{"schema":"x"}`, "not a loupe dataset"},
 		{"{\n\"schema\": \"loupe/dataset/v1\",\n\"entries\": [}", "d.json:3"},
 		{`{"schema":"loupe/dataset/v1","entries":[{"name":""}]}`, "entries[0]"},
+		// Unknown names used to be planned as "implement: not_a_syscall".
+		{`{"schema":"loupe/dataset/v1","entries":[{"name":"a","origin":"verdict","architecture":"amd64","syscalls":{"required":["read","not_a_syscall"]}}]}`,
+			`d.json: field entries[0].syscalls.required[1]: unknown amd64 syscall "not_a_syscall"`},
+		{`{"schema":"loupe/dataset/v1","entries":[{"name":"a","origin":"verdict","architecture":"amd64","syscalls":{"stub":["gettimeofdya"]}}]}`,
+			`field entries[0].syscalls.stub[0]: unknown amd64 syscall "gettimeofdya" (did you mean "gettimeofday"?)`},
+		{`{"schema":"loupe/dataset/v1","entries":[{"name":"a","origin":"loupedb","architecture":"amd64","features":{"fake":["fcntll:F_SETFD"]}}]}`,
+			`field entries[0].features.fake[0]: unknown amd64 syscall "fcntll" (did you mean "fcntl"?)`},
 	} {
 		if _, err := Parse("d.json", []byte(tt.in)); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Parse(%s) = %v, want error containing %q", tt.in, err, tt.want)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // tricky strings: YAML would read many of them as something else than a
@@ -48,7 +49,11 @@ func randVerdict(r *rand.Rand) *verdict.File {
 	for i := 0; i < r.Intn(3); i++ {
 		b := verdict.Binary{Path: "/usr/bin/" + pick(r), SHA256: pick(r), BuildID: pick(r), Shipped: r.Intn(2) == 0, Package: pick(r), Processes: r.Intn(9)}
 		for j := 0; j < r.Intn(6); j++ {
-			s := verdict.Syscall{Name: pick(r) + "x", Number: r.Intn(400), Calls: uint64(r.Intn(1e6))}
+			// Real names: readers refuse unknown ones (and a number that is not the name's).
+			names := sysent.AMD64.Names()
+			name := names[r.Intn(len(names))]
+			nr, _ := sysent.AMD64.Number(name)
+			s := verdict.Syscall{Name: name, Number: nr, Calls: uint64(r.Intn(1e6))}
 			if mode == verdict.ModeAnalyze {
 				s.Stub, s.Fake = b2p(r.Intn(2) == 0), b2p(r.Intn(2) == 0)
 				s.Required = r.Intn(2) == 0

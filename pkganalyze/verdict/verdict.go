@@ -25,6 +25,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // Schema is the value of the schema key.
@@ -548,6 +549,7 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 		}
 		return nil
 	}
+	table := SyscallTable(f.Architecture)
 	for i, b := range f.Binaries {
 		if b.Path == "" {
 			return bad([]any{"binaries", i}, "binary without path")
@@ -556,6 +558,14 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 			p := []any{"binaries", i, "syscalls", j}
 			if s.Name == "" {
 				return bad(p, "syscall without name")
+			}
+			if err := CheckSyscall(table, s.Name); err != nil {
+				return bad(append(p, "name"), err.Error())
+			}
+			if table != nil {
+				if nr, _ := table.Number(s.Name); nr != s.Number {
+					return bad(append(p, "number"), fmt.Sprintf("%d is not the number of %s (%d on %s)", s.Number, s.Name, nr, table.Arch()))
+				}
 			}
 			if err := checkOutcome(p, s.Outcome); err != nil {
 				return err
@@ -573,8 +583,14 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 				if list.key == "pseudo_files" && !strings.HasPrefix(ft.Key, "/") {
 					return bad(append(p, "key"), fmt.Sprintf("pseudo-file %q is not an absolute path", ft.Key))
 				}
-				if list.key == "features" && !strings.Contains(ft.Key, ":") {
-					return bad(append(p, "key"), fmt.Sprintf("sub-feature %q is not of the form syscall:value", ft.Key))
+				if list.key == "features" {
+					parent, _, ok := strings.Cut(ft.Key, ":")
+					if !ok {
+						return bad(append(p, "key"), fmt.Sprintf("sub-feature %q is not of the form syscall:value", ft.Key))
+					}
+					if err := CheckSyscall(table, parent); err != nil {
+						return bad(append(p, "key"), fmt.Sprintf("sub-feature %q: %v", ft.Key, err))
+					}
 				}
 				if err := checkOutcome(p, ft.Outcome); err != nil {
 					return err
@@ -624,6 +640,30 @@ func (f *File) checkEnd(bad func(path []any, msg string) error) error {
 		}
 	}
 	return nil
+}
+
+// SyscallTable is the syscall table names in a verdict or dataset entry of
+// architecture arch are checked against: amd64's for amd64, and for "all"
+// and "" (arch-independent packages and plain commands, traced on the only
+// architecture loupe traces today); nil, meaning unchecked, for
+// architectures loupe has no table of.
+func SyscallTable(arch string) *sysent.Table {
+	switch arch {
+	case "", "all":
+		return sysent.AMD64
+	}
+	return sysent.ForArch(arch)
+}
+
+// CheckSyscall refuses a name table does not know, suggesting the closest
+// one (names of the form syscall_<n>, for numbers the headers lacked, are
+// known). A nil table checks nothing.
+func CheckSyscall(table *sysent.Table, name string) error {
+	if table == nil {
+		return nil
+	}
+	_, err := table.Lookup(name)
+	return err
 }
 
 // lastLine is the line of the last node under n.

@@ -292,3 +292,34 @@ func TestDBLoupeDBNotADatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownSyscallNames: unknown syscall names in verdicts and datasets
+// were accepted and planned as "implement: not_a_syscall"; they are now
+// refused with a suggestion. In OS files they are warned about (upstream's
+// Gvisor.syscalls lists futimensat), and the plan goes on.
+func TestUnknownSyscallNames(t *testing.T) {
+	dir := t.TempDir()
+	v := okVerdict()
+	v.Binaries[0].Syscalls[1].Name = "wrte"
+	b, _ := verdict.Marshal(v)
+	vp := filepath.Join(dir, "app_1.0-1_amd64.loupe.yaml")
+	os.WriteFile(vp, b, 0o644)
+	_, stderr, code := run(t, "db", "--strict", "-o", filepath.Join(dir, "v.json"), vp)
+	if code != 1 || !strings.Contains(stderr, `field binaries[0].syscalls[1].name: unknown amd64 syscall "wrte" (did you mean "write"?)`) {
+		t.Errorf("verdict: exit %d, stderr %q", code, stderr)
+	}
+	ds := filepath.Join(dir, "d.json")
+	os.WriteFile(ds, []byte(`{"schema":"loupe/dataset/v1","entries":[{"name":"a","origin":"verdict","architecture":"amd64","status":"ok","mode":"analyze","syscalls":{"required":["not_a_syscall"]}}]}`), 0o644)
+	osFile := filepath.Join(dir, "None.syscalls")
+	os.WriteFile(osFile, []byte("read\nfutimensat\n"), 0o644)
+	out, stderr, code := run(t, "plan", "--os", osFile, ds)
+	if code != 2 || !strings.Contains(stderr, `field entries[0].syscalls.required[0]: unknown amd64 syscall "not_a_syscall"`) || strings.Contains(out, "not_a_syscall") {
+		t.Errorf("dataset: exit %d, stderr %q, out %q", code, stderr, out)
+	}
+	good := filepath.Join(dir, "good.json")
+	os.WriteFile(good, []byte(`{"schema":"loupe/dataset/v1","entries":[]}`), 0o644)
+	if _, stderr, code := run(t, "plan", "--os", osFile, good); code != 0 ||
+		!strings.Contains(stderr, `loupe plan: warning: `+osFile+`:2: field name: unknown amd64 syscall "futimensat" (did you mean "futimesat"?); kept, but no data can use it`) {
+		t.Errorf("OS file: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -68,6 +68,9 @@ func makePlan(c *cli.Context, ds *dataset.Dataset) (*plan.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
+	for _, w := range o.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "loupe plan: warning: %s\n", w)
+	}
 	w, err := plan.ParseWorkload(c.String("workload"))
 	if err != nil {
 		return nil, fmt.Errorf("plan: --%w", err)

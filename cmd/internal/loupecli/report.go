@@ -47,6 +47,9 @@ func reportCommand() *cli.Command {
 				if opt.OS, err = plan.ReadOS(f); err != nil {
 					return fmt.Errorf("report: %w", err)
 				}
+				for _, w := range opt.OS.Warnings {
+					fmt.Fprintf(c.App.ErrWriter, "loupe report: warning: %s\n", w)
+				}
 			}
 			if opt.Workload, err = plan.ParseWorkload(c.String("workload")); err != nil {
 				return fmt.Errorf("report: --%w", err)
