@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -184,4 +185,20 @@ func TestResolveTimeout(t *testing.T) {
 			t.Errorf("%s: traced despite a bad setting", tt.dbo)
 		}
 	}
+}
+
+// FuzzParseLoupeOption: never panics; what it accepts is within limits.
+func FuzzParseLoupeOption(f *testing.F) {
+	for _, s := range []string{"analyze,strict,replicas=5,jobs=2,timeout=90s", "trace", "analyze,timeout=18446744074", "off,granularity=features"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tu, err := ParseLoupeOption(s)
+		if err != nil {
+			return
+		}
+		if tu.Timeout < 0 || tu.Timeout > limits.MaxTimeout || tu.Replicas < 0 || tu.Replicas > limits.MaxReplicas || tu.Jobs < 0 || tu.Jobs > limits.MaxJobs {
+			t.Fatalf("%q accepted out of bounds: %+v", s, tu)
+		}
+	})
 }

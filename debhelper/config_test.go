@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -140,6 +141,7 @@ func TestLoadConfig(t *testing.T) {
 func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("mode: analyze\nbinaries:\n  add:\n    - path: a/*\n  exclude: [b]\n"))
 	f.Add([]byte("timeout: 5m\nstrict: yes\n"))
+	f.Add([]byte("timeout: 10000000000\nreplicas: -1\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig("loupe.yaml", data, []string{"foo"})
 		if err == nil && c == nil {
@@ -147,6 +149,10 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		if _, ok := err.(*ConfigError); err != nil && !ok {
 			t.Fatalf("error of type %T: %v", err, err)
+		}
+		// What is accepted is within bounds: never "no limit".
+		if err == nil && (c.Timeout < 0 || c.Timeout > limits.MaxTimeout || c.Replicas < 0 || c.Replicas > limits.MaxReplicas || c.Jobs < 0 || c.Jobs > limits.MaxJobs) {
+			t.Fatalf("accepted out of bounds: %+v", c.Tuning)
 		}
 	})
 }

@@ -192,3 +192,23 @@ func TestPlainStringPrefilter(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseDataset: Parse never panics, and what it accepts marshals into a
+// file it accepts again.
+func FuzzParseDataset(f *testing.F) {
+	f.Add([]byte(`{"schema":"loupe/dataset/v1","entries":[{"name":"a","origin":"verdict","architecture":"amd64","status":"ok","mode":"analyze","syscalls":{"required":["read"],"stub":["ioctl"]},"features":{"fake":["fcntl:F_SETFD"]}}]}`))
+	f.Add([]byte(`{"schema":"loupe/dataset/v1","entries":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := Parse("f.json", data)
+		if err != nil {
+			return
+		}
+		b, err := Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse("again.json", b); err != nil {
+			t.Fatalf("a marshalled dataset does not parse: %v", err)
+		}
+	})
+}

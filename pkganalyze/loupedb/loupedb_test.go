@@ -1,6 +1,7 @@
 package loupedb
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 func parse(t *testing.T, path string) *Table {
@@ -227,4 +229,46 @@ func TestImportRefusesNonLoupeDB(t *testing.T) {
 			t.Errorf("Import(%s): %v %v %+v", root, err, probs, es)
 		}
 	}
+}
+
+// FuzzParseDynCSV: any input either parses into a table whose every entry
+// is a syscall the table knows, in a known dialect, or fails with an error
+// naming the file; it never panics. The seeds are upstream's two dialects
+// (when shared/loupedb is beside the repository) and a synthetic file;
+// crashers found are kept in testdata/fuzz/FuzzParseDynCSV.
+func FuzzParseDynCSV(f *testing.F) {
+	f.Add([]byte(dynCSV()))
+	f.Add([]byte(strings.TrimPrefix(dynCSV(), Header+"\n")))
+	f.Add([]byte(dynCSV() + "335,N,N,N,N\n"))
+	f.Add([]byte(Header + "\n0,Y,Y,Y,Y\n"))
+	if db, _ := testutil.LoupeDB(); db != "" {
+		for _, p := range []string{"apps/nginx/benchmark-wrk", "apps/nginx/suite-nginx-tests", "apps/envoy/*"} {
+			ms, _ := filepath.Glob(filepath.Join(db, p, "*", "data", "dyn.csv"))
+			for _, m := range ms {
+				if b, err := os.ReadFile(m); err == nil {
+					f.Add(b)
+				}
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tb, err := ParseDynCSV("f.csv", bytes.NewReader(data))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.csv") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if tb.Dialect != Exclusive && tb.Dialect != Inclusive {
+			t.Fatalf("dialect %q", tb.Dialect)
+		}
+		for name, st := range tb.Syscalls {
+			if _, ok := sysent.AMD64.Number(name); !ok {
+				t.Fatalf("unknown syscall %q in the table", name)
+			}
+			if st&dataset.Tested == 0 {
+				t.Fatalf("%s: untested state %v", name, st)
+			}
+		}
+	})
 }

@@ -453,3 +453,21 @@ func checkEvidence(t *testing.T, label, db string, es []dataset.Entry, w Workloa
 		t.Errorf("%s: every loupedb app has a benchmark: the no-data check checked nothing", label)
 	}
 }
+
+// FuzzParseOS: an OS file parses or fails naming the file; never panics.
+func FuzzParseOS(f *testing.F) {
+	f.Add([]byte("read\nwrite\n# c\n\nfutimensat\n"))
+	f.Add([]byte("name,status\nread,implemented\nwrite,stubbed\nopen,faked\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o, err := ParseOS("os", bytes.NewReader(data))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "os:") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if len(o.Warnings) != len(o.Unknown) {
+			t.Fatalf("%d warnings for %d unknown names", len(o.Warnings), len(o.Unknown))
+		}
+	})
+}
