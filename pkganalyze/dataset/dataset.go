@@ -3,7 +3,9 @@ package dataset
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -334,6 +336,9 @@ func Parse(name string, b []byte) (*Dataset, error) {
 		if se, ok := err.(*json.SyntaxError); ok {
 			line := bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n")) + 1
 			return nil, fmt.Errorf("%s:%d: invalid dataset JSON: %w", name, line, err)
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s:%d: invalid dataset: the file ends too early (cut short, or empty): %w", name, bytes.Count(b, []byte("\n"))+1, err)
 		}
 		return nil, fmt.Errorf("%s: invalid dataset: %w", name, err)
 	}

@@ -507,6 +507,13 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 			line = lastLine(doc) // the whole file: point at where it ends
 		case n != nil:
 			line = n.Line
+		default:
+			// A missing key: point at the deepest part of the path there is.
+			for k := len(path) - 1; k > 0 && line == 0; k-- {
+				if a := nodeAt(doc, path[:k]...); a != nil {
+					line = a.Line
+				}
+			}
 		}
 		return &FieldError{File: name, Line: line, Field: fieldName(path), Msg: msg}
 	}
