@@ -37,7 +37,9 @@ func TestHostileInputs(t *testing.T) {
 		"changes":  func(p string) string { return cli("db", "--strict", "-o", "/dev/null", p) },
 		"datasets": func(p string) string { return cli("plan", "--os", "/dev/null", "-o", "/dev/null", p) },
 		"os":       func(p string) string { return cli("plan", "--os", p, "-o", "/dev/null", okDataset) },
-		"costs":    func(p string) string { return cli("plan", "--os", "/dev/null", "--cost", p, "-o", "/dev/null", okDataset) },
+		"costs": func(p string) string {
+			return cli("plan", "--os", "/dev/null", "--cost", p, "-o", "/dev/null", okDataset)
+		},
 		"sources": func(p string) string {
 			return cli("rebuild", "--chroot", "/nonexistent", "--dh-loupe-deb", "/nonexistent", "--out", "/nonexistent/out", "--list", p)
 		},
