@@ -164,4 +164,14 @@ func TestWriteRunReplacesPlantedLink(t *testing.T) {
 	if runs, err := ReadRuns(dir); err != nil || len(runs) != 1 {
 		t.Errorf("ReadRuns: %v %v", runs, err)
 	}
+	// CheckRun says before the step runs when the record could not be
+	// written: here a directory is in its way.
+	if err := CheckRun(dir, r.Packages); err != nil {
+		t.Errorf("CheckRun: %v", err)
+	}
+	os.Remove(p)
+	os.Mkdir(p, 0o755)
+	if err := CheckRun(dir, r.Packages); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("CheckRun with a directory in the way: %v", err)
+	}
 }
