@@ -519,37 +519,30 @@ func Helpers(attrs []Attribution, full bool, notes map[string]string) []verdict.
 	return out
 }
 
-// mergeSyscalls adds b's calls to a's, as untested uses.
-func mergeSyscalls(a, b []verdict.Syscall) []verdict.Syscall {
+// mergeUses adds b's uses to a's, by key, summing the calls. Both come
+// from the trace, so their outcomes are untested.
+func mergeUses[T any](a, b []T, key func(*T) string, calls func(*T) *uint64) []T {
 	at := map[string]int{}
-	for i, s := range a {
-		at[s.Name] = i
+	for i := range a {
+		at[key(&a[i])] = i
 	}
-	for _, s := range b {
-		if i, ok := at[s.Name]; ok {
-			a[i].Calls += s.Calls
+	for _, u := range b {
+		if i, ok := at[key(&u)]; ok {
+			*calls(&a[i]) += *calls(&u)
 			continue
 		}
-		at[s.Name] = len(a)
-		a = append(a, verdict.Syscall{Name: s.Name, Number: s.Number, Calls: s.Calls})
+		at[key(&u)] = len(a)
+		a = append(a, u)
 	}
 	return a
 }
 
+func mergeSyscalls(a, b []verdict.Syscall) []verdict.Syscall {
+	return mergeUses(a, b, func(s *verdict.Syscall) string { return s.Name }, func(s *verdict.Syscall) *uint64 { return &s.Calls })
+}
+
 func mergeFeatures(a, b []verdict.Feature) []verdict.Feature {
-	at := map[string]int{}
-	for i, f := range a {
-		at[f.Key] = i
-	}
-	for _, f := range b {
-		if i, ok := at[f.Key]; ok {
-			a[i].Calls += f.Calls
-			continue
-		}
-		at[f.Key] = len(a)
-		a = append(a, verdict.Feature{Key: f.Key, Calls: f.Calls})
-	}
-	return a
+	return mergeUses(a, b, func(f *verdict.Feature) string { return f.Key }, func(f *verdict.Feature) *uint64 { return &f.Calls })
 }
 
 // Shipped returns the build-tree executables (absolute paths) that pkg

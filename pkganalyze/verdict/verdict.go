@@ -75,9 +75,9 @@ type File struct {
 	Runs         Runs        `yaml:"runs"`
 	Environment  Environment `yaml:"environment"`
 	// Flaky is set when baseline replicas disagreed; Evidence says how.
-	Flaky     bool       `yaml:"flaky,omitempty"`
-	Evidence  []string   `yaml:"evidence,omitempty"`
-	Binaries  []Binary   `yaml:"binaries"`
+	Flaky    bool     `yaml:"flaky,omitempty"`
+	Evidence []string `yaml:"evidence,omitempty"`
+	Binaries []Binary `yaml:"binaries"`
 	// Helpers are the test helpers (dh_loupe): build-tree executables the
 	// test step ran that the package does not ship. Verdicts written before
 	// this key listed them in Binaries with Shipped false; TestHelpers
@@ -133,8 +133,8 @@ type Binary struct {
 	// in debian/loupe.yaml (stand-ins): its build-tree path. The installed
 	// file itself never ran.
 	StandIn string `yaml:"stand_in,omitempty"`
-	BuildID   string `yaml:"build_id,omitempty"`
-	SHA256    string `yaml:"sha256"`
+	BuildID string `yaml:"build_id,omitempty"`
+	SHA256  string `yaml:"sha256"`
 	// Shipped is false for test helpers that the package does not install.
 	Shipped bool `yaml:"shipped"`
 	// Package is the binary package that ships it (dh_loupe).
