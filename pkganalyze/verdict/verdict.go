@@ -75,14 +75,10 @@ type File struct {
 	Runs         Runs        `yaml:"runs"`
 	Environment  Environment `yaml:"environment"`
 	// Flaky is set when baseline replicas disagreed; Evidence says how.
-	Flaky    bool     `yaml:"flaky,omitempty"`
-	Evidence []string `yaml:"evidence,omitempty"`
-	Binaries []Binary `yaml:"binaries"`
-	// Helpers are the test helpers (dh_loupe): build-tree executables the
-	// test step ran that the package does not ship. Verdicts written before
-	// this key listed them in Binaries with Shipped false; TestHelpers
-	// reads both.
-	Helpers   []Helper   `yaml:"helpers,omitempty"`
+	Flaky     bool       `yaml:"flaky,omitempty"`
+	Evidence  []string   `yaml:"evidence,omitempty"`
+	Binaries  []Binary   `yaml:"binaries"`
+	Helpers   []Helper   `yaml:"helpers,omitempty"` // dh_loupe's test helpers; see Helper and TestHelpers
 	Conflicts []Conflict `yaml:"conflicts,omitempty"`
 	// RunMetadata is the only part that varies between identical analyses.
 	RunMetadata RunMetadata `yaml:"run_metadata"`
@@ -129,13 +125,11 @@ type Binary struct {
 	Path string `yaml:"path"`
 	// BuildPath is the path executed in the build tree, when it differs.
 	BuildPath string `yaml:"build_path,omitempty"`
-	// StandIn is set when the results are a test-only variant's, declared
-	// in debian/loupe.yaml (stand-ins): its build-tree path. The installed
-	// file itself never ran.
-	StandIn string `yaml:"stand_in,omitempty"`
-	BuildID string `yaml:"build_id,omitempty"`
-	SHA256  string `yaml:"sha256"`
-	// Shipped is false for test helpers that the package does not install.
+	StandIn   string `yaml:"stand_in,omitempty"` // a declared test-only variant's build path: the installed file never ran
+	BuildID   string `yaml:"build_id,omitempty"`
+	SHA256    string `yaml:"sha256"`
+	// Shipped is false for test helpers that the package does not install
+	// (only in verdicts written before File.Helpers).
 	Shipped bool `yaml:"shipped"`
 	// Package is the binary package that ships it (dh_loupe).
 	Package     string    `yaml:"package,omitempty"`
@@ -146,12 +140,13 @@ type Binary struct {
 	PseudoFiles []Feature `yaml:"pseudo_files,omitempty"`
 }
 
-// Helper is a test helper: an executable of the build tree that the test
-// step ran and that no package ships (or that debian/loupe.yaml excludes).
-// Its syscalls are not the package's, and it is never experimented on, so
-// by default only its path and process count are listed; the syscall
-// lists (untested outcomes) are kept only on request (dh_loupe's
-// helpers=full), since suites can run hundreds of helpers.
+// Helper is a test helper (File.Helpers): an executable of the build tree
+// that the test step ran and that no package ships (or that
+// debian/loupe.yaml excludes). Its syscalls are not the package's, and it
+// is never experimented on, so by default only its path and process count
+// are listed; the syscall lists (untested outcomes) are kept only on
+// request (dh_loupe's helpers=full), since suites can run hundreds of
+// helpers.
 type Helper struct {
 	// Path is relative to the source tree.
 	Path string `yaml:"path"`
