@@ -221,7 +221,7 @@ func (v *verdicts) analyze(f *verdict.File, p string, run *debhelper.Run, attrs 
 		Stdout:      v.pio.Stdout,
 		Stderr:      v.pio.Stderr,
 	}
-	req.Template.Binaries = nil
+	req.Template.Binaries, req.Template.Helpers, req.Template.Evidence = nil, nil, nil
 	v.u.infof("%s: analyzing %d binaries (%d replicas, %d jobs)", p, len(req.Whitelist), req.Replicas, req.Jobs)
 	got, err := v.deps.Analyze(v.ctx, req)
 	if err != nil {
