@@ -14,6 +14,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer"
 	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
 
@@ -305,6 +306,37 @@ func TestVerdictSizeBudget(t *testing.T) {
 		}
 		if want := fmt.Sprintf("the test step ran %d test helpers; they are not listed, since hello-loupe-doc ships no executable", helpers+1); !reflect.DeepEqual(d.Evidence, []string{want}) {
 			t.Errorf("%s: doc evidence %q", tc.dbo, d.Evidence)
+		}
+	}
+}
+
+// TestWhitelist: the test step's whitelist is the build tree except
+// debian/, plus binaries.add and stand-ins globs, which may point under
+// debian/ (a debug build made in debian/build-debug).
+func TestWhitelist(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &debhelper.Config{File: debhelper.ConfigFile,
+		Add:      []debhelper.AddRule{{Path: "debian/build-x/foo", Package: "foo"}},
+		StandIns: []debhelper.StandIn{{Path: "debian/build-debug/*-debug", Installed: "/usr/bin/foo", Line: 2}}}
+	for _, tc := range []struct {
+		cfg  *debhelper.Config
+		rel  string
+		want bool
+	}{
+		{nil, "src/foo", true},
+		{nil, "debian/build-debug/foo-debug", false},
+		{cfg, "src/foo", true},
+		{cfg, "debian/build-debug/foo-debug", true},
+		{cfg, "debian/build-x/foo", true},
+		{cfg, "debian/foo/usr/bin/foo", false},
+		{cfg, "../elsewhere/foo-debug", false},
+	} {
+		m, err := whitelist(dir, tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Match(tracer.NewExe(filepath.Join(dir, tc.rel), nil)); got != tc.want {
+			t.Errorf("config %v: %s matched %v, want %v (%s)", tc.cfg != nil, tc.rel, got, tc.want, m)
 		}
 	}
 }
