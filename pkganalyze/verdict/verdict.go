@@ -586,6 +586,15 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 	if f.Workload.Replicas < 0 {
 		return bad([]any{"workload", "replicas"}, "negative replica count")
 	}
+	for _, c := range []struct {
+		key string
+		n   int
+	}{{"total", f.Runs.Total}, {"baseline", f.Runs.Baseline}, {"reference", f.Runs.Reference}, {"sensitivity", f.Runs.Sensitivity},
+		{"experiments", f.Runs.Experiments}, {"confirmation", f.Runs.Confirmation}, {"culprit_search", f.Runs.CulpritSearch}} {
+		if c.n < 0 {
+			return bad([]any{"runs", c.key}, "negative run count")
+		}
+	}
 	checkOutcome := func(path []any, o Outcome) error {
 		if f.Mode == ModeTrace && (o.Stub != nil || o.Fake != nil) {
 			return bad(path, "trace-mode verdicts have stub/fake null")
@@ -664,6 +673,9 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 	for i, b := range f.Binaries {
 		if b.Path == "" {
 			return bad([]any{"binaries", i}, "binary without path")
+		}
+		if b.Processes < 0 {
+			return bad([]any{"binaries", i, "processes"}, "negative process count")
 		}
 		if err := uses([]any{"binaries", i}, b.Syscalls, b.Features, b.PseudoFiles, false); err != nil {
 			return err

@@ -22,7 +22,8 @@ func dbCommand() *cli.Command {
 			"package and architecture: the newest Debian version wins, ties go to analyze over trace, then " +
 			"status ok, then the lowest sha256; the others are kept as superseded, with their provenance. " +
 			"Malformed files are reported with file, line and field and skipped; --strict makes them fatal.\n\n" +
-			"--loupedb imports upstream Loupe results (apps/<app>/<workload>/<run>/data/dyn.csv).\n\n" +
+			"--loupedb imports upstream Loupe results (DIR/apps/<app>/<workload>/<run>/data/dyn.csv); a DIR that holds " +
+			"none (a file, a directory without apps/) is an error, whatever --strict says.\n\n" +
 			"Example: loupe db -o rebuild.dataset.json --loupedb ../shared/loupedb rebuild-out/",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the dataset to `FILE` (default: stdout)"},
