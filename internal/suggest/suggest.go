@@ -5,7 +5,8 @@ package suggest
 const maxLen = 64
 
 // Closest returns the name of known closest to the first of spellings by
-// Distance, or "" if none is reasonably close (fewer than len/2+2 edits). The
+// Distance, or "" if none is reasonably close (fewer than len/3+2 edits:
+// "wirte" is close to "write", "frob" is not close to "db"). The
 // other spellings are alternative forms of the same input (an upper-cased
 // ioctl name): a known name's distance is its smallest over all of them.
 // Ties go to the earliest name of known.
@@ -13,7 +14,7 @@ func Closest(known []string, spellings ...string) string {
 	if len(spellings) == 0 || len(spellings[0]) > maxLen {
 		return ""
 	}
-	best, bestD := "", len(spellings[0])/2+2
+	best, bestD := "", len(spellings[0])/3+2
 	for _, k := range known {
 		if k == "" || len(k) > maxLen {
 			continue

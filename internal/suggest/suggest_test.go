@@ -38,6 +38,7 @@ func TestClosest(t *testing.T) {
 		{"typo", apps, []string{"ngnix"}, "nginx"},
 		{"missing letter", apps, []string{"memcache"}, "memcached"},
 		{"nothing close", apps, []string{"firefox"}, ""},
+		{"short and far", []string{"db", "plan"}, []string{"frob"}, ""},
 		{"exact", apps, []string{"redis"}, "redis"},
 		{"empty input", apps, []string{""}, ""},
 		{"no spellings", apps, nil, ""},

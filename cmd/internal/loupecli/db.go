@@ -26,24 +26,21 @@ func dbCommand() *cli.Command {
 			"none (a file, a directory without apps/) is an error, whatever --strict says.\n\n" +
 			"Example: loupe db -o rebuild.dataset.json --loupedb ../shared/loupedb rebuild-out/",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the dataset to `FILE` (default: stdout)"},
+			outputFlag("dataset", ""),
 			&cli.StringSliceFlag{Name: "loupedb", Usage: "import an upstream loupedb `DIR`"},
 			&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 if any input was malformed"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "files parsed in parallel, at most 256 (default, or 0: CPUs)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "files parsed in parallel, at most 256; 0: one per CPU", DefaultText: "0"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := limits.Count("--jobs", c.Int("jobs"), 0, limits.MaxJobs); err != nil {
 				return fmt.Errorf("db: %w", err)
 			}
-			out := c.String("output")
-			if out != "" {
-				if err := checkOutput("db", "--output", out); err != nil {
-					return err
-				}
+			out, err := outputPath(c, "output")
+			if err != nil {
+				return err
 			}
 			ds := &dataset.Dataset{Schema: dataset.Schema}
 			if c.NArg() > 0 {
-				var err error
 				ds, err = dataset.Collect(c.Context, c.Args().Slice(), dataset.CollectOptions{Jobs: c.Int("jobs")})
 				if err != nil {
 					return fmt.Errorf("db: %w", err)
