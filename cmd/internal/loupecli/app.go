@@ -1,7 +1,12 @@
 // Package loupecli is the `loupe` command line: it turns arguments into calls
 // on tracer, pkganalyze and debhelper and does nothing else. New builds the
-// urfave/cli application, so tests and the man-page generator use the same
-// definition as the binary.
+// urfave/cli application, so that tests and the bash completion script
+// (loupe completion bash, generated at package build time) use the same
+// definition as the binary. loupe(1) is written by hand (doc/man/loupe.pod);
+// a test checks that it names every command and option.
+//
+// Standard output belongs to the workload in trace (its result goes to a
+// file) and to the result elsewhere; messages go to standard error.
 package loupecli
 
 import (
@@ -116,7 +121,7 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		},
 	}
 	app.Commands = append(app.Commands, analyzeCommand(), dbCommand(), planCommand(), reportCommand(), rebuildCommand(),
-		helpCommand(), manCommand(), completionCommand())
+		helpCommand(), completionCommand())
 	return app
 }
 
@@ -226,21 +231,5 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) (int, syscall
 	default:
 		fmt.Fprintf(stderr, "loupe: %v\n", err)
 		return 2, 0
-	}
-}
-
-func manCommand() *cli.Command {
-	return &cli.Command{
-		Name:   "man",
-		Usage:  "print the loupe(1) man page (roff)",
-		Hidden: true,
-		Action: func(c *cli.Context) error {
-			s, err := c.App.ToManWithSection(1)
-			if err != nil {
-				return err
-			}
-			_, err = io.WriteString(c.App.Writer, s)
-			return err
-		},
 	}
 }

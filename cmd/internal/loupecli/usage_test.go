@@ -177,7 +177,7 @@ func TestHelp(t *testing.T) {
 		{args: []string{"help", "frob"}, code: 2, stderr: `loupe: unknown command "frob"; the commands are: trace, analyze, db, plan, report, rebuild, help ("loupe help COMMAND" describes one)`},
 		{args: []string{"frob"}, code: 2, stderr: `loupe: unknown command "frob"; the commands are: trace, analyze`},
 		{args: []string{"anlyze", "--binary", "x"}, code: 2, stderr: `loupe: unknown command "anlyze" (did you mean "analyze"?)`},
-		{args: []string{"help", "man"}, code: 2, stderr: `unknown command "man"`},
+		{args: []string{"help", "completion"}, code: 2, stderr: `unknown command "completion"`},
 	} {
 		stdout, stderr, code := run(t, tt.args...)
 		if code != tt.code || !strings.Contains(stderr, tt.stderr) {
