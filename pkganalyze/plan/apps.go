@@ -100,7 +100,13 @@ func Apps(entries []dataset.Entry, w Workload, naive bool, only []string) ([]*Ap
 		a.any = true
 		label := string(e.Origin) + ":" + e.Workload.Name
 		if e.Origin == dataset.OriginVerdict {
-			label = "verdict:" + e.Version + "/" + e.Architecture
+			// loupe analyze --app verdicts have no version: their
+			// workload kind tells a suite from a benchmark.
+			v := e.Version
+			if v == "" {
+				v = e.Workload.Kind
+			}
+			label = "verdict:" + v + "/" + e.Architecture
 		}
 		usable := e.Usable()
 		if naive {

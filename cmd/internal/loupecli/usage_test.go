@@ -311,10 +311,16 @@ func TestAnalyzeAppThroughPlan(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &p); code != 0 || err != nil || p.Apps != 1 || len(p.NoData) != 0 {
 			t.Fatalf("plan --workload %s: exit %d, %v, %s\n%.300s", w, code, err, stderr, stdout)
 		}
+		want := map[string]string{"bench": "verdict:benchmark/amd64", "suite": "verdict:suite/amd64", "any": "verdict:benchmark/amd64 verdict:suite/amd64"}[w]
 		found := false
 		for _, s := range p.Steps {
 			for _, u := range s.Unlocks {
-				found = found || u.App == "myapp"
+				if u.App == "myapp" {
+					found = true
+					if got := strings.Join(u.Workloads, " "); got != want {
+						t.Errorf("plan --workload %s: myapp from %q, want %q", w, got, want)
+					}
+				}
 			}
 		}
 		if !found {
