@@ -33,3 +33,22 @@ func TestUnknownApps(t *testing.T) {
 		t.Errorf("no data %+v", nodata)
 	}
 }
+
+func TestActionMeets(t *testing.T) {
+	req, stub, fake, both, traced := dataset.Tested, dataset.Tested|dataset.StubOK, dataset.Tested|dataset.FakeOK,
+		dataset.Tested|dataset.StubOK|dataset.FakeOK, dataset.State(0)
+	for _, tt := range []struct {
+		a    Action
+		st   dataset.State
+		want bool
+	}{
+		{Implemented, req, true}, {Implemented, traced, true},
+		{Stubbed, stub, true}, {Stubbed, both, true}, {Stubbed, fake, false}, {Stubbed, req, false}, {Stubbed, traced | dataset.StubOK, false},
+		{Faked, fake, true}, {Faked, both, true}, {Faked, stub, false}, {Faked, req, false},
+		{Absent, both, false},
+	} {
+		if got := tt.a.Meets(tt.st); got != tt.want {
+			t.Errorf("%s.Meets(%s) = %v, want %v", tt.a, tt.st.Class(), got, tt.want)
+		}
+	}
+}
