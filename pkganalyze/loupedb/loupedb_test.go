@@ -30,7 +30,7 @@ func parse(t *testing.T, path string) *Table {
 // only under stubbing and mkdir only under faking) and on rows of the
 // inclusive dialect.
 func TestKnownRows(t *testing.T) {
-	db := testutil.SharedDB(t)
+	db := testutil.LoupeDB(t)
 	tests := []struct {
 		file    string
 		dialect string
@@ -132,7 +132,7 @@ func TestParseErrors(t *testing.T) {
 
 // TestImportShared imports the whole upstream database.
 func TestImportShared(t *testing.T) {
-	db := testutil.SharedDB(t)
+	db := testutil.LoupeDB(t)
 	entries, problems, err := Import(db)
 	if err != nil {
 		t.Fatal(err)
