@@ -80,19 +80,24 @@ func (e *engine) impact() {
 			}
 			c := u.chains[a]
 			users := e.users(u.key)
+			grouped := false
+			for _, g := range c.grouped {
+				grouped = grouped || g
+			}
 			for _, b := range users {
 				bb, bo := binMetric(e.ref.outs, b, rss), binMetric(c.outs, b, rss)
-				e.flag(u.key, a, MetricPeakRSS, b, bb, bo, []string{b})
+				e.flag(u.key, a, MetricPeakRSS, b, bb, bo, []string{b}, grouped)
 				bb, bo = binMetric(e.ref.outs, b, fds), binMetric(c.outs, b, fds)
-				e.flag(u.key, a, MetricMaxFDs, b, bb, bo, []string{b})
+				e.flag(u.key, a, MetricMaxFDs, b, bb, bo, []string{b}, grouped)
 			}
-			e.flag(u.key, a, MetricWall, "", refWall, walls(c.outs), users)
+			e.flag(u.key, a, MetricWall, "", refWall, walls(c.outs), users, grouped)
 		}
 	}
 }
 
-// flag records an impact on the unit's entry of each binary in on.
-func (e *engine) flag(key string, a Action, metric, bin string, base, obs []float64, on []string) {
+// flag records an impact on the unit's entry of each binary in on; grouped
+// says the runs measured applied other units too (strategy adaptive).
+func (e *engine) flag(key string, a Action, metric, bin string, base, obs []float64, on []string, grouped bool) {
 	dir := RangeTest(base, obs, Margins[metric])
 	if dir == "" {
 		return
@@ -101,9 +106,9 @@ func (e *engine) flag(key string, a Action, metric, bin string, base, obs []floa
 		if e.impacts[b] == nil {
 			e.impacts[b] = map[string][]verdict.Impact{}
 		}
-		e.impacts[b][key] = append(e.impacts[b][key], verdict.Impact{Action: string(a), Metric: metric, Direction: dir})
+		e.impacts[b][key] = append(e.impacts[b][key], verdict.Impact{Action: string(a), Metric: metric, Direction: dir, Grouped: grouped})
 	}
-	e.figs[key] = append(e.figs[key], verdict.ImpactFig{Action: string(a), Metric: metric, Binary: bin, Baseline: base, Observed: obs})
+	e.figs[key] = append(e.figs[key], verdict.ImpactFig{Action: string(a), Metric: metric, Binary: bin, Baseline: base, Observed: obs, Grouped: grouped})
 }
 
 // users are the binaries whose baseline used key.

@@ -38,6 +38,10 @@ type scenario struct {
 	Rules []scenarioRule `yaml:"rules"`
 	// RunnerError makes the n-th run (1-based) fail with a loupe error.
 	RunnerError int `yaml:"runner_error"`
+	// AdaptiveDiffers explains why the adaptive strategy's verdict may
+	// differ from the exhaustive one here (rules that are not monotone or
+	// depend on the run kind); without it they must agree.
+	AdaptiveDiffers string `yaml:"adaptive_differs"`
 }
 
 type scenarioBin struct {

@@ -90,7 +90,18 @@ type Workload struct {
 	Kind     string   `yaml:"kind,omitempty"` // suite | benchmark
 	Replicas int      `yaml:"replicas"`
 	Timeout  string   `yaml:"timeout,omitempty"`
+	// Strategy is the search that chose the runs: "adaptive" (group
+	// testing guided by priors) or "exhaustive" (every unit alone, N
+	// replicas). Verdicts written before strategies existed omit it; they
+	// were exhaustive.
+	Strategy string `yaml:"strategy,omitempty"`
 }
+
+// Search strategies (Workload.Strategy).
+const (
+	StrategyAdaptive   = "adaptive"
+	StrategyExhaustive = "exhaustive"
+)
 
 // Runs counts the workload runs the method used, by purpose. The counts are
 // a function of the run outcomes, so a resumed analysis reports the same
@@ -101,9 +112,12 @@ type Runs struct {
 	Baseline int `yaml:"baseline"`
 	// Reference runs are untraced (nothing recorded, no intervention): the
 	// noise reference for impact, at the same tracing cost as experiments.
-	Reference    int `yaml:"reference"`
-	Sensitivity  int `yaml:"sensitivity"`
-	Experiments  int `yaml:"experiments"`
+	Reference   int `yaml:"reference"`
+	Sensitivity int `yaml:"sensitivity"`
+	Experiments int `yaml:"experiments"`
+	// Groups are experiment runs that applied several units at once
+	// (strategy adaptive); Experiments counts the runs of one unit.
+	Groups       int `yaml:"groups,omitempty"`
 	Confirmation int `yaml:"confirmation"`
 	// CulpritSearch counts the delta-debugging probes run after a failed
 	// confirmation.
@@ -180,6 +194,10 @@ type Impact struct {
 	Action    string `yaml:"action"`    // stub | fake
 	Metric    string `yaml:"metric"`    // peak_rss_kb | max_fds | wall_seconds
 	Direction string `yaml:"direction"` // up | down
+	// Grouped is set when the runs measured applied other units too
+	// (strategy adaptive): the change may come from another unit of the
+	// group. Exhaustive analyses measure every unit alone.
+	Grouped bool `yaml:"grouped,omitempty"`
 }
 
 // Conflict records features that each passed alone but not together; the
@@ -241,6 +259,8 @@ type ImpactFig struct {
 	Binary   string    `yaml:"binary,omitempty"`
 	Baseline []float64 `yaml:"baseline"`
 	Observed []float64 `yaml:"observed"`
+	// Grouped: some observed runs applied other units too (see Impact).
+	Grouped bool `yaml:"grouped,omitempty"`
 }
 
 // Bool returns a pointer to b, for Outcome.Stub and Outcome.Fake.
@@ -503,6 +523,11 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 	}
 	if f.Workload.Replicas < 0 {
 		return bad([]any{"workload", "replicas"}, "negative replica count")
+	}
+	switch f.Workload.Strategy {
+	case "", StrategyAdaptive, StrategyExhaustive:
+	default:
+		return bad([]any{"workload", "strategy"}, fmt.Sprintf("unknown strategy %q (want adaptive or exhaustive)", f.Workload.Strategy))
 	}
 	checkOutcome := func(path []any, o Outcome) error {
 		if f.Mode == ModeTrace && (o.Stub != nil || o.Fake != nil) {
