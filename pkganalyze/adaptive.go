@@ -42,6 +42,9 @@ type pair struct {
 	q  float64 // failure rate: the prior, revised as outcomes come in
 	q0 float64 // the prior
 	c  *chain
+	// suspect: it was in a group that failed for no unit's own failure;
+	// from then on it is decided alone (runBatch).
+	suspect bool
 }
 
 func (p *pair) iv() Intervention { return Intervention{p.u.key, p.a} }
@@ -289,7 +292,7 @@ func (e *engine) screenAgain(ctx context.Context, r int, pending []*pair) error 
 	var comb, rest []*pair
 	inComb := map[Intervention]bool{}
 	for _, iv := range e.combination() {
-		if p := byIV[iv]; p != nil && p.exercised() {
+		if p := byIV[iv]; p != nil && p.exercised() && !p.suspect {
 			comb = append(comb, p)
 			inComb[iv] = true
 		}
@@ -301,7 +304,7 @@ func (e *engine) screenAgain(ctx context.Context, r int, pending []*pair) error 
 	for _, p := range pending {
 		switch {
 		case inComb[p.iv()]:
-		case !p.exercised():
+		case !p.exercised() || p.suspect:
 			jobs = append(jobs, e.groupJob(r, []*pair{p}, nil))
 			lone++
 		default:
@@ -312,15 +315,18 @@ func (e *engine) screenAgain(ctx context.Context, r int, pending []*pair) error 
 	for _, g := range groups {
 		jobs = append(jobs, e.groupJob(r, g, nil))
 	}
-	e.logf("loupe: replica %d: the combination (%d rules), %d more in %d groups, %d alone",
+	e.logf("loupe: replica %d: the combination (%d rules), %d more in %d groups, %d alone (never exercised, or suspects)",
 		r+1, len(comb), len(rest), len(groups), lone)
 	return e.runBatch(ctx, r, jobs)
 }
 
-// runBatch runs the jobs of one replica and notes the groups that failed
-// although none of their units failed: an interaction among them or a
-// flaky workload. Per-unit verdicts are unaffected (each unit passed in a
-// smaller run); the confirmation re-checks the combination.
+// runBatch runs the jobs of one replica. A group that failed although none
+// of its units failed alone (every part passed) hides an interaction among
+// them or a unit that fails only sometimes; a failure of any run applying a
+// unit counts against it in the exhaustive strategy, so the adaptive one
+// cannot take the parts' passes for the units' own replicas. Its units
+// become suspects: they are decided alone, at this replica and every later
+// one, as the exhaustive strategy decides every unit.
 func (e *engine) runBatch(ctx context.Context, r int, jobs []*job) error {
 	e.failedGroups = e.failedGroups[:0]
 	if err := e.runJobs(ctx, jobs); err != nil {
@@ -330,24 +336,41 @@ func (e *engine) runBatch(ctx context.Context, r int, jobs []*job) error {
 		return e.internalErr
 	}
 	var notes []string
+	var suspects []*pair
 	for _, g := range e.failedGroups {
 		bad := false
 		for _, p := range g {
 			bad = bad || (len(p.c.outs) > r && !p.c.outs[r].Pass)
 		}
-		if !bad {
-			ivs := make([]Intervention, len(g))
-			for i, p := range g {
-				ivs[i] = p.iv()
-			}
-			notes = append(notes, fmt.Sprintf("replica %d: %s failed together although each passed in a smaller run (an interaction, or a flaky workload)",
-				r+1, interventionsString(sortInterventions(ivs))))
+		if bad {
+			continue
 		}
+		ivs := make([]Intervention, len(g))
+		for i, p := range g {
+			ivs[i] = p.iv()
+			if !p.suspect {
+				p.suspect = true
+				suspects = append(suspects, p)
+			}
+		}
+		notes = append(notes, fmt.Sprintf("replica %d: %s failed together although each passed in a smaller run (an interaction, or a unit or workload that fails only sometimes): each was then tested alone",
+			r+1, interventionsString(sortInterventions(ivs))))
 	}
 	// Groups fail in the order runs finish: sort, for determinism.
 	sort.Strings(notes)
 	e.unexplained = append(e.unexplained, notes...)
-	return nil
+	if len(suspects) == 0 {
+		return nil
+	}
+	sort.Slice(suspects, func(i, j int) bool { return suspects[i].iv().String() < suspects[j].iv().String() })
+	jobs = jobs[:0]
+	for _, p := range suspects {
+		if len(p.c.outs) == r+1 && p.c.grouped[r] {
+			p.c.outs, p.c.grouped = p.c.outs[:r], p.c.grouped[:r]
+			jobs = append(jobs, e.groupJob(r, []*pair{p}, nil))
+		}
+	}
+	return e.runBatch(ctx, r, jobs)
 }
 
 // groupJob runs members (and known, pairs already decided at replica r that
