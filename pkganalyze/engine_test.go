@@ -447,6 +447,7 @@ func TestRecordedJournals(t *testing.T) {
 	if len(dirs) == 0 {
 		t.Fatal("no recorded journals")
 	}
+	byName := map[string]map[string]string{}
 	for _, h := range dirs {
 		dir := filepath.Dir(h)
 		name := filepath.Base(dir)
@@ -492,7 +493,15 @@ func TestRecordedJournals(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden(t, "recorded-"+name+".verdict.yaml", out)
+			byName[name] = unitVerdicts(f)
 		})
+	}
+	// The same fixtures analysed for real under both strategies: the same
+	// verdict on every unit.
+	for name, ada := range byName {
+		if base, ok := strings.CutSuffix(name, "-adaptive"); ok && byName[base] != nil {
+			t.Run(base+"-strategies", func(t *testing.T) { compareUnits(t, byName[base], ada) })
+		}
 	}
 }
 
