@@ -67,6 +67,9 @@ func (e *engine) confirmRounds(ctx context.Context, replicas int, what string) e
 			return err
 		}
 		if c.passed() {
+			if what == "" {
+				e.confirmed = c.outs
+			}
 			return nil
 		}
 		e.logf("loupe: confirmation failed (%s): searching for the culprits", c.outs[c.failedAt()].Describe())

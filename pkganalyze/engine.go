@@ -247,6 +247,12 @@ type engine struct {
 	unexplained  []string
 	internalErr  error
 
+	// confirmed are the runs of the confirmation round that passed; comb
+	// and combFigs the combination's impact on them.
+	confirmed []Outcome
+	comb      []verdict.CombinationImpact
+	combFigs  []verdict.ImpactFig
+
 	// phase and remaining feed progress reports (progress.go).
 	phase     string
 	remaining func() int
@@ -525,6 +531,7 @@ func (e *engine) finish(f *verdict.File) {
 	if len(e.figs) > 0 {
 		m.Impacts = e.figs
 	}
+	m.CombinationImpacts = e.combFigs
 	m.Notes = append(m.Notes, e.unexplained...)
 	if e.cfg.Notes != nil {
 		m.Notes = append(m.Notes, e.cfg.Notes()...)

@@ -79,6 +79,9 @@ type File struct {
 	Evidence  []string   `yaml:"evidence,omitempty"`
 	Binaries  []Binary   `yaml:"binaries"`
 	Conflicts []Conflict `yaml:"conflicts,omitempty"`
+	// CombinationImpact: what applying the confirmed combination changes;
+	// figures in RunMetadata.CombinationImpacts.
+	CombinationImpact []CombinationImpact `yaml:"combination_impact,omitempty"`
 	// RunMetadata is the only part that varies between identical analyses.
 	RunMetadata RunMetadata `yaml:"run_metadata"`
 }
@@ -194,10 +197,15 @@ type Impact struct {
 	Action    string `yaml:"action"`    // stub | fake
 	Metric    string `yaml:"metric"`    // peak_rss_kb | max_fds | wall_seconds
 	Direction string `yaml:"direction"` // up | down
-	// Grouped is set when the runs measured applied other units too
-	// (strategy adaptive): the change may come from another unit of the
-	// group. Exhaustive analyses measure every unit alone.
-	Grouped bool `yaml:"grouped,omitempty"`
+}
+
+// CombinationImpact flags a resource or time change beyond baseline noise
+// when everything the confirmation applies is applied at once (the
+// combination an OS would provide). Binary is "" for wall_seconds.
+type CombinationImpact struct {
+	Metric    string `yaml:"metric"`
+	Binary    string `yaml:"binary,omitempty"`
+	Direction string `yaml:"direction"`
 }
 
 // Conflict records features that each passed alone but not together; the
@@ -239,7 +247,10 @@ type RunMetadata struct {
 	ReferenceWall []float64              `yaml:"reference_wall_seconds,omitempty"`
 	Resources     map[string]Resources   `yaml:"resources,omitempty"` // per binary path
 	Impacts       map[string][]ImpactFig `yaml:"impacts,omitempty"`   // per feature key
-	Notes         []string               `yaml:"notes,omitempty"`
+	// CombinationImpacts are the figures behind CombinationImpact (action
+	// "combination").
+	CombinationImpacts []ImpactFig `yaml:"combination_impacts,omitempty"`
+	Notes              []string    `yaml:"notes,omitempty"`
 }
 
 // Resources are the figures of one binary over the baseline replicas
@@ -259,8 +270,6 @@ type ImpactFig struct {
 	Binary   string    `yaml:"binary,omitempty"`
 	Baseline []float64 `yaml:"baseline"`
 	Observed []float64 `yaml:"observed"`
-	// Grouped: some observed runs applied other units too (see Impact).
-	Grouped bool `yaml:"grouped,omitempty"`
 }
 
 // Bool returns a pointer to b, for Outcome.Stub and Outcome.Fake.
@@ -307,6 +316,20 @@ func (f *File) Normalize() {
 			return a.Binary < b.Binary
 		})
 	}
+	sort.Slice(f.CombinationImpact, func(i, j int) bool {
+		a, b := f.CombinationImpact[i], f.CombinationImpact[j]
+		if a.Metric != b.Metric {
+			return a.Metric < b.Metric
+		}
+		return a.Binary < b.Binary
+	})
+	sort.Slice(f.RunMetadata.CombinationImpacts, func(i, j int) bool {
+		a, b := f.RunMetadata.CombinationImpacts[i], f.RunMetadata.CombinationImpacts[j]
+		if a.Metric != b.Metric {
+			return a.Metric < b.Metric
+		}
+		return a.Binary < b.Binary
+	})
 	sort.Slice(f.Conflicts, func(i, j int) bool {
 		return strings.Join(f.Conflicts[i].Features, ",") < strings.Join(f.Conflicts[j].Features, ",")
 	})
@@ -549,6 +572,11 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 			}
 		}
 		return nil
+	}
+	for k, im := range f.CombinationImpact {
+		if im.Direction != "up" && im.Direction != "down" {
+			return bad([]any{"combination_impact", k, "direction"}, fmt.Sprintf("unknown direction %q (want up or down)", im.Direction))
+		}
 	}
 	for i, b := range f.Binaries {
 		if b.Path == "" {

@@ -336,7 +336,7 @@ func TestAnalyzeReportsUnitsPerKind(t *testing.T) {
 	}
 	n := len(b.Syscalls) + len(b.Features)
 	kinds := fmt.Sprintf("%d units (%d syscalls, %d sub-features, 0 pseudo-files", n, len(b.Syscalls), len(b.Features))
-	if !strings.Contains(stderr, "loupe: experiments: "+kinds+"; granularity features)") {
+	if !strings.Contains(stderr, "loupe: experiments (adaptive): "+kinds+"; granularity features)") {
 		t.Errorf("the experiments line does not state %q:\n%s", kinds, stderr)
 	}
 	if !strings.Contains(stderr, "loupe: granularity features: "+kinds+"), ") {
