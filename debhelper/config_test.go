@@ -31,6 +31,7 @@ replicas: 5
 jobs: 2
 timeout: 45m
 granularity: features
+strategy: exhaustive
 binaries:
   add:
     - path: debian/build-x/foo
@@ -44,7 +45,8 @@ binaries:
 `,
 			pkgs: two,
 			want: &Config{File: "loupe.yaml",
-				Tuning: Tuning{Mode: ModeAnalyze, Strict: &yes, Replicas: 5, Jobs: 2, Timeout: 45 * time.Minute, Granularity: verdict.GranFeatures},
+				Tuning: Tuning{Mode: ModeAnalyze, Strict: &yes, Replicas: 5, Jobs: 2, Timeout: 45 * time.Minute, Granularity: verdict.GranFeatures,
+					Strategy: verdict.StrategyExhaustive},
 				Add: []AddRule{{Path: "debian/build-x/foo", Package: "foo", Installed: "/usr/bin/foo"},
 					{Path: "src/.libs/*", Package: "foo-data"}},
 				Exclude: []string{"tests/*", "/usr/lib/foo/helper"}},
@@ -54,11 +56,13 @@ binaries:
 		{name: "not a mapping", doc: "- mode\n", pkgs: one,
 			wantErr: "loupe.yaml:1: the top level: expected a mapping (key: value lines), found a list"},
 		{name: "unknown key", doc: "mode: trace\nreplica: 3\n", pkgs: one,
-			wantErr: "loupe.yaml:2: field replica: unknown key (known keys: mode, strict, replicas, jobs, timeout, granularity, binaries)"},
+			wantErr: "loupe.yaml:2: field replica: unknown key (known keys: mode, strict, replicas, jobs, timeout, granularity, strategy, binaries)"},
 		{name: "bad mode", doc: "\n\nmode: anlyze\n", pkgs: one,
 			wantErr: `loupe.yaml:3: field mode: unknown mode "anlyze" (want off, trace or analyze)`},
 		{name: "bad strict", doc: "strict: sometimes\n", pkgs: one,
 			wantErr: `loupe.yaml:1: field strict: want true or false, found "sometimes"`},
+		{name: "bad strategy", doc: "strategy: quick\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field strategy: want adaptive or exhaustive, found "quick"`},
 		{name: "bad replicas", doc: "replicas: 0\n", pkgs: one,
 			wantErr: `loupe.yaml:1: field replicas: want a whole number >= 1, found "0"`},
 		{name: "bad jobs", doc: "jobs: [1]\n", pkgs: one,

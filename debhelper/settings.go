@@ -7,10 +7,11 @@ import (
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
-// Defaults of the analyze mode.
+// Defaults of the analyze mode. Jobs default to DEB_BUILD_OPTIONS
+// parallel=N, as debhelper's own, and to 1 without it.
 const (
 	DefaultReplicas = 3
-	DefaultJobs     = 1
+	DefaultStrategy = verdict.StrategyAdaptive
 )
 
 // Settings is what loupe does in this build, from DEB_BUILD_OPTIONS,
@@ -31,9 +32,11 @@ type Settings struct {
 	Timeout   time.Duration // 0: derived from the baseline
 	// Granularity of the analysis (default syscalls).
 	Granularity verdict.Granularity
-	NoCheck     bool
-	Parallel    int
-	Config      *Config // nil without debian/loupe.yaml
+	// Strategy of the analysis (default adaptive).
+	Strategy string
+	NoCheck  bool
+	Parallel int
+	Config   *Config // nil without debian/loupe.yaml
 	// Problems are errors in the settings themselves (a bad loupe= value,
 	// an invalid debian/loupe.yaml). They go to stderr, and into the
 	// verdicts when verdicts are produced.
@@ -85,7 +88,10 @@ func ResolveSettings(env []string, cfg *Config, cfgErr error) *Settings {
 		s.Strict = *fromCfg.Strict
 	}
 	s.Replicas = first(fromDBO.Replicas, fromCfg.Replicas, DefaultReplicas)
-	s.Jobs = first(fromDBO.Jobs, fromCfg.Jobs, DefaultJobs)
+	// jobs= (or jobs: in debian/loupe.yaml) wins; else the build's own
+	// parallel=N, which dpkg-buildpackage -J/-j sets; else serial.
+	s.Jobs = first(fromDBO.Jobs, fromCfg.Jobs, s.Parallel)
+	s.Strategy = first(fromDBO.Strategy, fromCfg.Strategy, DefaultStrategy)
 	s.Timeout = first(fromDBO.Timeout, fromCfg.Timeout, 0)
 	s.Granularity = first(fromDBO.Granularity, fromCfg.Granularity, verdict.GranSyscalls)
 	return s

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/progress"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
@@ -124,4 +125,12 @@ func Analyze(ctx context.Context, a Analysis) (f *verdict.File, resumed int, err
 		f.RunMetadata.Isolation = r.Isolation()
 	}
 	return f, resumed, err
+}
+
+// ShowProgress feeds an analysis's progress snapshots to a progress
+// printer (loupe analyze, dh_loupe_verdict).
+func ShowProgress(p *progress.Printer) func(pkganalyze.Progress) {
+	return func(s pkganalyze.Progress) {
+		p.Update(progress.State{Done: s.Runs, Planned: s.Planned, Settled: s.Settled, Units: s.Units})
+	}
 }

@@ -139,7 +139,7 @@ func runAnalyze(c *cli.Context) error {
 	if !c.Bool("quiet") {
 		p := progress.New(c.App.ErrWriter, "loupe: ", progress.Options{})
 		a.Log = p.Log(c.App.ErrWriter)
-		a.Progress = AnalysisProgress(p)
+		a.Progress = runner.ShowProgress(p)
 		p.Start()
 		stopProgress = p.Stop
 	}
@@ -176,14 +176,6 @@ func runAnalyze(c *cli.Context) error {
 		return exitError{code: exitNothingTested}
 	}
 	return nil
-}
-
-// AnalysisProgress feeds an analysis's progress snapshots to a progress
-// printer (loupe analyze, dh_loupe_verdict).
-func AnalysisProgress(p *progress.Printer) func(pkganalyze.Progress) {
-	return func(s pkganalyze.Progress) {
-		p.Update(progress.State{Done: s.Runs, Planned: s.Planned, Settled: s.Settled, Units: s.Units})
-	}
 }
 
 func isolationHint(err error) string {
