@@ -75,6 +75,9 @@ func TestParseLoupeOption(t *testing.T) {
 		{in: "analyze,strategy=exhaustive", want: Tuning{Mode: ModeAnalyze, Strategy: verdict.StrategyExhaustive}},
 		{in: "strategy=adaptive,analyze", want: Tuning{Mode: ModeAnalyze, Strategy: verdict.StrategyAdaptive}},
 		{in: "analyze,strategy=fast", want: Tuning{Mode: ModeAnalyze}, wantErr: `strategy="fast": want adaptive or exhaustive`},
+		{in: "trace,helpers=full", want: Tuning{Mode: ModeTrace, Helpers: HelpersFull}},
+		{in: "helpers=compact,analyze", want: Tuning{Mode: ModeAnalyze, Helpers: HelpersCompact}},
+		{in: "trace,helpers=all", want: Tuning{Mode: ModeTrace}, wantErr: `helpers="all": want compact or full`},
 	}
 	for _, tt := range tests {
 		got, err := ParseLoupeOption(tt.in)
@@ -95,10 +98,12 @@ func TestResolveSettings(t *testing.T) {
 	cfgTuneOnly := &Config{File: ConfigFile, Tuning: Tuning{Replicas: 7}}
 	cfgFeatures := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeAnalyze, Replicas: 7, Granularity: verdict.GranFeatures}}
 	cfgJobs := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeAnalyze, Jobs: 3}}
+	cfgFull := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeTrace, Replicas: 7, Helpers: HelpersFull}}
 	tests := []struct {
 		name          string
 		gran          verdict.Granularity // "": syscalls
 		strategy      string              // "": adaptive
+		helpers       HelperDetail        // "": compact
 		env           []string
 		cfg           *Config
 		artifacts     bool
@@ -132,6 +137,10 @@ func TestResolveSettings(t *testing.T) {
 			replicas: 7, jobs: 1, gran: verdict.GranFeatures},
 		{name: "DBO granularity wins", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze,granularity=pseudo-files"},
 			cfg: cfgFeatures, artifacts: true, traced: true, mode: ModeAnalyze, replicas: 7, jobs: 1, gran: verdict.GranPseudoFiles},
+		{name: "helpers from config", cfg: cfgFull, artifacts: true, traced: true, mode: ModeTrace,
+			replicas: 7, jobs: 1, helpers: HelpersFull},
+		{name: "DBO helpers wins", env: []string{"DEB_BUILD_OPTIONS=loupe=trace,helpers=compact"},
+			cfg: cfgFull, artifacts: true, traced: true, mode: ModeTrace, replicas: 7, jobs: 1, helpers: HelpersCompact},
 		{name: "bad granularity: a problem", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze,granularity=calls"},
 			artifacts: true, mode: ModeAnalyze, replicas: 3, jobs: 1, problems: 1},
 		{name: "bad value: artifacts with an error, no tracing", env: []string{"DEB_BUILD_OPTIONS=loupe=trace,stric"},
@@ -157,6 +166,9 @@ func TestResolveSettings(t *testing.T) {
 			}
 			if want := cmp.Or(tt.strategy, verdict.StrategyAdaptive); s.Strategy != want {
 				t.Errorf("strategy = %q, want %q", s.Strategy, want)
+			}
+			if want := cmp.Or(tt.helpers, HelpersCompact); s.Helpers != want {
+				t.Errorf("helpers = %q, want %q", s.Helpers, want)
 			}
 			if s.Artifacts() != tt.artifacts || s.Traced() != tt.traced || s.Mode != tt.mode || s.Strict != tt.strict ||
 				s.Replicas != tt.replicas || s.Jobs != tt.jobs || len(s.Problems) != tt.problems {

@@ -32,6 +32,8 @@ type Settings struct {
 	Timeout   time.Duration // 0: derived from the baseline
 	// Granularity of the analysis (default syscalls).
 	Granularity verdict.Granularity
+	// Helpers: how much of the test helpers verdicts list (default compact).
+	Helpers HelperDetail
 	// Strategy of the analysis (default adaptive).
 	Strategy string
 	NoCheck  bool
@@ -94,6 +96,7 @@ func ResolveSettings(env []string, cfg *Config, cfgErr error) *Settings {
 	s.Strategy = first(fromDBO.Strategy, fromCfg.Strategy, DefaultStrategy)
 	s.Timeout = first(fromDBO.Timeout, fromCfg.Timeout, 0)
 	s.Granularity = first(fromDBO.Granularity, fromCfg.Granularity, verdict.GranSyscalls)
+	s.Helpers = first(fromDBO.Helpers, fromCfg.Helpers, HelpersCompact)
 	return s
 }
 
