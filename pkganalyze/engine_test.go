@@ -581,3 +581,46 @@ func confirmationMatches(t *testing.T, name string, st Strategy) {
 		}
 	}
 }
+
+// TestMasking asserts the documented outcome of a workload that is not
+// monotone (testdata/scenarios/masking.yaml): where stubbing getrandom
+// masks the failure of faking getcwd, the exhaustive strategy finds getcwd
+// required and the adaptive one fakeable; the adaptive confirmation then
+// applies getcwd=fake together with getrandom=stub, and that combination
+// passes: the joint guarantee holds, the per-unit one does not.
+func TestMasking(t *testing.T) {
+	s, err := loadScenario("testdata/scenarios/masking.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[Strategy]verdict.Outcome{}
+	for _, st := range strategies {
+		r := &scenarioRunner{s: s}
+		f, err := Analyze(context.Background(), r, scenarioConfig(t, s, st.st))
+		if err != nil || f.Status != verdict.StatusOK {
+			t.Fatalf("%s: %v %v", st.st, f.Status, err)
+		}
+		for _, x := range f.Binaries[0].Syscalls {
+			if x.Name == "getcwd" {
+				got[st.st] = x.Outcome
+			}
+		}
+		if st.st == StrategyAdaptive {
+			ok := false
+			for _, spec := range r.made {
+				o, _ := (&scenarioRunner{s: s}).Run(context.Background(), spec)
+				ok = ok || (interventionsString(spec.Interventions) == "getcwd=fake,getrandom=stub" && o.Pass)
+			}
+			if !ok {
+				t.Errorf("no passing run applied getcwd=fake with getrandom=stub")
+			}
+		}
+	}
+	e, a := got[StrategyExhaustive], got[StrategyAdaptive]
+	if bstr(e.Fake) != "false" || !e.Required {
+		t.Errorf("exhaustive: getcwd fake %s required %v, want false, required", bstr(e.Fake), e.Required)
+	}
+	if bstr(a.Fake) != "true" || a.Required {
+		t.Errorf("adaptive: getcwd fake %s required %v, want true, not required (the documented difference)", bstr(a.Fake), a.Required)
+	}
+}
