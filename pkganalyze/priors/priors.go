@@ -79,15 +79,8 @@ func (t *Table) Keys() []string {
 // smoothed towards Default. A sub-feature ("ioctl:TCGETS") without counts
 // borrows its syscall's at half the weight; other unknown keys get Default.
 func (t *Table) FailureRate(key, action string) float64 {
-	c, ok := t.Counts(key)
-	scale := 1.0
+	c, scale, ok := t.lookup(key)
 	if !ok {
-		if p, _, isFeature := strings.Cut(key, ":"); isFeature && !strings.HasPrefix(key, "/") {
-			c, ok = t.Counts(p)
-			scale = 0.5
-		}
-	}
-	if !ok || c.Used == 0 {
 		return Default
 	}
 	held := c.Stub
@@ -108,15 +101,8 @@ func (t *Table) FailureRate(key, action string) float64 {
 // and in 2% of those where stubbing holds.
 func (t *Table) FailureRateGiven(key, action string, otherHeld bool) float64 {
 	prior := t.FailureRate(key, action)
-	c, ok := t.Counts(key)
-	scale := 1.0
+	c, scale, ok := t.lookup(key)
 	if !ok {
-		if p, _, isFeature := strings.Cut(key, ":"); isFeature && !strings.HasPrefix(key, "/") {
-			c, ok = t.Counts(p)
-			scale = 0.5
-		}
-	}
-	if !ok || c.Used == 0 {
 		return prior
 	}
 	held, other := c.Stub, c.Fake
@@ -131,6 +117,21 @@ func (t *Table) FailureRateGiven(key, action string, otherHeld bool) float64 {
 		n, fails = c.Used-other, c.Required
 	}
 	return (scale*float64(fails) + weight*prior) / (scale*float64(n) + weight)
+}
+
+// lookup returns the counts an estimate for key uses, and their weight:
+// the key's own, or for a sub-feature without counts its syscall's at half
+// the weight. ok is false when there are none.
+func (t *Table) lookup(key string) (c Counts, scale float64, ok bool) {
+	c, ok = t.Counts(key)
+	scale = 1
+	if !ok {
+		if p, _, isFeature := strings.Cut(key, ":"); isFeature && !strings.HasPrefix(key, "/") {
+			c, ok = t.Counts(p)
+			scale = 0.5
+		}
+	}
+	return c, scale, ok && c.Used > 0
 }
 
 // Merge returns a table with the counts of t and o added.
