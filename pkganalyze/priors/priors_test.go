@@ -70,6 +70,23 @@ func TestFailureRate(t *testing.T) {
 			t.Errorf("FailureRate(%s, %s) = %.4f, want %.4f", tc.key, tc.action, got, tc.want)
 		}
 	}
+	// ioctl: stubbing held in 6 of 10, faking in 4, both in 3, neither in 3.
+	for _, tc := range []struct {
+		action    string
+		otherHeld bool
+		want      float64
+	}{
+		{"fake", true, (3 + 2*7/12.0) / (6 + 2)},  // faking failed in 3 of the 6 where stubbing held
+		{"fake", false, (3 + 2*7/12.0) / (4 + 2)}, // and in 3 of the 4 where it failed
+		{"stub", true, (1 + 2*5/12.0) / (4 + 2)},  // stubbing failed in 1 of the 4 where faking held
+	} {
+		if got := tab.FailureRateGiven("ioctl", tc.action, tc.otherHeld); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("FailureRateGiven(ioctl, %s, %v) = %.4f, want %.4f", tc.action, tc.otherHeld, got, tc.want)
+		}
+	}
+	if got, want := tab.FailureRateGiven("nosuch", "fake", true), Default; got != want {
+		t.Errorf("FailureRateGiven of an unknown key = %v, want %v", got, want)
+	}
 	var none *Table
 	if got := none.FailureRate("read", "stub"); got != Default {
 		t.Errorf("nil table: %v, want Default", got)
