@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
@@ -77,6 +78,11 @@ func TestAnalyzeKnownAnswer(t *testing.T) {
 	wantSummary := fmt.Sprintf("loupe: limits-loupe status=ok mode=analyze syscalls=%d", len(lim.Syscalls))
 	if s := summaries(r.Out); !reflect.DeepEqual(s, []string{wantSummary}) {
 		t.Errorf("summary lines %q, want just %q", s, wantSummary)
+	}
+	// A build log is not a terminal: plain progress lines.
+	if !regexp.MustCompile(`(?m)^dh_loupe_verdict: limits-loupe: runs \d+/\d+, units settled \d+/\d+`).MatchString(r.Out) ||
+		strings.Contains(r.Out, "\x1b[K") {
+		t.Errorf("the build log has no plain progress line:\n%s", tail(r.Out, 40))
 	}
 	if !regexp.MustCompile(`dh_loupe_verdict: limits-loupe: (experiment|group) \S*prlimit64=stub`).MatchString(r.Out) {
 		t.Errorf("the build log does not show the experiments:\n%s", tail(r.Out, 40))
