@@ -19,7 +19,7 @@ build: ## build bin/loupe and bin/dh_loupe
 	go build -o $(BIN)/ ./cmd/...
 
 vet: ## gofmt and go vet
-	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@bad=$$(gofmt -l $$(git ls-files '*.go' ':!vendor' 2>/dev/null || find . -name '*.go' -not -path './vendor/*')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	go vet ./...
 
