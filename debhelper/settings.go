@@ -94,7 +94,13 @@ func ResolveSettings(env []string, cfg *Config, cfgErr error) *Settings {
 	// parallel=N, which dpkg-buildpackage -J/-j sets; else serial.
 	s.Jobs = first(fromDBO.Jobs, fromCfg.Jobs, s.Parallel)
 	s.Strategy = first(fromDBO.Strategy, fromCfg.Strategy, DefaultStrategy)
-	s.Timeout = first(fromDBO.Timeout, fromCfg.Timeout, 0)
+	// An explicit timeout=0 (automatic) in DEB_BUILD_OPTIONS wins over the
+	// file's timeout, like any other setting.
+	if fromDBO.Timeout > 0 || fromDBO.TimeoutAuto {
+		s.Timeout = fromDBO.Timeout
+	} else {
+		s.Timeout = fromCfg.Timeout
+	}
 	s.Granularity = first(fromDBO.Granularity, fromCfg.Granularity, verdict.GranSyscalls)
 	s.Helpers = first(fromDBO.Helpers, fromCfg.Helpers, HelpersCompact)
 	return s

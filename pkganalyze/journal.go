@@ -134,7 +134,9 @@ func OpenState(dir string, cfg Config) (*StateDir, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("state %s: %w", dir, err)
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	// The state directory may lie in a build tree that the workload can
+	// write: never follow a symlink planted in it.
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", dir, err)
 	}
@@ -160,7 +162,7 @@ func (s *StateDir) open(cfg Config) error {
 			Replicas: cfg.Replicas, Timeout: cfg.Timeout, Granularity: string(cfg.granularity()),
 			Strategy: string(cfg.strategy()), Created: time.Now().UTC()}
 		b, _ := json.MarshalIndent(h, "", "  ")
-		if err := atomicfile.WriteFile(hpath, append(b, '\n'), 0o644); err != nil {
+		if err := atomicfile.Replace(hpath, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("state: %w", err)
 		}
 	case err != nil:
@@ -180,7 +182,7 @@ func (s *StateDir) open(cfg Config) error {
 		}
 	}
 	jpath := filepath.Join(s.dir, "journal.jsonl")
-	f, err := os.OpenFile(jpath, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(jpath, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
