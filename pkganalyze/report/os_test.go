@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
@@ -162,11 +163,7 @@ func TestLabelsAvoidEachOther(t *testing.T) {
 }
 
 func loupedbDataset(t *testing.T) *dataset.Dataset {
-	db := sharedDB()
-	if db == "" {
-		t.Skip("the loupedb data is not found")
-	}
-	es, probs, err := loupedb.Import(db)
+	es, probs, err := loupedb.Import(testutil.LoupeDB(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"salsa.debian.org/loupe-team/loupe/internal/datadir"
 	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
@@ -200,6 +201,11 @@ func writeValueCases(b *strings.Builder, app *cli.App) {
 	}
 	sort.Strings(dirs)
 	fmt.Fprintf(b, "\t\t%s) _loupe_files -d ;;\n", strings.Join(dirs, " | "))
+	// --os: a file, or a bundled OS by name (when the data is found where
+	// the script is generated: make build, or the package build).
+	if names, _, err := datadir.OSFiles(); err == nil {
+		fmt.Fprintf(b, "\t\tos)\n\t\t\t_loupe_files\n\t\t\tlocal w\n\t\t\tmapfile -t w < <(compgen -W %q -- \"$cur\")\n\t\t\tCOMPREPLY+=(\"${w[@]}\")\n\t\t\t;;\n", strings.Join(names, " "))
+	}
 	var sys []string
 	for n := range syscallFlags {
 		sys = append(sys, n)

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"salsa.debian.org/loupe-team/loupe/internal/datadir"
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 )
 
 // TestBashCompletion runs the generated completion script in bash, alone
@@ -17,6 +20,7 @@ func TestBashCompletion(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bash: %v", err)
 	}
+	t.Setenv(datadir.Env, filepath.Dir(testutil.LoupeDB(t)))
 	script, stderr, code := run(t, "completion", "bash")
 	if code != 0 {
 		t.Fatalf("loupe completion bash: exit %d %s", code, stderr)
@@ -43,7 +47,8 @@ func TestBashCompletion(t *testing.T) {
 		{line: "loupe analyze --app", want: []string{"--app"}, exactly: true},
 		{line: "loupe analyze --replicas ", exactly: true},
 		{line: "loupe db --loupedb ", want: []string{"subdir"}, exactly: true},
-		{line: "loupe plan --os Ke", want: []string{"Kerla.syscalls"}, exactly: true},
+		{line: "loupe plan --os Ke", want: []string{"Kerla.syscalls", "Kerla"}, exactly: true},
+		{line: "loupe report --os Os", want: []string{"Osv"}, exactly: true},
 		{line: "loupe trace -- ech", want: []string{"echo"}},
 		{line: "loupe analyze -b x -r 1 ech", want: []string{"echo"}},
 		{line: "loupe analyze --binary=x ech", want: []string{"echo"}},

@@ -3,10 +3,14 @@ package loupecli
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"salsa.debian.org/loupe-team/loupe/internal/datadir"
+	"salsa.debian.org/loupe-team/loupe/internal/suggest"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
 )
@@ -60,12 +64,14 @@ func planCommand() *cli.Command {
 
 const osFileHelp = "The OS file (--os) has one implemented syscall name per line (upstream Loupe's <OS>.syscalls), or CSV " +
 	"lines name,status with status implemented, stubbed or faked; without --os the OS implements nothing. " +
+	"--os also takes the name of an OS file shipped with loupe: Browsix, Freebsd, Fuchsia, Graphene, Gvisor, " +
+	"Hermitux, Kerla, LinuxNoLibc, Osv, Unikraft or Zephyr. " +
 	"The cost file (--cost) has lines \"name cost\" (default cost 1)."
 
 // planFlags are the options plan and report share, with the same meaning.
 func planFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "os", Usage: "OS support `FILE`: what the OS implements, stubs or fakes today", DefaultText: "an OS that implements nothing"},
+		&cli.StringFlag{Name: "os", Usage: "OS support `FILE`, or the name of a bundled one (Kerla): what the OS implements, stubs or fakes today", DefaultText: "an OS that implements nothing"},
 		&cli.StringFlag{Name: "apps", Usage: "comma-separated `LIST` of applications", DefaultText: "all"},
 		&cli.StringFlag{Name: "workload", Value: "any", Usage: "which workloads count: bench, suite or any"},
 		&cli.StringFlag{Name: "cost", Usage: "per-syscall implementation cost `FILE`", DefaultText: "1 each"},
@@ -89,6 +95,9 @@ func readPlanInputs(c *cli.Context, ds *dataset.Dataset) (*planInputs, error) {
 	in := &planInputs{os: &plan.OS{Name: "an OS that implements nothing", State: map[string]plan.Action{}}}
 	var err error
 	if f := c.String("os"); f != "" {
+		if f, err = osFile(f); err != nil {
+			return nil, fmt.Errorf("%s: --os: %w", name, err)
+		}
 		if in.os, err = plan.ReadOS(f); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -113,4 +122,32 @@ func readPlanInputs(c *cli.Context, ds *dataset.Dataset) (*planInputs, error) {
 		warn(w)
 	}
 	return in, nil
+}
+
+// osFile returns the OS support file --os names: an existing file, else a
+// bundled one by name, case aside ("kerla" is data/loupedb/Kerla.syscalls),
+// else an error with the closest bundled name.
+func osFile(v string) (string, error) {
+	if _, err := os.Stat(v); err == nil || strings.ContainsRune(v, '/') {
+		return v, nil // plan.ReadOS reports what is wrong with a path
+	}
+	names, paths, err := datadir.OSFiles()
+	if err != nil {
+		return "", fmt.Errorf("%s is not a file, and no bundled OS file can be looked up: %w", v, err)
+	}
+	want := strings.TrimSuffix(v, datadir.OSSuffix)
+	for i, n := range names {
+		if strings.EqualFold(n, want) {
+			return paths[i], nil
+		}
+	}
+	lower := make([]string, len(names))
+	for i, n := range names {
+		lower[i] = strings.ToLower(n)
+	}
+	hint := ""
+	if s := suggest.Closest(lower, strings.ToLower(want)); s != "" {
+		hint = fmt.Sprintf(" (did you mean %q?)", names[slices.Index(lower, s)])
+	}
+	return "", fmt.Errorf("%s is neither a file nor a bundled OS%s; the bundled OS files are %s", v, hint, strings.Join(names, ", "))
 }

@@ -11,7 +11,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"salsa.debian.org/loupe-team/loupe/internal/datadir"
 	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
@@ -349,5 +351,33 @@ func TestAnalyzeAppThroughPlan(t *testing.T) {
 		if code, _, stderr := runCLI(t, tree, args...); code != 2 || !strings.Contains(stderr, "analyze: --") {
 			t.Errorf("%v: exit %d, %q", a, code, stderr)
 		}
+	}
+}
+
+// TestOSByName: --os takes the name of a bundled OS file, case aside, in
+// plan and report alike; an unknown one gets the closest name and the list.
+func TestOSByName(t *testing.T) {
+	t.Setenv(datadir.Env, filepath.Dir(testutil.LoupeDB(t)))
+	dir := t.TempDir()
+	ds := filepath.Join(dir, "d.json")
+	os.WriteFile(ds, []byte(`{"schema":"loupe/dataset/v1","entries":[]}`), 0o644)
+	if out, stderr, code := run(t, "plan", "--os", "kerla", ds); code != 0 || !strings.HasPrefix(out, "Support plan for Kerla (implements 58,") {
+		t.Errorf("plan --os kerla: exit %d, %s\n%.200s", code, stderr, out)
+	}
+	if _, stderr, code := run(t, "report", "--os", "Osv", "-o", filepath.Join(dir, "r.html"), ds); code != 0 {
+		t.Errorf("report --os Osv: exit %d, %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "r.html")); !bytes.Contains(b, []byte("Relative to <b>Osv</b>")) {
+		t.Error("report --os Osv is not relative to Osv")
+	}
+	for _, cmd := range []string{"plan", "report"} {
+		_, stderr, code := run(t, cmd, "--os", "Kerl", "-o", filepath.Join(dir, "out"), ds)
+		if want := cmd + `: --os: Kerl is neither a file nor a bundled OS (did you mean "Kerla"?); the bundled OS files are Browsix, Freebsd,`; code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("%s --os Kerl: exit %d, %q", cmd, code, stderr)
+		}
+	}
+	// A path is a path: no lookup.
+	if _, stderr, code := run(t, "plan", "--os", "./Kerla", ds); code != 2 || !strings.Contains(stderr, "open ./Kerla: no such file") {
+		t.Errorf("plan --os ./Kerla: exit %d, %q", code, stderr)
 	}
 }
