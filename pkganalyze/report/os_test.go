@@ -91,14 +91,14 @@ func TestRelativeToOS(t *testing.T) {
 // first.
 func TestGridColumnsByImportance(t *testing.T) {
 	apps, _ := plan.Apps(small().Entries, plan.Any, false, nil)
-	cols, split := gridColumns(apps, nil)
+	cols, split := byImportance(apps, nil)
 	// read: needed by 2; write (needed by 1, used by 2), mmap, openat
 	// (needed by 1); then ioctl, mkdir, getrandom, used, not needed,
 	// by number.
 	if got := strings.Join(cols, " "); got != "read write mmap openat ioctl mkdir getrandom" || split != len(cols) {
 		t.Errorf("columns %q split %d", got, split)
 	}
-	cols, split = gridColumns(apps, testOS(t, "read\nioctl\n"))
+	cols, split = byImportance(apps, testOS(t, "read\nioctl\n"))
 	if got := strings.Join(cols, " "); got != "write mmap openat mkdir getrandom read ioctl" || split != 5 {
 		t.Errorf("columns with an OS %q split %d", got, split)
 	}

@@ -379,12 +379,12 @@ func unmet(a *plan.App, o *plan.OS) []string {
 }
 
 func columnsOf(apps []*plan.App) []string {
-	cols, _ := gridColumns(apps, nil)
+	cols, _ := byImportance(apps, nil)
 	return cols
 }
 
 func gridSplit(apps []*plan.App, o *plan.OS) int {
-	_, split := gridColumns(apps, o)
+	_, split := byImportance(apps, o)
 	return split
 }
 
@@ -395,8 +395,7 @@ func gridSplit(apps []*plan.App, o *plan.OS) int {
 // With traceOnly there is no loupe column.
 func importanceTable(apps []*plan.App, top int, traceOnly bool, o *plan.OS) string {
 	need, used := importance(apps)
-	r := ranked(used)
-	sort.SliceStable(r, func(i, j int) bool { return need[r[i]] > need[r[j]] })
+	r, split := byImportance(apps, o)
 	n := max(len(apps), 1)
 	esc := html.EscapeString
 	var b strings.Builder
@@ -444,14 +443,7 @@ func importanceTable(apps []*plan.App, top int, traceOnly bool, o *plan.OS) stri
 		b.WriteString("</table>")
 		return b.String()
 	}
-	var lacks, has []string
-	for _, s := range r {
-		if o.State[s] == plan.Implemented {
-			has = append(has, s)
-		} else {
-			lacks = append(lacks, s)
-		}
-	}
+	lacks, has := r[:split], r[split:]
 	for _, g := range []struct {
 		list  []string
 		limit int

@@ -280,11 +280,12 @@ func shortName(s string) string {
 	return s
 }
 
-// gridColumns orders the syscalls used by apps by importance: most
-// applications needing it implemented first, then most using it, then by
-// number. With an OS, those it lacks (does not implement) come first and
-// the implemented ones after; split is where they start.
-func gridColumns(apps []*plan.App, o *plan.OS) (cols []string, split int) {
+// byImportance orders the syscalls used by apps by importance (the grid's
+// columns, the importance table's rows): most applications needing it
+// implemented first, then most using it, then by number. With an OS, those
+// it lacks (does not implement) come first and the implemented ones after;
+// split is where they start.
+func byImportance(apps []*plan.App, o *plan.OS) (cols []string, split int) {
 	need, used := importance(apps)
 	cols = ranked(used)
 	sort.SliceStable(cols, func(i, j int) bool { return need[cols[i]] > need[cols[j]] })
@@ -304,13 +305,13 @@ func gridColumns(apps []*plan.App, o *plan.OS) (cols []string, split int) {
 }
 
 // gridHTML draws one row per app and one column per syscall used by any
-// app (gridColumns' order), as three SVGs in a scrolling box: the column
+// app (byImportance's order), as three SVGs in a scrolling box: the column
 // labels stay at the top and the row labels at the left while the cells
 // scroll (CSS position: sticky; no script). With an OS, the cells whose
 // need the OS already meets are faded, the columns of what it implements
 // come last, under their own heading.
 func gridHTML(apps []*plan.App, o *plan.OS) string {
-	cols, split := gridColumns(apps, o)
+	cols, split := byImportance(apps, o)
 	need, _ := importance(apps)
 	// Room for the rotated column labels (9px DejaVu Sans: under 6px a
 	// character) and the row labels (11px: under 7px a character).
