@@ -59,6 +59,7 @@ package tracer
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -73,9 +74,6 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
-
-	"encoding/base64"
-	"encoding/json"
 
 	"golang.org/x/sys/unix"
 
@@ -213,6 +211,15 @@ type engine struct {
 
 	statusBuf []byte
 	errFile   string
+
+	// The init of a contained run (contain.go): its pid, whether it has
+	// been reaped, and loupe's end of the socket that keeps it alive.
+	initPid  int
+	initDone bool
+	sync     int
+	syncOnce sync.Once
+
+	cloneNr, clone3Nr int
 }
 
 func newEngine(cmd Command, opts Options) (*engine, error) {
@@ -234,6 +241,9 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 	if opts.Grace <= 0 {
 		opts.Grace = 2 * time.Second
 	}
+	if opts.Contain || opts.Sandbox != nil {
+		opts.Leftovers = LeftoversKill
+	}
 	if opts.Identities == nil {
 		opts.Identities = exeid.NewCache()
 	}
@@ -249,7 +259,13 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 		res:       &Result{RuleHits: map[string]uint64{}},
 		statusBuf: make([]byte, 4096),
 		sub:       sub, pf: pseudofile.For(runtime.GOARCH), frules: &rules.feat,
-		fcntlNr: -1, chdirNrs: [2]int{-1, -1},
+		fcntlNr: -1, chdirNrs: [2]int{-1, -1}, cloneNr: -1, clone3Nr: -1,
+	}
+	if nr, ok := table.Number("clone"); ok {
+		e.cloneNr = nr
+	}
+	if nr, ok := table.Number("clone3"); ok {
+		e.clone3Nr = nr
 	}
 	if nr, ok := table.Number("fcntl"); ok {
 		e.fcntlNr = nr
@@ -270,7 +286,7 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 	e.needStops = opts.Record&(RecordSyscalls|RecordErrors|RecordFeatures|RecordPseudoFiles) != 0 || len(opts.Rules) > 0
 	e.useSeccomp = e.needStops && !opts.NoSeccomp
 	if e.useSeccomp {
-		e.filter = encodeFilter(buildFilter(opts.Record != RecordNone || rules.killAll, e.filterNumbers()))
+		e.filter = encodeFilter(buildFilter(opts.Record != RecordNone || rules.killAll, e.filterNumbers(), e.cloneNr, e.clone3Nr))
 	}
 	return e, nil
 }
@@ -356,6 +372,8 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	stop := context.AfterFunc(ctx, e.killTree)
 	defer stop()
 	defer e.stand.remove()
+	defer e.reapInit()
+	defer e.releaseInit()
 
 	// The helper is in group-stop; wake it so it can exec the command.
 	unix.Kill(pid, unix.SIGCONT)
@@ -363,17 +381,9 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	if e.res.Exit.Code == helperExitSetup && e.res.Execs == 0 {
-		msg, _ := os.ReadFile(e.errFile)
+		err := e.helperError("the helper process failed before exec")
 		os.Remove(e.errFile)
-		s := string(msg)
-		if s == "" {
-			s = "the helper process failed before exec"
-		}
-		err := errors.New(s)
-		if strings.HasPrefix(s, "sandbox:") {
-			err = fmt.Errorf("%w: %s", ErrSandboxUnavailable, s)
-		}
-		return nil, &StartError{Path: e.cmd.Path, Err: err}
+		return nil, err
 	}
 	os.Remove(e.errFile)
 	e.finish()
@@ -381,95 +391,6 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		return e.res, fmt.Errorf("run interrupted: %w", err)
 	}
 	return e.res, nil
-}
-
-// startHelper forks the helper and seizes it once it has stopped itself.
-func (e *engine) startHelper() (int, error) {
-	// The helper reports a failed exec through this file. Under a sandbox
-	// /tmp is overlaid, so the file lives in the scratch directory, which
-	// the helper sees unchanged.
-	errDir := ""
-	if sb := e.opts.Sandbox; sb != nil && sb.Scratch != "" {
-		errDir = sb.Scratch
-		if err := os.MkdirAll(errDir, 0o700); err != nil {
-			return 0, &StartError{Path: e.cmd.Path, Err: fmt.Errorf("%w: %v", ErrSandboxUnavailable, err)}
-		}
-	}
-	f, err := os.CreateTemp(errDir, "loupe-helper-err-*")
-	if err != nil {
-		return 0, fmt.Errorf("tracer: %w", err)
-	}
-	e.errFile = f.Name()
-	f.Close()
-
-	cfg := helperConfig{Path: e.cmd.Path, Dir: e.cmd.Dir, ErrFile: e.errFile}
-	if sb := e.opts.Sandbox; sb != nil {
-		hs, err := prepareSandbox(sb)
-		if err != nil {
-			return 0, &StartError{Path: e.cmd.Path, Err: fmt.Errorf("%w: %v", ErrSandboxUnavailable, err)}
-		}
-		cfg.Sandbox = hs
-	}
-	raw, _ := json.Marshal(cfg)
-	env := append(append([]string{}, e.cmd.Env...), helperEnv+"="+base64.StdEncoding.EncodeToString(raw))
-	self, err := os.Executable()
-	if err != nil {
-		return 0, fmt.Errorf("tracer: find own executable: %w", err)
-	}
-	files := []uintptr{0, 1, 2}
-	for i, f := range []*os.File{e.cmd.Stdin, e.cmd.Stdout, e.cmd.Stderr} {
-		if f != nil {
-			files[i] = f.Fd()
-		}
-	}
-	argv := append([]string{self}, e.cmd.Args...)
-	pid, err := syscall.ForkExec("/proc/self/exe", argv, &syscall.ProcAttr{
-		Env:   env,
-		Files: files,
-		Sys:   helperAttr(&e.cmd, cfg.Sandbox, e.opts.NewProcessGroup),
-	})
-	if err != nil {
-		os.Remove(e.errFile)
-		if cfg.Sandbox != nil && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC)) {
-			return 0, &StartError{Path: e.cmd.Path, Err: fmt.Errorf("%w: create namespaces: %v", ErrSandboxUnavailable, err)}
-		}
-		return 0, fmt.Errorf("tracer: start helper: %w", err)
-	}
-	_ = self
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(pid, &ws, unix.WUNTRACED|unix.WALL, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("tracer: wait for helper: %w", err)
-		}
-		break
-	}
-	if !ws.Stopped() {
-		msg, _ := os.ReadFile(e.errFile)
-		os.Remove(e.errFile)
-		s := strings.TrimSpace(string(msg))
-		if s == "" {
-			s = fmt.Sprintf("helper ended before exec (%v)", waitExit(ws))
-		}
-		err := errors.New(s)
-		if strings.HasPrefix(s, "sandbox:") {
-			err = fmt.Errorf("%w: %s", ErrSandboxUnavailable, s)
-		}
-		return 0, &StartError{Path: e.cmd.Path, Err: err}
-	}
-	if err := ptSeize(pid, baseOpts); err != nil {
-		unix.Kill(pid, unix.SIGKILL)
-		unix.Wait4(pid, &ws, unix.WALL, nil)
-		os.Remove(e.errFile)
-		if err == unix.EPERM {
-			return 0, fmt.Errorf("%w: PTRACE_SEIZE: %v (check kernel.yama.ptrace_scope, or a container seccomp profile blocking ptrace; run with CAP_SYS_PTRACE or --privileged)", ErrPtraceDenied, err)
-		}
-		return 0, fmt.Errorf("tracer: PTRACE_SEIZE: %w", err)
-	}
-	return pid, nil
 }
 
 func waitExit(ws unix.WaitStatus) ExitStatus {
@@ -483,7 +404,7 @@ func waitExit(ws unix.WaitStatus) ExitStatus {
 func (e *engine) loop() error {
 	var ws unix.WaitStatus
 	for {
-		if e.rootDone && len(e.tasks) == 0 {
+		if e.rootDone && len(e.tasks) == 0 && (e.initPid == 0 || e.initDone) {
 			return nil
 		}
 		flags := unix.WALL | unix.WNOTHREAD
@@ -499,6 +420,7 @@ func (e *engine) loop() error {
 			for tid := range e.tasks {
 				delete(e.tasks, tid)
 			}
+			e.initDone = true
 			if !e.rootDone {
 				return errors.New("tracer: lost the root process")
 			}
@@ -522,6 +444,13 @@ func (e *engine) loop() error {
 }
 
 func (e *engine) handle(pid int, ws unix.WaitStatus) {
+	if pid == e.initPid && e.initPid != 0 {
+		// Not a tracee: the init reports only its death.
+		if ws.Exited() || ws.Signaled() {
+			e.initDone = true
+		}
+		return
+	}
 	t := e.tasks[pid]
 	if ws.Exited() || ws.Signaled() {
 		e.onDeath(pid, t, ws)
@@ -954,6 +883,8 @@ func (e *engine) onRootDone() {
 	e.hardStop = e.deadline.Add(10 * time.Second)
 	if e.opts.Leftovers == LeftoversKill || e.killing.Load() {
 		e.killAllTasks()
+		// The init kills what the tracer does not know of.
+		e.releaseInit()
 		return
 	}
 	for _, t := range e.tasks {
@@ -975,6 +906,9 @@ func (e *engine) leftoverTick() {
 		// Nothing reports any more; our thread's exit will EXITKILL the rest.
 		for tid := range e.tasks {
 			delete(e.tasks, tid)
+		}
+		if e.initPid != 0 && !e.initDone {
+			unix.Kill(e.initPid, unix.SIGKILL)
 		}
 	case now.After(e.deadline):
 		e.killAllTasks()
@@ -1002,6 +936,7 @@ func (e *engine) killProc(p *proc) { unix.Kill(p.tgid, unix.SIGKILL) }
 // killTree is called from another goroutine when the context ends.
 func (e *engine) killTree() {
 	e.killing.Store(true)
+	e.releaseInit()
 	e.liveMu.Lock()
 	defer e.liveMu.Unlock()
 	for pid := range e.live {
@@ -1027,19 +962,63 @@ func (e *engine) removeLive(pid int) {
 // onSeccomp handles a SECCOMP_RET_TRACE stop: a syscall entry of a filtered
 // process.
 func (e *engine) onSeccomp(t *task) {
+	var info syscallInfo
+	if err := ptSyscallInfo(t.tid, &info); err != nil {
+		e.resume(t, 0)
+		return
+	}
+	if e.clearUntraced(t, &info) {
+		e.resume(t, 0)
+		return
+	}
 	if !t.proc.inScope {
 		// An out-of-scope descendant of an in-scope process: it inherited the
 		// filter, but nothing of it is recorded or changed.
 		e.resume(t, 0)
 		return
 	}
-	var info syscallInfo
-	if err := ptSyscallInfo(t.tid, &info); err != nil {
-		e.resume(t, 0)
-		return
-	}
 	e.usedSeccomp = true
 	e.onEntry(t, &info, true)
+}
+
+// clearUntraced makes a clone with CLONE_UNTRACED (or a clone3 with it in
+// its struct) create a traced child, by clearing the flag before the call
+// runs: such a child would escape the tracer, and with loupe's filter
+// inherited and no tracer behind it, every filtered call of it would fail.
+// Where clone3's struct cannot be written, the call fails with ENOSYS, as
+// on a kernel without clone3, and libc retries with clone. It reports
+// whether the call was refused.
+func (e *engine) clearUntraced(t *task, info *syscallInfo) bool {
+	if info.Arch != nativeAuditArch {
+		return false
+	}
+	switch nr := int(info.Nr); {
+	case nr == e.cloneNr && nr >= 0:
+		if info.Args[0]&unix.CLONE_UNTRACED != 0 {
+			info.Args[0] &^= unix.CLONE_UNTRACED
+			ptPokeUser(t.tid, argRegOffsets[0], info.Args[0])
+		}
+	case nr == e.clone3Nr && nr >= 0:
+		if info.Args[1] < 8 {
+			return false // the kernel refuses it (EINVAL)
+		}
+		var b [8]byte
+		if readMem(t.tid, info.Args[0], b[:]) != nil {
+			return false // EFAULT for the call too
+		}
+		flags := binary.LittleEndian.Uint64(b[:])
+		if flags&unix.CLONE_UNTRACED == 0 {
+			return false
+		}
+		binary.LittleEndian.PutUint64(b[:], flags&^unix.CLONE_UNTRACED)
+		if writeMem(t.tid, info.Args[0], b[:]) != nil {
+			ptPokeUser(t.tid, offSyscallNr, ^uint64(0))
+			enosys := -int64(unix.ENOSYS)
+			ptPokeUser(t.tid, offRetval, uint64(enosys))
+			return true
+		}
+	}
+	return false
 }
 
 // onSyscallStop handles a PTRACE_SYSCALL stop (entry or exit).
@@ -1060,6 +1039,10 @@ func (e *engine) onSyscallStop(t *task) {
 			return
 		}
 		e.usedPtrace = true
+		if e.clearUntraced(t, &info) {
+			e.resume(t, 0)
+			return
+		}
 		e.onEntry(t, &info, false)
 	case unix.PTRACE_SYSCALL_INFO_EXIT:
 		t.wantExit = false

@@ -33,10 +33,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv("TRACER_TEST_RUN") != "" {
-		// Re-executed by TestKill9LeavesNothing: a loupe-like process that
-		// traces its arguments until it is killed.
-		res, err := Run(context.Background(), Command{Path: os.Args[1], Args: os.Args[1:]}, Options{Record: RecordSyscalls})
+	if how := os.Getenv("TRACER_TEST_RUN"); how != "" {
+		// Re-executed by TestKill9LeavesNothing and the containment tests:
+		// a loupe-like process that traces its arguments until it is
+		// killed; "contain" and "subreaper" contain the run.
+		opts := Options{Record: RecordSyscalls, Contain: how == "contain" || how == "subreaper"}
+		opts.hooks.noPIDNS = how == "subreaper"
+		res, err := Run(context.Background(), Command{Path: os.Args[1], Args: os.Args[1:]}, opts)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(3)
