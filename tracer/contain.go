@@ -64,7 +64,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -131,30 +130,35 @@ func runInit(cfg *helperConfig) {
 	ex := ic.Exec
 	ex.Role = roleExec
 	attr := &syscall.SysProcAttr{Setpgid: ic.NewPgrp}
-	exe := "/proc/self/exe"
 	rootFD := -1
 	if ic.Lock {
 		if err := lockAttr(attr); err != nil {
 			fail("sandbox", err)
 		}
 		if chrooted {
-			self, err := os.Executable()
-			if err != nil {
-				fail("sandbox", err)
-			}
+			// (The exec stage is exec'd through /proc/self/exe all the same: the
+			// magic link names our own file, wherever the root is.)
+			var err error
 			if rootFD, err = escapeRoot(); err != nil {
 				fail("sandbox", fmt.Errorf("leave the chroot to create a user namespace: %w", err))
 			}
 			root, err := dirFDPath(rootFD)
+			if err == nil {
+				// ForkExec writes the child's id maps through /proc/<pid>: it
+				// must be a /proc of our PID namespace, which the one out here
+				// need not be. This mount is in our private namespace, out of
+				// the chroot's sight.
+				err = unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+			}
 			if err != nil {
 				enterRoot(rootFD)
-				fail("sandbox", fmt.Errorf("locate the chroot: %w", err))
+				fail("sandbox", fmt.Errorf("prepare the user namespace outside the chroot: %w", err))
 			}
-			ex.RootPath, exe = root, filepath.Join(root, self)
+			ex.RootPath = root
 		}
 	}
 	files, _ := childFiles([3]uintptr{0, 1, 2})
-	pid, err := syscall.ForkExec(exe, os.Args, &syscall.ProcAttr{Env: helperEnvFor(os.Environ(), &ex), Files: files, Sys: attr})
+	pid, err := syscall.ForkExec("/proc/self/exe", os.Args, &syscall.ProcAttr{Env: helperEnvFor(os.Environ(), &ex), Files: files, Sys: attr})
 	if rootFD >= 0 {
 		if rerr := enterRoot(rootFD); rerr != nil {
 			if err == nil {

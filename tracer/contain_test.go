@@ -1,6 +1,8 @@
 package tracer
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"salsa.debian.org/loupe-team/loupe/internal/chroottest"
 )
 
 // The containment layers of contain.go, each against a real
@@ -254,4 +258,50 @@ func mustExecutable(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return self
+}
+
+// The sandbox and the containment inside a chroot whose root is not a
+// mount point (sbuild, pbuilder): as root everything works, with nothing
+// propagating out of the chroot; as an unprivileged user the sandbox is
+// refused with the reason and what to change, and containment falls back
+// to the subreaper.
+func TestInChroot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: builds a chroot and runs tests in it")
+	}
+	requirePtrace(t)
+	fixture(t) // gcc must be there
+	t.Run("root", func(t *testing.T) {
+		names := []string{"TestSandboxKeepsWritesPrivate", "TestSandboxMountsLocked", "TestSandboxStartError",
+			"TestContainPIDNamespaceView", "TestUntracedChildContained", "TestKill9ContainsUntracedChild",
+			"TestCloneUntracedStaysTraced", "TestStubFakeErrno", "TestPseudoFiles", "TestPseudoFileIDsNormalised",
+			"TestScriptsMatchByScriptPath"}
+		res := chroottest.Run(t, chroottest.Spec{Dirs: []string{"testdata"}}, "-test.run=^("+strings.Join(names, "|")+")$", "-test.v", "-test.count=1")
+		chroottest.RequirePassed(t, res, append(names, "TestUntracedChildContained/untraced/pidns",
+			"TestPseudoFiles/contained", "TestPseudoFileIDsNormalised/contained")...)
+	})
+	t.Run("nobody", func(t *testing.T) {
+		names := []string{"TestSandboxRefusedInChroot", "TestUntracedChildContained"}
+		res := chroottest.Run(t, chroottest.Spec{UID: chroottest.Nobody, Dirs: []string{"testdata"}}, "-test.run=^("+strings.Join(names, "|")+")$", "-test.v", "-test.count=1")
+		chroottest.RequirePassed(t, res, append(names, "TestUntracedChildContained/untraced/subreaper")...)
+	})
+}
+
+// Run inside a chroot as an unprivileged user by TestInChroot.
+func TestSandboxRefusedInChroot(t *testing.T) {
+	if os.Geteuid() == 0 || rootIsMountPoint() {
+		t.Skip("only meaningful for an unprivileged user in a chroot (TestInChroot runs it there)")
+	}
+	requirePtrace(t)
+	scratch := filepath.Join(t.TempDir(), "scratch")
+	_, err := Run(context.Background(), Command{Path: "/bin/true", Dir: t.TempDir()},
+		Options{Sandbox: &Sandbox{Overlay: []string{t.TempDir()}, Scratch: scratch}})
+	if !errors.Is(err, ErrSandboxUnavailable) {
+		t.Fatalf("err %v, want ErrSandboxUnavailable", err)
+	}
+	for _, want := range []string{"inside a chroot", "run loupe as root"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
 }

@@ -142,6 +142,7 @@ type task struct {
 	lastNr    int
 	inj       *injection
 	detaching bool
+	nsTid     int // the tid as the task sees it (PID namespace); 0: not read yet
 }
 
 type proc struct {
@@ -156,6 +157,7 @@ type proc struct {
 	exe      string
 	fds      *fdTable // pseudo-file fds, when they are followed
 	cwd      string   // cached working directory for relative paths; "" = unknown
+	nsTgid   int      // the tgid as the process sees it; 0: not read yet
 }
 
 type binRec struct {
@@ -220,6 +222,11 @@ type engine struct {
 	syncOnce sync.Once
 
 	cloneNr, clone3Nr int
+	// rootPrefix is the path, as /proc shows it to loupe, of the command's
+	// root directory when that is not loupe's: a command in a mount
+	// namespace of its own inside a chroot. Paths read from /proc (exe,
+	// cwd, fds) start with it and are made relative to the chroot again.
+	rootPrefix string
 }
 
 func newEngine(cmd Command, opts Options) (*engine, error) {
@@ -705,6 +712,7 @@ func (e *engine) onExec(t *task) {
 	if err != nil {
 		exe = "?"
 	}
+	exe = e.local(exe)
 	p.exe = exe
 	p.inScope, p.bin, p.rec, p.fds, p.cwd = false, nil, nil, nil, ""
 	t.exit = exitAction{}
@@ -722,7 +730,7 @@ func (e *engine) onExec(t *task) {
 			p.rec.MaxFDs = n
 		}
 		if e.needPaths {
-			e.seedFDs(p)
+			e.seedFDs(t)
 		}
 		opts |= unix.PTRACE_O_TRACEEXIT
 		// A script's interpreter mostly runs other programs; while every
@@ -741,6 +749,41 @@ func (e *engine) onExec(t *task) {
 		}
 	}
 	e.resume(t, 0)
+}
+
+// local turns a path read from /proc/<tracee> into one loupe can use (see
+// rootPrefix).
+func (e *engine) local(p string) string {
+	if e.rootPrefix == "" {
+		return p
+	}
+	if p == e.rootPrefix {
+		return "/"
+	}
+	if rest, ok := strings.CutPrefix(p, e.rootPrefix); ok && strings.HasPrefix(rest, "/") {
+		return rest
+	}
+	return p
+}
+
+func (e *engine) procCwd(pid int) (string, error) {
+	c, err := procCwd(pid)
+	return e.local(c), err
+}
+
+// ids returns the tgid and the tid of t as t itself sees them: in a PID
+// namespace they differ from loupe's.
+func (e *engine) ids(t *task) (tgid, tid int) {
+	if e.res.Containment != ContainPIDNamespace {
+		return t.proc.tgid, t.tid
+	}
+	if t.nsTid == 0 {
+		t.nsTid = nsPid(t.tid, e.statusBuf)
+	}
+	if t.proc.nsTgid == 0 {
+		t.proc.nsTgid = nsPid(t.proc.tgid, e.statusBuf)
+	}
+	return t.proc.nsTgid, t.nsTid
 }
 
 // scope decides whether the image just exec'd is in scope.
@@ -762,7 +805,7 @@ func (e *engine) scope(pid int, exe string, argv *[]string) (Identity, bool) {
 		}
 		if !filepath.IsAbs(a) {
 			if cwd == "" {
-				if cwd, _ = procCwd(pid); cwd == "" {
+				if cwd, _ = e.procCwd(pid); cwd == "" {
 					return Identity{}, false
 				}
 			}

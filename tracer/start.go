@@ -252,6 +252,11 @@ func (e *engine) tryInit(cfg helperConfig, hs *helperSandbox, pidns bool, stdio 
 		e.reapInit()
 		return 0, err
 	}
+	// In its own mount namespace, the command's root is not loupe's: in a
+	// chroot, /proc shows its paths with the chroot's own path before them.
+	if root, err := os.Readlink(procPath(wpid, "root")); err == nil && root != "/" {
+		e.rootPrefix = root
+	}
 	return wpid, nil
 }
 

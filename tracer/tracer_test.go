@@ -819,9 +819,16 @@ func TestSubFeaturesRecordedAndTargeted(t *testing.T) {
 	})
 }
 
+// withContained runs f with both mechanisms and in a contained run (a PID
+// namespace as root: the command's pids differ from loupe's).
+func withContained(t *testing.T, f func(t *testing.T, mech runOpt)) {
+	mechanisms(t, f)
+	t.Run("contained", func(t *testing.T) { f(t, func(_ *Command, o *Options) { o.Contain = true }) })
+}
+
 func TestPseudoFiles(t *testing.T) {
 	fx := fixture(t)
-	mechanisms(t, func(t *testing.T, mech runOpt) {
+	withContained(t, func(t *testing.T, mech runOpt) {
 		res, out := runOut(t, []string{fx, "procstatus"}, whitelist(fx), recordAll, mech)
 		pf := counts(binOf(res, fx).PseudoFiles)
 		// open + 2 reads + close through the fd.
@@ -860,7 +867,7 @@ func TestPseudoFiles(t *testing.T) {
 // made-up ids; this checks the tracer hands it the caller's real ones.
 func TestPseudoFileIDsNormalised(t *testing.T) {
 	fx := fixture(t)
-	mechanisms(t, func(t *testing.T, mech runOpt) {
+	withContained(t, func(t *testing.T, mech runOpt) {
 		res, out := runOut(t, []string{fx, "procids"}, whitelist(fx), recordAll, mech)
 		pf := counts(binOf(res, fx).PseudoFiles)
 		want := []string{"/proc/self/stat", "/proc/[pid]/status", "/proc/self/task/[tid]/comm",
