@@ -181,6 +181,8 @@ type testHooks struct {
 	adoptAfter     time.Duration // overrides adoptAfter
 	trustDeadEarly bool          // skip the /proc check of a remembered death
 	noPIDNS        bool          // contain with a subreaper even where a PID namespace can be had
+	probeDelay     time.Duration // slows every script probe down (a hung file system)
+	probeTimeout   time.Duration // overrides probeTimeout
 }
 
 // ExitStatus is how a process ended.
@@ -286,4 +288,7 @@ type Result struct {
 	// Containment is ContainPIDNamespace or ContainSubreaper for a
 	// contained run, "" otherwise.
 	Containment string
+	// Warnings are things the tracer could not do and worked around, such
+	// as a script probe that took too long (a hung file system).
+	Warnings []string
 }

@@ -456,6 +456,11 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 	if res != nil && res.Containment == tracer.ContainSubreaper {
 		r.note("no PID namespace here: each run's processes were contained by a subreaper, which kills what is left of them at the end of the run")
 	}
+	if res != nil && len(res.Warnings) > 0 {
+		// The text is fixed so that notes stay deterministic; the details
+		// depend on timing.
+		r.note("the tracer gave up looking for scripts among some arguments (a slow file system?): those processes were treated as out of scope")
+	}
 	return o, nil
 }
 
