@@ -11,7 +11,10 @@ package tracer
 //
 // Start. The root is loupe's own binary re-executed as a helper (helper.go)
 // that stops itself; the tracer PTRACE_SEIZEs it with all options, resumes
-// it, and the helper execs the command. SEIZE (not TRACEME) is what makes
+// it, and the helper execs the command. A contained run (Options.Contain,
+// Sandbox) puts an init of loupe's between the tracer and that helper: the
+// tracer forks the init, which forks the helper, and tells the tracer its
+// pid over a socket (contain.go). The init is not traced. SEIZE (not TRACEME) is what makes
 // group-stops visible as such and PTRACE_LISTEN available, so SIGSTOP and
 // SIGCONT behave as without a tracer.
 //
@@ -55,7 +58,10 @@ package tracer
 // The end. When the root exits, Run returns its status as the command would.
 // Leftover processes are detached where that is safe (LeftoversDetach), the
 // rest are killed after Options.Grace; with LeftoversKill everything is
-// killed. Cancelling the context kills the whole tree.
+// killed. Cancelling the context kills the whole tree. In a contained run
+// the tracer then releases the init, which ends what the tracer cannot see
+// (clone with CLONE_UNTRACED from a process that takes no syscall stops),
+// and Run returns only once the init is gone.
 
 import (
 	"context"

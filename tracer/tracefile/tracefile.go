@@ -22,19 +22,22 @@ const Schema = "loupe/trace/v1"
 
 // File is a trace file.
 type File struct {
-	Schema    string     `yaml:"schema"`
-	Command   []string   `yaml:"command"`
-	Dir       string     `yaml:"dir,omitempty"`
-	Exit      Exit       `yaml:"exit"`
-	Mechanism string     `yaml:"mechanism,omitempty"`
-	Processes int        `yaml:"processes"`
-	Execs     int        `yaml:"execs"`
-	Stops     uint64     `yaml:"ptrace_stops"`
-	WallSecs  float64    `yaml:"wall_seconds"`
-	Rules     []string   `yaml:"rules,omitempty"`
-	RuleHits  []Hit      `yaml:"rule_hits,omitempty"`
-	Binaries  []Binary   `yaml:"binaries"`
-	Leftovers []Leftover `yaml:"leftovers,omitempty"`
+	Schema    string   `yaml:"schema"`
+	Command   []string `yaml:"command"`
+	Dir       string   `yaml:"dir,omitempty"`
+	Exit      Exit     `yaml:"exit"`
+	Mechanism string   `yaml:"mechanism,omitempty"`
+	// Containment says how a contained run (--kill-leftovers) was kept
+	// whole: pid-namespace or subreaper.
+	Containment string     `yaml:"containment,omitempty"`
+	Processes   int        `yaml:"processes"`
+	Execs       int        `yaml:"execs"`
+	Stops       uint64     `yaml:"ptrace_stops"`
+	WallSecs    float64    `yaml:"wall_seconds"`
+	Rules       []string   `yaml:"rules,omitempty"`
+	RuleHits    []Hit      `yaml:"rule_hits,omitempty"`
+	Binaries    []Binary   `yaml:"binaries"`
+	Leftovers   []Leftover `yaml:"leftovers,omitempty"`
 }
 
 // Exit is an exit status.
@@ -105,7 +108,7 @@ func exitOf(s tracer.ExitStatus) Exit {
 // FromResult converts a tracer result.
 func FromResult(cmd []string, dir string, rules []tracer.Rule, r *tracer.Result) *File {
 	f := &File{Schema: Schema, Command: cmd, Dir: dir, Exit: exitOf(r.Exit), Mechanism: r.Mechanism,
-		Processes: r.Processes, Execs: r.Execs, Stops: r.Stops, WallSecs: r.Wall.Seconds()}
+		Containment: r.Containment, Processes: r.Processes, Execs: r.Execs, Stops: r.Stops, WallSecs: r.Wall.Seconds()}
 	for _, ru := range rules {
 		f.Rules = append(f.Rules, ru.String())
 	}
