@@ -543,7 +543,10 @@ func lockAttr(a *syscall.SysProcAttr) error {
 	}
 	a.Cloneflags |= syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS
 	a.UidMappings, a.GidMappings = u, g
-	a.GidMappingsEnableSetgroups = true
+	// setgroups stays as it is here: a namespace that denies it (one made
+	// by `unshare -r`, say) cannot have a child that allows it.
+	sg, err := os.ReadFile("/proc/self/setgroups")
+	a.GidMappingsEnableSetgroups = err != nil || strings.TrimSpace(string(sg)) == "allow"
 	return nil
 }
 

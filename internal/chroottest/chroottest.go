@@ -12,8 +12,8 @@
 // namespace, as it would on a host whose mounts are shared (systemd's
 // default). Run reports such leaks.
 //
-// Building a chroot needs root; Run skips otherwise, and where mount
-// namespaces cannot be created at all.
+// Run needs root, or a user namespace in which to be root (then only uid 0
+// runs are possible); it skips, saying so, where neither can be had.
 package chroottest
 
 import (
@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -47,20 +48,33 @@ type Spec struct {
 	Env []string
 	// Dirs are directories, relative to the test's working directory (the
 	// package's), copied into the chroot at the same place relative to the
-	// working directory there (/src/pkg), e.g. "testdata" or
+	// working directory there (under /src), e.g. "testdata" or
 	// "../testdata/fixtures".
 	Dirs []string
+	// Files maps host files to absolute paths in the chroot (a binary the
+	// test runs, say).
+	Files map[string]string
+	// UserNS builds and runs the chroot as root in a user namespace, as
+	// sbuild's unshare mode does when its build user is root. It is implied
+	// when the test does not run as root.
+	UserNS bool
 }
 
 // Run copies the test binary into a fresh chroot and runs it there with
 // args, e.g. "-test.run=^TestX$", "-test.v".
 func Run(t *testing.T, spec Spec, args ...string) Result {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("building a chroot needs root")
+	// Not root, the chroot is built as root in a user namespace of our
+	// own: the situation of root inside sbuild's user namespace.
+	unshare := []string{"-m"}
+	if os.Geteuid() != 0 || spec.UserNS {
+		if spec.UID != 0 {
+			t.Skip("a chroot run as another user needs root (only our own uid is mapped in a user namespace)")
+		}
+		unshare = []string{"-r", "-m"}
 	}
-	if out, err := exec.Command("unshare", "-m", "true").CombinedOutput(); err != nil {
-		t.Skipf("mount namespaces cannot be created here, so no chroot can be built: %v %s", err, out)
+	if out, err := exec.Command("unshare", append(unshare, "true")...).CombinedOutput(); err != nil {
+		t.Skipf("namespaces cannot be created here, so no chroot can be built: unshare %v: %v %s", unshare, err, out)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -73,8 +87,22 @@ func Run(t *testing.T, spec Spec, args ...string) Result {
 	}
 	envArgs := []string{"PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "TMPDIR=/tmp"}
 	envArgs = append(envArgs, spec.Env...)
-	argv := []string{"-m", "--propagation", "private", "sh", "-c", script, "chroottest", base, self, user,
-		strings.Join(spec.Dirs, "\n")}
+	// The working directory is deep enough for every "../" of Dirs to stay
+	// under /src.
+	up := 0
+	for _, d := range spec.Dirs {
+		up = max(up, strings.Count(filepath.Clean(d), ".."))
+	}
+	wd := "/src/" + strings.Repeat("d/", up) + "pkg"
+	var copies []string
+	for _, d := range spec.Dirs {
+		copies = append(copies, d, filepath.Join(wd, d))
+	}
+	for from, to := range spec.Files {
+		copies = append(copies, from, to)
+	}
+	argv := append(unshare, "--propagation", "private", "sh", "-c", script, "chroottest", base, self, user, wd,
+		strings.Join(copies, "\n"))
 	argv = append(append(append(argv, envArgs...), "--"), args...)
 	cmd := exec.Command("unshare", argv...)
 	var out bytes.Buffer
@@ -97,10 +125,11 @@ func Run(t *testing.T, spec Spec, args ...string) Result {
 const leakMarker = "\n== chroottest: mounts leaked out of the chroot ==\n"
 
 // script runs in the outer mount namespace: $1 base, $2 test binary, $3
-// uid:gid, $4 the directories to copy (one a line), then the environment up
-// to "--", then the test's arguments.
+// uid:gid, $4 the working directory, $5 what to copy (source and
+// destination, one a line), then the environment up to "--", then the
+// test's arguments.
 const script = `set -eu
-base=$1 bin=$2 user=$3 dirs=$4; shift 4
+base=$1 bin=$2 user=$3 wd=$4 copies=$5; shift 5
 env=""
 while [ "$1" != -- ]; do env="$env $1"; shift; done; shift
 mount -t tmpfs -o mode=755 chroottest "$base"
@@ -113,20 +142,31 @@ for d in bin sbin lib lib32 lib64 libx32; do
 done
 mount --rbind /usr "$r/usr"
 mount --rbind /etc "$r/etc"
-mount -t proc proc "$r/proc"
+# A /proc of our own where we may (real root), else the one we have.
+mount -t proc proc "$r/proc" 2>/dev/null || mount --rbind /proc "$r/proc"
 mount --rbind /dev "$r/dev"
-mkdir -p "$r/src/pkg"
+mkdir -p "$r$wd"
 cp "$bin" "$r/src/test.bin"
-printf '%b\n' "$dirs" | while read -r d; do
-	[ -n "$d" ] || continue
-	mkdir -p "$r/src/pkg/$d"
-	cp -a "$d/." "$r/src/pkg/$d/"
+printf '%s\n' "$copies" | while read -r from && read -r to; do
+	[ -n "$from" ] || continue
+	mkdir -p "$(dirname "$r$to")"
+	if [ -d "$from" ]; then
+		mkdir -p "$r$to"
+		cp -a "$from/." "$r$to/"
+	else
+		cp -a "$from" "$r$to"
+	fi
 done
 chmod -R a+rX "$r/src"
 before=$(awk -v b="$base" 'index($5, b) == 1 {print $5}' /proc/self/mountinfo | sort)
 set +e
 # shellcheck disable=SC2086
-unshare -m --propagation unchanged chroot --userspec="$user" "$r" /usr/bin/env -i -C /src/pkg $env /src/test.bin "$@"
+if [ "$user" = 0:0 ]; then
+	# Root keeps its ids: in a user namespace it may not even set its groups.
+	unshare -m --propagation unchanged chroot "$r" /usr/bin/env -i -C "$wd" $env /src/test.bin "$@"
+else
+	unshare -m --propagation unchanged chroot --userspec="$user" "$r" /usr/bin/env -i -C "$wd" $env /src/test.bin "$@"
+fi
 rc=$?
 after=$(awk -v b="$base" 'index($5, b) == 1 {print $5}' /proc/self/mountinfo | sort)
 printf '\n== chroottest: mounts leaked out of the chroot ==\n'

@@ -401,9 +401,10 @@ func TestE2EFallbackToSnapshot(t *testing.T) {
 }
 
 // TestE2EInChroot runs analyses inside a chroot whose root is not a mount
-// point, as sbuild and pbuilder run builds: as root, namespaces isolation
-// works (and snapshots too); as an unprivileged user, the runner falls back
-// to snapshots and says why and what to change.
+// point, as sbuild and pbuilder run builds: as root (real, or in a user
+// namespace as sbuild's), namespaces isolation works (and snapshots too); as
+// an unprivileged user, the runner falls back to snapshots and says why and
+// what to change.
 func TestE2EInChroot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: builds a chroot and runs analyses in it")
@@ -412,6 +413,10 @@ func TestE2EInChroot(t *testing.T) {
 	dirs := []string{"../testdata/fixtures"}
 	t.Run("root", func(t *testing.T) {
 		res := chroottest.Run(t, chroottest.Spec{Dirs: dirs}, "-test.run=^TestE2EWriteRequiredAndTreeUntouched$", "-test.v", "-test.count=1")
+		chroottest.RequirePassed(t, res, "TestE2EWriteRequiredAndTreeUntouched/namespaces", "TestE2EWriteRequiredAndTreeUntouched/snapshot")
+	})
+	t.Run("root in a user namespace", func(t *testing.T) {
+		res := chroottest.Run(t, chroottest.Spec{UserNS: true, Dirs: dirs}, "-test.run=^TestE2EWriteRequiredAndTreeUntouched$", "-test.v", "-test.count=1")
 		chroottest.RequirePassed(t, res, "TestE2EWriteRequiredAndTreeUntouched/namespaces", "TestE2EWriteRequiredAndTreeUntouched/snapshot")
 	})
 	t.Run("nobody", func(t *testing.T) {
