@@ -128,6 +128,18 @@ func TestKill9ContainsUntracedChild(t *testing.T) {
 	}
 }
 
+// varTmpDir makes a directory under /var/tmp, removed after the test: the
+// sandbox overlays /tmp, so trees and scratch directories go there.
+func varTmpDir(t *testing.T, prefix string) string {
+	t.Helper()
+	d, err := os.MkdirTemp("/var/tmp", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
 // waitFile reports whether path exists within d.
 func waitFile(path string, d time.Duration) bool {
 	deadline := time.Now().Add(d)
@@ -170,12 +182,7 @@ func TestSandboxMountsLocked(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("only root could unmount the overlay; unprivileged runs have no capability over it")
 	}
-	// Outside /tmp, which the sandbox overlays too.
-	base, err := os.MkdirTemp("/var/tmp", "loupe-lock-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(base)
+	base := varTmpDir(t, "loupe-lock-")
 	tree, scratch := filepath.Join(base, "tree"), filepath.Join(base, "scratch")
 	os.Mkdir(tree, 0o755)
 	script := fmt.Sprintf(`id -u
@@ -206,11 +213,7 @@ func TestContainUnprivileged(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to switch to an unprivileged user for the test")
 	}
-	base, err := os.MkdirTemp("/var/tmp", "loupe-contain-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(base)
+	base := varTmpDir(t, "loupe-contain-")
 	os.Chmod(base, 0o777)
 	fx := filepath.Join(base, "fixture")
 	exe := filepath.Join(base, "tracer.test")
@@ -296,7 +299,7 @@ func TestInChroot(t *testing.T) {
 
 // Run inside a chroot as an unprivileged user by TestInChroot.
 func TestSandboxRefusedInChroot(t *testing.T) {
-	if os.Geteuid() == 0 || rootIsMountPoint() {
+	if os.Geteuid() == 0 || !chroottest.Inside() {
 		t.Skip("only meaningful for an unprivileged user in a chroot (TestInChroot runs it there)")
 	}
 	requirePtrace(t)

@@ -707,17 +707,13 @@ func TestParkedStopAdopted(t *testing.T) {
 // helper's error file must not land in the private /tmp.
 func TestSandboxStartError(t *testing.T) {
 	requirePtrace(t)
-	base, err := os.MkdirTemp("/var/tmp", "loupe-sb-err-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(base)
+	base := varTmpDir(t, "loupe-sb-err-")
 	// Only the helper's exec can tell that the interpreter is missing.
 	script := filepath.Join(base, "script")
 	os.WriteFile(script, []byte("#!/nonexistent/interpreter\n"), 0o755)
 	scratch := filepath.Join(base, "scratch")
 	os.Mkdir(scratch, 0o755)
-	_, err = Run(context.Background(), Command{Path: script},
+	_, err := Run(context.Background(), Command{Path: script},
 		Options{Sandbox: &Sandbox{Overlay: []string{os.TempDir()}, Scratch: scratch}})
 	if errors.Is(err, ErrSandboxUnavailable) {
 		t.Skipf("sandbox unavailable here: %v", err)
@@ -734,11 +730,7 @@ func TestSandboxUnprivileged(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to switch to an unprivileged user for the test")
 	}
-	base, err := os.MkdirTemp("/var/tmp", "loupe-userns-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(base)
+	base := varTmpDir(t, "loupe-userns-")
 	tree, scratch := filepath.Join(base, "tree"), filepath.Join(base, "scratch")
 	for _, d := range []string{base, tree, scratch} {
 		os.MkdirAll(d, 0o755)

@@ -101,23 +101,31 @@ func TestSbuild(t *testing.T) {
 
 func checkSbuildVerdict(t *testing.T, dir, log string) {
 	t.Helper()
-	name := "hello-loupe_1.0_amd64.loupe.yaml"
-	f, err := verdict.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		m, _ := filepath.Glob(filepath.Join(dir, "*"))
-		t.Fatalf("no verdict in sbuild's build directory (%v): %v\n%s", m, err, tail(log, 60))
-	}
+	f := sbuildVerdict(t, dir, log, "hello-loupe")
 	hello := binary(f, "/usr/bin/hello-loupe")
 	if f.Status != verdict.StatusOK || hello == nil || !syscallNames(hello)["uname"] {
 		t.Errorf("status %s, binaries %v", f.Status, paths(f))
 	}
-	tr := &tree{t: t, Top: dir}
-	if got := tr.loupeEntries("hello-loupe_1.0_amd64.changes"); !reflect.DeepEqual(got, []string{name + " debug optional"}) {
-		t.Errorf(".changes entries %v", got)
-	}
 	if !strings.Contains(log, "loupe: hello-loupe status=ok mode=trace") {
 		t.Errorf("no summary line in the sbuild log:\n%s", tail(log, 60))
 	}
+}
+
+// sbuildVerdict reads the verdict of pkg (version 1.0, amd64) in an sbuild
+// build directory, and checks that the .changes lists it.
+func sbuildVerdict(t *testing.T, dir, log, pkg string) *verdict.File {
+	t.Helper()
+	name := pkg + "_1.0_amd64.loupe.yaml"
+	f, err := verdict.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		m, _ := filepath.Glob(filepath.Join(dir, "*"))
+		t.Fatalf("no verdict in sbuild's build directory (%v): %v\n%s", m, err, tail(log, 80))
+	}
+	tr := &tree{t: t, Top: dir}
+	if got := tr.loupeEntries(pkg + "_1.0_amd64.changes"); !reflect.DeepEqual(got, []string{name + " debug optional"}) {
+		t.Errorf(".changes verdict entries %v", got)
+	}
+	return f
 }
 
 // TestSbuildAnalyze: loupe=analyze inside sbuild's unshare mode, end to end,
@@ -138,7 +146,7 @@ func TestSbuildAnalyze(t *testing.T) {
 	var plain [][]byte
 	t.Run("without loupe", func(t *testing.T) {
 		dir, _ := loupeRebuild(t, dsc, deb, tarball, "bookworm", "DEB_BUILD_OPTIONS=loupe=off")
-		plain = readDebs(t, dir, debs)
+		plain = (&tree{t: t, Top: dir}).takeDebs(debs)
 	})
 	t.Run("rebuild configuration", func(t *testing.T) {
 		dir, log := loupeRebuild(t, dsc, deb, tarball, "bookworm", dbo)
@@ -154,7 +162,7 @@ func TestSbuildAnalyze(t *testing.T) {
 		if plain == nil {
 			t.Fatal("no build without loupe to compare with")
 		}
-		for i, b := range readDebs(t, dir, debs) {
+		for i, b := range (&tree{t: t, Top: dir}).takeDebs(debs) {
 			if !bytes.Equal(b, plain[i]) {
 				t.Errorf("%s differs between the sbuild builds with and without loupe=analyze", debs[i])
 			}
@@ -226,33 +234,11 @@ func rebuildPackageDir(out, dsc string) string {
 	return filepath.Join(out, "pkgs", strings.TrimSuffix(filepath.Base(dsc), ".dsc"))
 }
 
-func readDebs(t *testing.T, dir string, debs []string) [][]byte {
-	t.Helper()
-	var out [][]byte
-	for _, d := range debs {
-		b, err := os.ReadFile(filepath.Join(dir, d))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
 // checkLimitsVerdict checks limits-loupe's analyze verdict in an sbuild
 // build directory: listed in the .changes, known answers, the summary line.
 func checkLimitsVerdict(t *testing.T, dir, log string) *verdict.File {
 	t.Helper()
-	name := "limits-loupe_1.0_amd64.loupe.yaml"
-	f, err := verdict.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		m, _ := filepath.Glob(filepath.Join(dir, "*"))
-		t.Fatalf("no verdict in the build directory (%v): %v\n%s", m, err, tail(log, 80))
-	}
-	tr := &tree{t: t, Top: dir}
-	if got := tr.loupeEntries("limits-loupe_1.0_amd64.changes"); !reflect.DeepEqual(got, []string{name + " debug optional"}) {
-		t.Errorf(".changes verdict entries %v", got)
-	}
+	f := sbuildVerdict(t, dir, log, "limits-loupe")
 	if f.Status != verdict.StatusOK || f.Mode != verdict.ModeAnalyze {
 		t.Fatalf("status %s (%s) mode %s\n%s", f.Status, f.Reason, f.Mode, tail(log, 80))
 	}

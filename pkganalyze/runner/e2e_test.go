@@ -427,7 +427,7 @@ func TestE2EInChroot(t *testing.T) {
 
 // Run by TestE2EInChroot as an unprivileged user in a chroot.
 func TestE2EFallbackExplainedInChroot(t *testing.T) {
-	if os.Geteuid() == 0 || !chroottest.InChroot() {
+	if os.Geteuid() == 0 || !chroottest.Inside() {
 		t.Skip("only meaningful for an unprivileged user in a chroot (TestE2EInChroot runs it there)")
 	}
 	ptracetest.Require(t)
