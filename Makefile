@@ -51,7 +51,7 @@ bench: build ## benchmarks: loupe vs native vs strace -f, as ratios
 generate: ## regenerate the syscall and sub-feature tables from the kernel headers
 	go generate ./...
 
-deb: ## build the dh-loupe package into dist/ (dpkg-buildpackage -b in a copy of the tree)
+deb: ## build the loupe and dh-loupe packages into dist/ (dpkg-buildpackage -b in a copy of the tree, offline)
 	scripts/build-deb dist
 
 clean: ## remove build outputs

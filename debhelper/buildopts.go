@@ -110,6 +110,28 @@ type Tuning struct {
 	Timeout  time.Duration
 	// Granularity selects the units the analysis tests (analyze mode).
 	Granularity verdict.Granularity
+	// Helpers says how much of the test helpers a verdict lists.
+	Helpers HelperDetail
+}
+
+// HelperDetail is how much of the test helpers a verdict lists.
+type HelperDetail string
+
+const (
+	// HelpersCompact lists each helper's path and process count: a suite
+	// may run hundreds of them, and their syscalls are not the package's.
+	HelpersCompact HelperDetail = "compact"
+	// HelpersFull also lists their syscalls, sub-features and pseudo-files.
+	HelpersFull HelperDetail = "full"
+)
+
+// ParseHelperDetail accepts compact or full.
+func ParseHelperDetail(s string) (HelperDetail, bool) {
+	switch h := HelperDetail(s); h {
+	case HelpersCompact, HelpersFull:
+		return h, true
+	}
+	return "", false
 }
 
 // LoupeOptionError is a bad "loupe=" value in DEB_BUILD_OPTIONS.
@@ -119,12 +141,12 @@ type LoupeOptionError struct {
 }
 
 func (e *LoupeOptionError) Error() string {
-	return fmt.Sprintf("DEB_BUILD_OPTIONS: loupe=%s: %s (grammar: loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=DURATION][,granularity=syscalls|features|pseudo-files])", e.Value, e.Msg)
+	return fmt.Sprintf("DEB_BUILD_OPTIONS: loupe=%s: %s (grammar: loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=DURATION][,granularity=syscalls|features|pseudo-files][,helpers=compact|full])", e.Value, e.Msg)
 }
 
 // ParseLoupeOption parses the value of the loupe= build option:
 // off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=D]
-// [,granularity=syscalls|features|pseudo-files]. The parts
+// [,granularity=syscalls|features|pseudo-files][,helpers=compact|full]. The parts
 // may come in any order. On error the Tuning still holds what could be
 // read, so that "strict" is honoured even next to a typo.
 func ParseLoupeOption(v string) (Tuning, error) {
@@ -166,6 +188,13 @@ func ParseLoupeOption(v string) (Tuning, error) {
 				continue
 			}
 			t.Timeout = d
+		case key == "helpers":
+			h, ok := ParseHelperDetail(val)
+			if !ok {
+				errs = append(errs, fmt.Sprintf("helpers=%q: want compact or full", val))
+				continue
+			}
+			t.Helpers = h
 		case key == "granularity":
 			g, ok := ParseGranularity(val)
 			if !ok {

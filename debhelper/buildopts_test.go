@@ -72,6 +72,9 @@ func TestParseLoupeOption(t *testing.T) {
 		{in: "analyze,granularity=syscalls", want: Tuning{Mode: ModeAnalyze, Granularity: verdict.GranSyscalls}},
 		{in: "analyze,granularity=feature", want: Tuning{Mode: ModeAnalyze}, wantErr: `granularity="feature": want syscalls, features or pseudo-files`},
 		{in: "analyze,granularity=", want: Tuning{Mode: ModeAnalyze}, wantErr: `granularity=""`},
+		{in: "trace,helpers=full", want: Tuning{Mode: ModeTrace, Helpers: HelpersFull}},
+		{in: "helpers=compact,analyze", want: Tuning{Mode: ModeAnalyze, Helpers: HelpersCompact}},
+		{in: "trace,helpers=all", want: Tuning{Mode: ModeTrace}, wantErr: `helpers="all": want compact or full`},
 	}
 	for _, tt := range tests {
 		got, err := ParseLoupeOption(tt.in)
@@ -91,9 +94,11 @@ func TestResolveSettings(t *testing.T) {
 	cfgTrace := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeTrace, Replicas: 7}}
 	cfgTuneOnly := &Config{File: ConfigFile, Tuning: Tuning{Replicas: 7}}
 	cfgFeatures := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeAnalyze, Replicas: 7, Granularity: verdict.GranFeatures}}
+	cfgFull := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeTrace, Replicas: 7, Helpers: HelpersFull}}
 	tests := []struct {
 		name          string
 		gran          verdict.Granularity // "": syscalls
+		helpers       HelperDetail        // "": compact
 		env           []string
 		cfg           *Config
 		artifacts     bool
@@ -127,6 +132,10 @@ func TestResolveSettings(t *testing.T) {
 			replicas: 7, jobs: 1, gran: verdict.GranFeatures},
 		{name: "DBO granularity wins", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze,granularity=pseudo-files"},
 			cfg: cfgFeatures, artifacts: true, traced: true, mode: ModeAnalyze, replicas: 7, jobs: 1, gran: verdict.GranPseudoFiles},
+		{name: "helpers from config", cfg: cfgFull, artifacts: true, traced: true, mode: ModeTrace,
+			replicas: 7, jobs: 1, helpers: HelpersFull},
+		{name: "DBO helpers wins", env: []string{"DEB_BUILD_OPTIONS=loupe=trace,helpers=compact"},
+			cfg: cfgFull, artifacts: true, traced: true, mode: ModeTrace, replicas: 7, jobs: 1, helpers: HelpersCompact},
 		{name: "bad granularity: a problem", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze,granularity=calls"},
 			artifacts: true, mode: ModeAnalyze, replicas: 3, jobs: 1, problems: 1},
 		{name: "bad value: artifacts with an error, no tracing", env: []string{"DEB_BUILD_OPTIONS=loupe=trace,stric"},
@@ -137,6 +146,9 @@ func TestResolveSettings(t *testing.T) {
 			s := ResolveSettings(tt.env, tt.cfg, nil)
 			if want := cmp.Or(tt.gran, verdict.GranSyscalls); s.Granularity != want {
 				t.Errorf("granularity = %q, want %q", s.Granularity, want)
+			}
+			if want := cmp.Or(tt.helpers, HelpersCompact); s.Helpers != want {
+				t.Errorf("helpers = %q, want %q", s.Helpers, want)
 			}
 			if s.Artifacts() != tt.artifacts || s.Traced() != tt.traced || s.Mode != tt.mode || s.Strict != tt.strict ||
 				s.Replicas != tt.replicas || s.Jobs != tt.jobs || len(s.Problems) != tt.problems {

@@ -31,6 +31,7 @@ replicas: 5
 jobs: 2
 timeout: 45m
 granularity: features
+helpers: full
 binaries:
   add:
     - path: debian/build-x/foo
@@ -41,20 +42,46 @@ binaries:
   exclude:
     - tests/*
     - /usr/lib/foo/helper
+stand-ins:
+  src/foo-debug: /usr/bin/foo
+  obj-*/tests/foo.static: /usr/bin/foo
 `,
 			pkgs: two,
 			want: &Config{File: "loupe.yaml",
-				Tuning: Tuning{Mode: ModeAnalyze, Strict: &yes, Replicas: 5, Jobs: 2, Timeout: 45 * time.Minute, Granularity: verdict.GranFeatures},
+				Tuning: Tuning{Mode: ModeAnalyze, Strict: &yes, Replicas: 5, Jobs: 2, Timeout: 45 * time.Minute,
+					Granularity: verdict.GranFeatures, Helpers: HelpersFull},
 				Add: []AddRule{{Path: "debian/build-x/foo", Package: "foo", Installed: "/usr/bin/foo"},
 					{Path: "src/.libs/*", Package: "foo-data"}},
-				Exclude: []string{"tests/*", "/usr/lib/foo/helper"}},
+				Exclude: []string{"tests/*", "/usr/lib/foo/helper"},
+				StandIns: []StandIn{{Path: "src/foo-debug", Installed: "/usr/bin/foo", Line: 19},
+					{Path: "obj-*/tests/foo.static", Installed: "/usr/bin/foo", Line: 20}}},
 		},
 		{name: "package inferred when only one", doc: "binaries:\n  add:\n    - build/foo\n", pkgs: one,
 			want: &Config{File: "loupe.yaml", Add: []AddRule{{Path: "build/foo", Package: "foo"}}}},
 		{name: "not a mapping", doc: "- mode\n", pkgs: one,
 			wantErr: "loupe.yaml:1: the top level: expected a mapping (key: value lines), found a list"},
 		{name: "unknown key", doc: "mode: trace\nreplica: 3\n", pkgs: one,
-			wantErr: "loupe.yaml:2: field replica: unknown key (known keys: mode, strict, replicas, jobs, timeout, granularity, binaries)"},
+			wantErr: "loupe.yaml:2: field replica: unknown key (known keys: mode, strict, replicas, jobs, timeout, granularity, helpers, binaries, stand-ins)"},
+		{name: "bad helpers", doc: "helpers: all\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field helpers: want compact or full, found "all"`},
+		{name: "stand-ins not a mapping", doc: "stand-ins:\n  - src/foo-debug\n", pkgs: one,
+			wantErr: "loupe.yaml:2: field stand-ins: expected a mapping of build-tree paths to installed paths (src/foo-debug: /usr/bin/foo), found a list"},
+		{name: "stand-in absolute", doc: "stand-ins:\n  /build/foo-debug: /usr/bin/foo\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field stand-ins./build/foo-debug: want a clean build-tree path relative to the source tree (src/foo-debug), found "/build/foo-debug"`},
+		{name: "stand-in outside", doc: "stand-ins:\n  ../foo-debug: /usr/bin/foo\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field stand-ins.../foo-debug: want a clean build-tree path relative to the source tree (src/foo-debug), found "../foo-debug"`},
+		{name: "stand-in unclean", doc: "stand-ins:\n  src//foo-debug: /usr/bin/foo\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field stand-ins.src//foo-debug: want a clean build-tree path relative to the source tree (src/foo-debug), found "src//foo-debug"`},
+		{name: "stand-in bad glob", doc: "stand-ins:\n  'src/[': /usr/bin/foo\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field stand-ins.src/[: bad glob "src/[": syntax error in pattern`},
+		{name: "stand-in twice", doc: "stand-ins:\n  src/foo-debug: /usr/bin/foo\n  src/foo-debug: /usr/bin/bar\n", pkgs: one,
+			wantErr: "loupe.yaml:3: field stand-ins.src/foo-debug: given twice"},
+		{name: "stand-in relative installed", doc: "\nstand-ins:\n  src/foo-debug: usr/bin/foo\n", pkgs: one,
+			wantErr: `loupe.yaml:3: field stand-ins.src/foo-debug: want the clean absolute installed path it stands for (/usr/bin/foo), found "usr/bin/foo"`},
+		{name: "stand-in without installed", doc: "stand-ins:\n  src/foo-debug:\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field stand-ins.src/foo-debug: want the clean absolute installed path it stands for (/usr/bin/foo), found nothing`},
+		{name: "stand-in installed glob", doc: "stand-ins:\n  src/foo-debug: /usr/bin/foo*\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field stand-ins.src/foo-debug: want one installed path, not a glob, found "/usr/bin/foo*"`},
 		{name: "bad mode", doc: "\n\nmode: anlyze\n", pkgs: one,
 			wantErr: `loupe.yaml:3: field mode: unknown mode "anlyze" (want off, trace or analyze)`},
 		{name: "bad strict", doc: "strict: sometimes\n", pkgs: one,
@@ -129,6 +156,7 @@ func TestLoadConfig(t *testing.T) {
 func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("mode: analyze\nbinaries:\n  add:\n    - path: a/*\n  exclude: [b]\n"))
 	f.Add([]byte("timeout: 5m\nstrict: yes\n"))
+	f.Add([]byte("helpers: full\nstand-ins:\n  src/foo-debug: /usr/bin/foo\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig("loupe.yaml", data, []string{"foo"})
 		if err == nil && c == nil {

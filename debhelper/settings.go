@@ -31,9 +31,11 @@ type Settings struct {
 	Timeout   time.Duration // 0: derived from the baseline
 	// Granularity of the analysis (default syscalls).
 	Granularity verdict.Granularity
-	NoCheck     bool
-	Parallel    int
-	Config      *Config // nil without debian/loupe.yaml
+	// Helpers: how much of the test helpers verdicts list (default compact).
+	Helpers  HelperDetail
+	NoCheck  bool
+	Parallel int
+	Config   *Config // nil without debian/loupe.yaml
 	// Problems are errors in the settings themselves (a bad loupe= value,
 	// an invalid debian/loupe.yaml). They go to stderr, and into the
 	// verdicts when verdicts are produced.
@@ -88,6 +90,7 @@ func ResolveSettings(env []string, cfg *Config, cfgErr error) *Settings {
 	s.Jobs = first(fromDBO.Jobs, fromCfg.Jobs, DefaultJobs)
 	s.Timeout = first(fromDBO.Timeout, fromCfg.Timeout, 0)
 	s.Granularity = first(fromDBO.Granularity, fromCfg.Granularity, verdict.GranSyscalls)
+	s.Helpers = first(fromDBO.Helpers, fromCfg.Helpers, HelpersCompact)
 	return s
 }
 

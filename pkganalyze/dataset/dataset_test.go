@@ -229,6 +229,39 @@ func TestFoldBinaries(t *testing.T) {
 	}
 }
 
+// TestHelpersNeverCount: a dh_loupe verdict's test helpers are not the
+// package's, whether listed under helpers or, in verdicts written before
+// that key, as binaries with shipped: false; even when nothing else ran (a
+// not-exercised -doc package). Only a plain command's verdict (no source)
+// with nothing marked shipped counts all its binaries.
+func TestHelpersNeverCount(t *testing.T) {
+	helper := verdict.Binary{Path: "tests/t", Syscalls: []verdict.Syscall{{Name: "ptrace", Number: 101}}}
+	for _, tc := range []struct {
+		name  string
+		v     *verdict.File
+		want  int
+		noted bool
+	}{
+		{"legacy not-exercised", mkVerdict("hello-doc", "1", "all", verdict.ModeTrace, helper), 0, false},
+		{"helpers key", func() *verdict.File {
+			v := mkVerdict("hello-doc", "1", "all", verdict.ModeTrace)
+			v.Helpers = []verdict.Helper{{Path: "tests/t", Processes: 1, Syscalls: helper.Syscalls}}
+			return v
+		}(), 0, false},
+		{"plain command", func() *verdict.File {
+			v := mkVerdict("cmd", "1", "amd64", verdict.ModeTrace, helper)
+			v.Source = ""
+			return v
+		}(), 1, true},
+	} {
+		e := FromVerdict(tc.v, Provenance{File: "x"})
+		n := len(e.Syscalls.Required) + len(e.Syscalls.Stub) + len(e.Syscalls.Fake) + len(e.Syscalls.Both) + len(e.Syscalls.Traced)
+		if n != tc.want || (len(e.Notes) > 0) != tc.noted {
+			t.Errorf("%s: %d syscalls counted (%+v), notes %q; want %d", tc.name, n, e.Syscalls, e.Notes, tc.want)
+		}
+	}
+}
+
 func TestParseRejects(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{`{"schema":"loupe/dataset/v9","entries":[]}`, "unsupported version"},

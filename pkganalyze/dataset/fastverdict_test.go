@@ -70,6 +70,19 @@ func randVerdict(r *rand.Rand) *verdict.File {
 	if r.Intn(5) == 0 {
 		v.Conflicts = []verdict.Conflict{{Features: []string{pick(r)}, Demoted: []string{pick(r)}}}
 	}
+	if len(v.Binaries) > 0 && r.Intn(3) == 0 {
+		v.Binaries[0].StandIn = pick(r)
+	}
+	for i := 0; i < r.Intn(4); i++ {
+		h := verdict.Helper{Path: pick(r) + "h", Processes: r.Intn(9)}
+		if r.Intn(3) == 0 {
+			h.Note = pick(r)
+		}
+		if r.Intn(3) == 0 {
+			h.Syscalls = []verdict.Syscall{{Name: pick(r) + "x", Number: r.Intn(400), Calls: uint64(r.Intn(9))}}
+		}
+		v.Helpers = append(v.Helpers, h)
+	}
 	return v
 }
 

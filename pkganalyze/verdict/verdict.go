@@ -78,6 +78,7 @@ type File struct {
 	Flaky     bool       `yaml:"flaky,omitempty"`
 	Evidence  []string   `yaml:"evidence,omitempty"`
 	Binaries  []Binary   `yaml:"binaries"`
+	Helpers   []Helper   `yaml:"helpers,omitempty"` // dh_loupe's test helpers; see Helper and TestHelpers
 	Conflicts []Conflict `yaml:"conflicts,omitempty"`
 	// RunMetadata is the only part that varies between identical analyses.
 	RunMetadata RunMetadata `yaml:"run_metadata"`
@@ -124,9 +125,11 @@ type Binary struct {
 	Path string `yaml:"path"`
 	// BuildPath is the path executed in the build tree, when it differs.
 	BuildPath string `yaml:"build_path,omitempty"`
+	StandIn   string `yaml:"stand_in,omitempty"` // a declared test-only variant's build path: the installed file never ran
 	BuildID   string `yaml:"build_id,omitempty"`
 	SHA256    string `yaml:"sha256"`
-	// Shipped is false for test helpers that the package does not install.
+	// Shipped is false for test helpers that the package does not install
+	// (only in verdicts written before File.Helpers).
 	Shipped bool `yaml:"shipped"`
 	// Package is the binary package that ships it (dh_loupe).
 	Package     string    `yaml:"package,omitempty"`
@@ -135,6 +138,41 @@ type Binary struct {
 	Syscalls    []Syscall `yaml:"syscalls"`
 	Features    []Feature `yaml:"features,omitempty"`
 	PseudoFiles []Feature `yaml:"pseudo_files,omitempty"`
+}
+
+// Helper is a test helper (File.Helpers): an executable of the build tree
+// that the test step ran and that no package ships (or that
+// debian/loupe.yaml excludes). Its syscalls are not the package's, and it
+// is never experimented on, so by default only its path and process count
+// are listed; the syscall lists (untested outcomes) are kept only on
+// request (dh_loupe's helpers=full), since suites can run hundreds of
+// helpers.
+type Helper struct {
+	// Path is relative to the source tree.
+	Path string `yaml:"path"`
+	// Processes counts the process images that ran it.
+	Processes int `yaml:"processes"`
+	// Note says why an executable that looks like a shipped one is a
+	// helper: a libtool wrapper script, an exclusion, a likely test build.
+	Note        string    `yaml:"note,omitempty"`
+	Syscalls    []Syscall `yaml:"syscalls,omitempty"`
+	Features    []Feature `yaml:"features,omitempty"`
+	PseudoFiles []Feature `yaml:"pseudo_files,omitempty"`
+}
+
+// TestHelpers returns f's test helpers: the helpers list, and the
+// entries of binaries with shipped false that verdicts written before
+// the helpers key had (the same executable may then appear more than once,
+// one entry per interpreter).
+func (f *File) TestHelpers() []Helper {
+	out := append([]Helper{}, f.Helpers...)
+	for _, b := range f.Binaries {
+		if !b.Shipped {
+			out = append(out, Helper{Path: b.Path, Processes: b.Processes, Syscalls: b.Syscalls,
+				Features: b.Features, PseudoFiles: b.PseudoFiles})
+		}
+	}
+	return out
 }
 
 // Outcome is the verdict on one feature (syscall, sub-feature or
@@ -257,18 +295,12 @@ func (f *File) Normalize() {
 	})
 	for i := range f.Binaries {
 		b := &f.Binaries[i]
-		sort.Slice(b.Syscalls, func(i, j int) bool { return b.Syscalls[i].Number < b.Syscalls[j].Number })
-		sort.Slice(b.Features, func(i, j int) bool { return b.Features[i].Key < b.Features[j].Key })
-		sort.Slice(b.PseudoFiles, func(i, j int) bool { return b.PseudoFiles[i].Key < b.PseudoFiles[j].Key })
-		for k := range b.Syscalls {
-			sortImpact(b.Syscalls[k].Impact)
-		}
-		for k := range b.Features {
-			sortImpact(b.Features[k].Impact)
-		}
-		for k := range b.PseudoFiles {
-			sortImpact(b.PseudoFiles[k].Impact)
-		}
+		sortUses(b.Syscalls, b.Features, b.PseudoFiles)
+	}
+	sort.SliceStable(f.Helpers, func(i, j int) bool { return f.Helpers[i].Path < f.Helpers[j].Path })
+	for i := range f.Helpers {
+		h := &f.Helpers[i]
+		sortUses(h.Syscalls, h.Features, h.PseudoFiles)
 	}
 	for i := range f.Conflicts {
 		sort.Strings(f.Conflicts[i].Features)
@@ -290,6 +322,23 @@ func (f *File) Normalize() {
 	sort.Slice(f.Conflicts, func(i, j int) bool {
 		return strings.Join(f.Conflicts[i].Features, ",") < strings.Join(f.Conflicts[j].Features, ",")
 	})
+}
+
+// sortUses sorts one executable's syscalls by number, its sub-features and
+// pseudo-files by key, and their impacts.
+func sortUses(sc []Syscall, features, pseudo []Feature) {
+	sort.Slice(sc, func(i, j int) bool { return sc[i].Number < sc[j].Number })
+	sort.Slice(features, func(i, j int) bool { return features[i].Key < features[j].Key })
+	sort.Slice(pseudo, func(i, j int) bool { return pseudo[i].Key < pseudo[j].Key })
+	for k := range sc {
+		sortImpact(sc[k].Impact)
+	}
+	for k := range features {
+		sortImpact(features[k].Impact)
+	}
+	for k := range pseudo {
+		sortImpact(pseudo[k].Impact)
+	}
 }
 
 func sortImpact(im []Impact) {
@@ -525,25 +574,29 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 		}
 		return nil
 	}
-	for i, b := range f.Binaries {
-		if b.Path == "" {
-			return bad([]any{"binaries", i}, "binary without path")
+	// uses checks one executable's syscalls, sub-features and pseudo-files.
+	uses := func(at []any, sc []Syscall, features, pseudo []Feature, helper bool) error {
+		check := func(p []any, o Outcome) error {
+			if helper && (o.Stub != nil || o.Fake != nil) {
+				return bad(p, "test helpers are never experimented on: stub/fake must be null")
+			}
+			return checkOutcome(p, o)
 		}
-		for j, s := range b.Syscalls {
-			p := []any{"binaries", i, "syscalls", j}
+		for j, s := range sc {
+			p := append(append([]any{}, at...), "syscalls", j)
 			if s.Name == "" {
 				return bad(p, "syscall without name")
 			}
-			if err := checkOutcome(p, s.Outcome); err != nil {
+			if err := check(p, s.Outcome); err != nil {
 				return err
 			}
 		}
 		for _, list := range []struct {
 			key string
 			fs  []Feature
-		}{{"features", b.Features}, {"pseudo_files", b.PseudoFiles}} {
+		}{{"features", features}, {"pseudo_files", pseudo}} {
 			for j, ft := range list.fs {
-				p := []any{"binaries", i, list.key, j}
+				p := append(append([]any{}, at...), list.key, j)
 				if ft.Key == "" {
 					return bad(p, "feature without key")
 				}
@@ -553,10 +606,30 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 				if list.key == "features" && !strings.Contains(ft.Key, ":") {
 					return bad(append(p, "key"), fmt.Sprintf("sub-feature %q is not of the form syscall:value", ft.Key))
 				}
-				if err := checkOutcome(p, ft.Outcome); err != nil {
+				if err := check(p, ft.Outcome); err != nil {
 					return err
 				}
 			}
+		}
+		return nil
+	}
+	for i, b := range f.Binaries {
+		if b.Path == "" {
+			return bad([]any{"binaries", i}, "binary without path")
+		}
+		if err := uses([]any{"binaries", i}, b.Syscalls, b.Features, b.PseudoFiles, false); err != nil {
+			return err
+		}
+	}
+	for i, h := range f.Helpers {
+		if h.Path == "" {
+			return bad([]any{"helpers", i}, "helper without path")
+		}
+		if h.Processes < 0 {
+			return bad([]any{"helpers", i, "processes"}, "negative process count")
+		}
+		if err := uses([]any{"helpers", i}, h.Syscalls, h.Features, h.PseudoFiles, true); err != nil {
+			return err
 		}
 	}
 	for i, c := range f.Conflicts {

@@ -45,8 +45,15 @@ func sample() *File {
 				},
 				PseudoFiles: []Feature{{Key: "/proc/self/status", Calls: 1, Outcome: Outcome{Stub: nil, Fake: Bool(true)}}},
 			},
-			{Path: "/build/sed-4.9/testsuite/helper", SHA256: "ef56", Shipped: false, Interpreter: "/usr/bin/perl", Processes: 1,
+			// A stand-in's results: the installed psed never ran.
+			{Path: "/usr/bin/psed", BuildPath: "testsuite/psed-debug", StandIn: "testsuite/psed-debug", SHA256: "ef56", Shipped: true,
+				Package: "sed", Processes: 1,
 				Syscalls: []Syscall{{Name: "getuid", Number: 102, Calls: 1, Outcome: Outcome{Stub: Bool(true), Fake: Bool(true), Required: true}}}},
+		},
+		Helpers: []Helper{
+			{Path: "testsuite/sed", Processes: 12, Note: "libtool wrapper script of testsuite/.libs/sed"},
+			// helpers=full: untested syscall lists.
+			{Path: "testsuite/helper", Processes: 1, Syscalls: []Syscall{{Name: "getuid", Number: 102, Calls: 1}}},
 		},
 		Conflicts: []Conflict{
 			{Features: []string{"getuid", "geteuid"}, Interventions: []string{"getuid=stub", "geteuid=stub"}, Demoted: []string{"getuid"}},
@@ -131,9 +138,29 @@ func TestMarshalDeterministic(t *testing.T) {
 		sc[i], sc[j] = sc[j], sc[i]
 	}
 	s.Conflicts[0].Features = []string{"geteuid", "getuid"}
+	s.Helpers[0], s.Helpers[1] = s.Helpers[1], s.Helpers[0]
 	b, _ := Marshal(s)
 	if !bytes.Equal(a, b) {
 		t.Errorf("order of input changed the output:\n%s", udiff(t, a, b))
+	}
+}
+
+// Verdicts written before the helpers key listed test helpers in binaries,
+// with shipped: false and full syscall lists: they still parse, and
+// TestHelpers finds their helpers.
+func TestLegacyHelpers(t *testing.T) {
+	f, err := ReadFile(filepath.Join("testdata", "legacy-helpers.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.TestHelpers()
+	if len(f.Helpers) != 0 || len(h) != 1 || h[0].Path != "/build/sed-4.9/testsuite/helper" || h[0].Processes != 1 ||
+		len(h[0].Syscalls) != 1 || h[0].Syscalls[0].Name != "getuid" {
+		t.Errorf("legacy helpers: %+v", h)
+	}
+	n := sample()
+	if h := n.TestHelpers(); len(h) != 2 || h[0].Path != "testsuite/sed" {
+		t.Errorf("helpers of a current verdict: %+v", h)
 	}
 }
 
@@ -267,6 +294,10 @@ func TestParseErrors(t *testing.T) {
 			line: lineOf(g, "key: /proc/self/status"), field: "binaries[1].pseudo_files[0].key", msg: "not an absolute path"},
 		{name: "trace with stub", doc: strings.Replace(g, "mode: analyze", "mode: trace", 1),
 			field: "binaries[0].syscalls[0]", msg: "trace-mode verdicts have stub/fake null"},
+		{name: "helper without path", doc: strings.Replace(g, "path: testsuite/helper", "path: \"\"", 1),
+			line: lineOf(g, "path: testsuite/helper"), field: "helpers[0]", msg: "helper without path"},
+		{name: "helper experimented on", doc: strings.Replace(g, "number: 102\n        calls: 1\n        stub: null", "number: 102\n        calls: 1\n        stub: true", 1),
+			line: lineOf(g, "path: testsuite/helper") + 3, field: "helpers[0].syscalls[0]", msg: "never experimented on"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("v.yaml", []byte(tc.doc))

@@ -26,7 +26,7 @@ func rebuildCommand() *cli.Command {
 			"package builds in OUT/pkgs/<name>; OUT/rebuild-journal.jsonl records each outcome, so a run that was " +
 			"stopped continues where it was and finished packages are skipped. Statuses: built, tests-failed, " +
 			"insensitive, loupe-error, build-failed. OUT is an input of loupe db (or use --db).\n\n" +
-			"Example: loupe rebuild --chroot bookworm.tar.zst --dh-loupe-deb dh-loupe_0.1.0_amd64.deb " +
+			"Example: loupe rebuild --chroot bookworm.tar.zst --dh-loupe-deb dh-loupe_0.2.0_amd64.deb " +
 			"--out rebuild --jobs 2 --db rebuild.dataset.json sed bzip2 hello",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "chroot", Required: true, Usage: "sbuild chroot tarball `FILE` (mmdebstrap --mode=unshare --variant=buildd)"},
