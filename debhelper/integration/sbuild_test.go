@@ -58,11 +58,16 @@ func (tr *tree) sourcePackage() string {
 func sbuild(t *testing.T, dsc, deb, tarball string, args []string, env ...string) (string, string) {
 	t.Helper()
 	out := t.TempDir()
-	argv := append([]string{
+	argv := []string{
 		"--chroot-mode=unshare", "--chroot=" + tarball, "--dist=bookworm",
 		"--arch-all", "--arch-any", "--no-run-lintian", "--no-run-piuparts", "--no-run-autopkgtest",
 		"--extra-package=" + deb, "--build-dir=" + out, "--nolog",
-	}, args...)
+	}
+	// dh-loupe depends on the loupe package, which make deb puts beside it.
+	if l := filepath.Join(filepath.Dir(deb), "loupe_"+strings.TrimPrefix(filepath.Base(deb), "dh-loupe_")); exists(l) {
+		argv = append(argv, "--extra-package="+l)
+	}
+	argv = append(argv, args...)
 	cmd := exec.Command("sbuild", append(argv, dsc)...)
 	cmd.Dir = out
 	cmd.Env = append(buildEnv(), env...)
