@@ -229,7 +229,7 @@ func loupeRebuild(t *testing.T, dsc, deb, tarball, dist string, env ...string) (
 	if len(logs) > 0 {
 		log, _ = os.ReadFile(logs[len(logs)-1])
 	}
-	if err != nil || !strings.Contains(string(b), "built") {
+	if err != nil || !strings.Contains(string(b), ": built 1 ") {
 		t.Fatalf("loupe rebuild: %v\n%s\n%s", err, b, tail(string(log), 80))
 	}
 	return dir, string(log)

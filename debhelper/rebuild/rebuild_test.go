@@ -247,7 +247,7 @@ func TestSbuildInvocation(t *testing.T) {
 	// The config must be valid Perl, as sbuild will eval it.
 	if perl, err := exec.LookPath("perl"); err == nil {
 		f := filepath.Join(t.TempDir(), "c.pl")
-		os.WriteFile(f, []byte("our ($build_environment, $build_user);\n"+ConfigText()), 0o644)
+		os.WriteFile(f, []byte("our ($build_environment, $build_user, $external_commands);\n"+ConfigText()), 0o644)
 		if out, err := exec.Command(perl, "-c", f).CombinedOutput(); err != nil {
 			t.Errorf("perl -c: %v\n%s", err, out)
 		}

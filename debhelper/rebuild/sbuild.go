@@ -53,7 +53,15 @@ func ConfigText() string {
 		"# experiment runs namespaces isolation (private overlays, network, PID\n" +
 		"# namespace, in parallel); an unprivileged build user falls back to\n" +
 		"# serial runs in the real tree. Remove this line to build as the user.\n" +
-		"$build_user = 'root';\n1;\n"
+		"$build_user = 'root';\n" +
+		"# Trixie and later have an unrelated package named loupe (GNOME's image\n" +
+		"# viewer) with a higher version than the injected one, which dh-loupe\n" +
+		"# depends on: prefer the packages of sbuild's local archive\n" +
+		"# (--extra-package), or apt gives up resolving the build dependencies.\n" +
+		"# (sbuild runs a command given as a string with sh -c, in the chroot.)\n" +
+		"$external_commands = { 'chroot-setup-commands' => [\n" +
+		"  'printf \"Package: loupe dh-loupe\\\\nPin: origin \\\\\"\\\\\"\\\\nPin-Priority: 1001\\\\n\" > /etc/apt/preferences.d/loupe-rebuild' ] };\n" +
+		"1;\n"
 }
 
 // WriteConfig writes ConfigText to s.Config.
