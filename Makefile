@@ -7,7 +7,7 @@ export GOFLAGS ?= -buildvcs=false
 BIN := $(CURDIR)/bin
 GO_TEST_FLAGS ?= -count=1 -timeout 60m
 
-.PHONY: help deps build test test-short test-sbuild demo demo-trace bench generate vet fmt deb clean
+.PHONY: help deps build test test-short test-sbuild fuzz demo demo-trace bench generate vet fmt deb clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ build: ## build bin/loupe and bin/dh_loupe
 	go build -o $(BIN)/ ./cmd/...
 
 vet: ## gofmt and go vet
-	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@bad=$$(gofmt -l $$(git ls-files '*.go' ':!vendor' 2>/dev/null || find . -name '*.go' -not -path './vendor/*')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	go vet ./...
 
@@ -37,6 +37,9 @@ test-sbuild: build deb ## build testdata packages with sbuild in unshare mode: b
 	scripts/sbuild-chroot unstable-if-available
 	LOUPE_BIN=$(BIN) LOUPE_SBUILD=1 LOUPE_DEB=$(CURDIR)/$$(ls dist/dh-loupe_*_amd64.deb) \
 	  go test -count=1 -timeout 60m -run 'Sbuild' -v ./debhelper/...
+
+fuzz: ## run every fuzzer for FUZZTIME each (default 30s); commit crashers from testdata/fuzz/
+	scripts/fuzz
 
 demo: deps build ## build the example package testdata/hello-loupe with dh_loupe and print its verdicts
 	scripts/demo-dh $(BIN)

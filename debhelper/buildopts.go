@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -108,6 +109,9 @@ type Tuning struct {
 	Replicas int
 	Jobs     int
 	Timeout  time.Duration
+	// TimeoutAuto is set by an explicit timeout=0 or timeout=auto: the
+	// automatic timeout, overriding one set elsewhere.
+	TimeoutAuto bool
 	// Granularity selects the units the analysis tests (analyze mode).
 	Granularity verdict.Granularity
 	// Helpers says how much of the test helpers a verdict lists.
@@ -171,9 +175,9 @@ func ParseLoupeOption(v string) (Tuning, error) {
 				t.Mode = m
 			}
 		case key == "replicas" || key == "jobs":
-			n, err := strconv.Atoi(val)
-			if err != nil || n < 1 {
-				errs = append(errs, fmt.Sprintf("%s=%q: want a whole number >= 1", key, val))
+			n, err := limits.ParseCount(key+"=", val, 1, countMax[key])
+			if err != nil {
+				errs = append(errs, err.Error())
 				continue
 			}
 			if key == "replicas" {
@@ -182,12 +186,12 @@ func ParseLoupeOption(v string) (Tuning, error) {
 				t.Jobs = n
 			}
 		case key == "timeout":
-			d, err := ParseTimeout(val)
+			d, err := limits.ParseTimeout(key+"=", val)
 			if err != nil {
 				errs = append(errs, err.Error())
 				continue
 			}
-			t.Timeout = d
+			t.Timeout, t.TimeoutAuto = d, d == 0
 		case key == "helpers":
 			h, ok := ParseHelperDetail(val)
 			if !ok {
@@ -222,14 +226,5 @@ func ParseGranularity(s string) (verdict.Granularity, bool) {
 	return "", false
 }
 
-// ParseTimeout accepts a Go duration ("90s", "1h30m") or whole seconds.
-func ParseTimeout(s string) (time.Duration, error) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 {
-		return time.Duration(n) * time.Second, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("timeout=%q: want a positive duration such as 90s, 30m or 2h", s)
-	}
-	return d, nil
-}
+// countMax bounds the counts of loupe= and debian/loupe.yaml.
+var countMax = map[string]int{"replicas": limits.MaxReplicas, "jobs": limits.MaxJobs}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 )
 
 // ConfigFile is where a package keeps its loupe settings.
@@ -20,9 +22,9 @@ const ConfigFile = "debian/loupe.yaml"
 //
 //	mode: trace            # off | trace | analyze; setting it asks for verdicts
 //	strict: false          # loupe's own errors fail the build
-//	replicas: 3            # analyze: runs per experiment
-//	jobs: 1                # analyze: experiments run at once
-//	timeout: 30m           # analyze: per run (default: from the baseline)
+//	replicas: 3            # analyze: runs per experiment (1 to 100)
+//	jobs: 1                # analyze: experiments run at once (1 to 256)
+//	timeout: 30m           # analyze: per run, at most 24h (default, or 0: from the baseline)
 //	granularity: syscalls  # analyze: syscalls | features | pseudo-files
 //	binaries:
 //	  add:                 # build-tree executables to count as shipped
@@ -217,9 +219,9 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 		if !ok {
 			continue
 		}
-		n, err := strconv.Atoi(kv[1].Value)
-		if kv[1].Kind != yaml.ScalarNode || err != nil || n < 1 {
-			return p.errf(kv[1], key, "want a whole number >= 1, found %q", kv[1].Value)
+		n, err := limits.ParseCount("", kv[1].Value, 1, countMax[key])
+		if kv[1].Kind != yaml.ScalarNode || err != nil {
+			return p.errf(kv[1], key, "want %s, found %q", limits.CountWant(1, countMax[key]), kv[1].Value)
 		}
 		if key == "replicas" {
 			c.Replicas = n
@@ -228,11 +230,11 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 		}
 	}
 	if kv, ok := f["timeout"]; ok {
-		d, err := ParseTimeout(kv[1].Value)
+		d, err := limits.ParseTimeout("", kv[1].Value)
 		if kv[1].Kind != yaml.ScalarNode || err != nil {
-			return p.errf(kv[1], "timeout", "want a positive duration such as 90s, 30m or 2h, found %q", kv[1].Value)
+			return p.errf(kv[1], "timeout", "want %s, found %q", limits.TimeoutWant, kv[1].Value)
 		}
-		c.Timeout = d
+		c.Timeout, c.TimeoutAuto = d, d == 0
 	}
 	if kv, ok := f["granularity"]; ok {
 		g, ok := ParseGranularity(kv[1].Value)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -87,11 +88,22 @@ stand-ins:
 		{name: "bad strict", doc: "strict: sometimes\n", pkgs: one,
 			wantErr: `loupe.yaml:1: field strict: want true or false, found "sometimes"`},
 		{name: "bad replicas", doc: "replicas: 0\n", pkgs: one,
-			wantErr: `loupe.yaml:1: field replicas: want a whole number >= 1, found "0"`},
+			wantErr: `loupe.yaml:1: field replicas: want a whole number from 1 to 100, found "0"`},
+		{name: "negative replicas", doc: "replicas: -3\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field replicas: want a whole number from 1 to 100, found "-3"`},
+		{name: "overflowing jobs", doc: "jobs: 99999999999999999999\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field jobs: want a whole number from 1 to 256, found "99999999999999999999"`},
 		{name: "bad jobs", doc: "jobs: [1]\n", pkgs: one,
-			wantErr: `loupe.yaml:1: field jobs: want a whole number >= 1, found ""`},
+			wantErr: `loupe.yaml:1: field jobs: want a whole number from 1 to 256, found ""`},
 		{name: "bad timeout", doc: "timeout: soon\n", pkgs: one,
-			wantErr: `loupe.yaml:1: field timeout: want a positive duration such as 90s, 30m or 2h, found "soon"`},
+			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s), found "soon"`},
+		{name: "negative timeout", doc: "timeout: -1s\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s), found "-1s"`},
+		{name: "overflowing timeout", doc: "timeout: 10000000000\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s), found "10000000000"`},
+		{name: "wrapping timeout", doc: "timeout: 18446744074\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s), found "18446744074"`},
+		{name: "automatic timeout", doc: "timeout: 0\n", pkgs: one, want: &Config{File: "loupe.yaml", Tuning: Tuning{TimeoutAuto: true}}},
 		{name: "bad granularity", doc: "mode: analyze\ngranularity: files\n", pkgs: one,
 			wantErr: `loupe.yaml:2: field granularity: want syscalls, features or pseudo-files, found "files"`},
 		{name: "granularity not a scalar", doc: "granularity: [features]\n", pkgs: one,
@@ -156,6 +168,7 @@ func TestLoadConfig(t *testing.T) {
 func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("mode: analyze\nbinaries:\n  add:\n    - path: a/*\n  exclude: [b]\n"))
 	f.Add([]byte("timeout: 5m\nstrict: yes\n"))
+	f.Add([]byte("timeout: 10000000000\nreplicas: -1\n"))
 	f.Add([]byte("helpers: full\nstand-ins:\n  src/foo-debug: /usr/bin/foo\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig("loupe.yaml", data, []string{"foo"})
@@ -164,6 +177,10 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		if _, ok := err.(*ConfigError); err != nil && !ok {
 			t.Fatalf("error of type %T: %v", err, err)
+		}
+		// What is accepted is within bounds: never "no limit".
+		if err == nil && (c.Timeout < 0 || c.Timeout > limits.MaxTimeout || c.Replicas < 0 || c.Replicas > limits.MaxReplicas || c.Jobs < 0 || c.Jobs > limits.MaxJobs) {
+			t.Fatalf("accepted out of bounds: %+v", c.Tuning)
 		}
 	})
 }

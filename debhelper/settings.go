@@ -88,7 +88,13 @@ func ResolveSettings(env []string, cfg *Config, cfgErr error) *Settings {
 	}
 	s.Replicas = first(fromDBO.Replicas, fromCfg.Replicas, DefaultReplicas)
 	s.Jobs = first(fromDBO.Jobs, fromCfg.Jobs, DefaultJobs)
-	s.Timeout = first(fromDBO.Timeout, fromCfg.Timeout, 0)
+	// An explicit timeout=0 (automatic) in DEB_BUILD_OPTIONS wins over the
+	// file's timeout, like any other setting.
+	if fromDBO.Timeout > 0 || fromDBO.TimeoutAuto {
+		s.Timeout = fromDBO.Timeout
+	} else {
+		s.Timeout = fromCfg.Timeout
+	}
 	s.Granularity = first(fromDBO.Granularity, fromCfg.Granularity, verdict.GranSyscalls)
 	s.Helpers = first(fromDBO.Helpers, fromCfg.Helpers, HelpersCompact)
 	return s

@@ -256,6 +256,69 @@ func TestVerdictNotRequested(t *testing.T) {
 	}
 }
 
+// TestVerdictOutputs: dh_loupe_verdict checks that it can write the
+// verdicts before the analyses (which can take hours); if writing still
+// fails at the end, the verdict is kept and the error says where; and a
+// symlink planted at ../<pkg>_<ver>_<arch>.loupe.yaml (by the test suite,
+// say) is replaced, never followed.
+func TestVerdictOutputs(t *testing.T) {
+	engineRan := false
+	var plant func(artifact string)
+	engine := func(ctx context.Context, req AnalyzeRequest) (*verdict.File, error) {
+		engineRan = true
+		f := req.Template
+		f.Status, f.Mode = verdict.StatusOK, verdict.ModeAnalyze
+		if plant != nil {
+			plant(filepath.Join(filepath.Dir(req.Step.Dir), "hello-loupe_1.0_"+hostArch(t)+".loupe.yaml"))
+		}
+		return &f, nil
+	}
+	env := []string{"DEB_BUILD_OPTIONS=loupe=analyze"}
+	t.Run("unwritable before", func(t *testing.T) {
+		dir, _ := verdictTree(t)
+		artifact := filepath.Join(filepath.Dir(dir), "hello-loupe_1.0_"+hostArch(t)+".loupe.yaml")
+		os.Mkdir(artifact, 0o755)
+		engineRan, plant = false, nil
+		code, out := runMain(t, "dh_loupe_verdict", dir, env, Deps{Analyze: engine})
+		if code != 0 || engineRan || !strings.Contains(out, "cannot write the verdicts: "+artifact+" is a directory; no verdicts written") {
+			t.Errorf("exit %d, analysis ran %v; output:\n%s", code, engineRan, out)
+		}
+		code, out = runMain(t, "dh_loupe_verdict", dir, []string{"DEB_BUILD_OPTIONS=loupe=analyze,strict"}, Deps{Analyze: engine})
+		if code != 255 || engineRan {
+			t.Errorf("strict: exit %d, analysis ran %v; output:\n%s", code, engineRan, out)
+		}
+	})
+	t.Run("unwritable after", func(t *testing.T) {
+		dir, _ := verdictTree(t)
+		engineRan, plant = false, func(a string) { os.Mkdir(a, 0o755) }
+		code, out := runMain(t, "dh_loupe_verdict", dir, env, Deps{Analyze: engine})
+		kept, _ := filepath.Glob(filepath.Join(dir, debhelper.StateDir, "loupe-kept-hello-loupe_1.0_*-*.loupe.yaml"))
+		if code != 0 || len(kept) != 1 || !strings.Contains(out, "it is kept in "+kept[0]) {
+			t.Fatalf("exit %d, kept %v; output:\n%s", code, kept, out)
+		}
+		if f, err := verdict.ReadFile(kept[0]); err != nil || f.Status != verdict.StatusOK {
+			t.Errorf("kept verdict: %v %+v", err, f)
+		}
+	})
+	t.Run("planted symlink", func(t *testing.T) {
+		dir, _ := verdictTree(t)
+		victim := filepath.Join(t.TempDir(), "victim")
+		os.WriteFile(victim, []byte("precious\n"), 0o644)
+		engineRan, plant = false, func(a string) { os.Symlink(victim, a) }
+		code, out := runMain(t, "dh_loupe_verdict", dir, env, Deps{Analyze: engine})
+		if code != 0 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+			t.Errorf("the symlink's target was overwritten: %q", b)
+		}
+		a := filepath.Join(filepath.Dir(dir), "hello-loupe_1.0_"+hostArch(t)+".loupe.yaml")
+		if fi, err := os.Lstat(a); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("artifact %v %v", fi, err)
+		}
+	})
+}
+
 // TestVerdictSizeBudget: a suite that runs hundreds of test helpers (as
 // gnulib's do) keeps verdicts small. The package's verdict lists each
 // helper by path and process count only (under 100 KB for 310 helpers with

@@ -197,6 +197,9 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 		}
 		return execStep(u, argv, pio)
 	}
+	if err := debhelper.CheckRun(pio.Dir, pkgs); err != nil {
+		return fail(err)
+	}
 	wl, err := whitelist(pio.Dir, s.Config)
 	if err != nil {
 		return fail(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
+	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
@@ -55,6 +56,13 @@ func verdictMain(ctx context.Context, name string, pio IO, deps Deps) int {
 			fmt.Fprintf(pio.Stdout, "\twrite ../%s\n", debhelper.ArtifactName(p, src.Version, src.FileArch(p, host)))
 		}
 		return 0
+	}
+	// The verdicts are written after the analyses, which can take hours:
+	// make sure they can be, first.
+	for _, p := range pkgs {
+		if err := atomicfile.CheckReplaceable(debhelper.ArtifactPath(pio.Dir, debhelper.ArtifactName(p, src.Version, src.FileArch(p, host)))); err != nil {
+			return giveUp(fmt.Errorf("cannot write the verdicts: %w", err))
+		}
 	}
 	runs, runsErr := debhelper.ReadRuns(pio.Dir)
 	dirs := map[string]string{}

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper/rebuild"
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 )
@@ -19,7 +20,8 @@ func rebuildCommand() *cli.Command {
 		Name:      "rebuild",
 		Usage:     "rebuild source packages with sbuild and dh_loupe enabled, resumably",
 		ArgsUsage: "[SOURCE...]",
-		Description: "Builds each SOURCE (a .dsc, or a source package name or name_version that sbuild fetches) " +
+		Description: "Builds each SOURCE (an existing .dsc, or a source package name or name_version that sbuild fetches; " +
+			"anything else, such as a path or \"..\", is refused before any build) " +
 			"with sbuild --chroot-mode=unshare, DH_EXTRA_ADDONS=loupe (through $build_environment in a generated " +
 			"SBUILD_CONFIG, which also makes the build user root inside sbuild's user namespace, so that loupe=analyze " +
 			"gets namespaces isolation) and the dh-loupe .deb injected (--extra-package, --add-depends=dh-loupe). Each " +
@@ -35,7 +37,7 @@ func rebuildCommand() *cli.Command {
 			&cli.StringFlag{Name: "dist", Value: "bookworm", Usage: "distribution (sbuild --dist)"},
 			&cli.StringFlag{Name: "mode", Usage: "loupe mode put in DEB_BUILD_OPTIONS: trace or analyze (default: dh_loupe's)"},
 			&cli.StringFlag{Name: "list", Usage: "read SOURCEs from `FILE`, one per line"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "parallel builds"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "parallel builds (1 to 256)"},
 			&cli.BoolFlag{Name: "retry-failed", Usage: "rebuild recorded packages whose status is not built"},
 			&cli.StringFlag{Name: "db", Usage: "then collect OUT into the dataset `FILE`"},
 			&cli.StringSliceFlag{Name: "sbuild-arg", Usage: "extra sbuild argument (repeatable)"},
@@ -52,6 +54,12 @@ func rebuildCommand() *cli.Command {
 			if len(specs) == 0 {
 				return fmt.Errorf("rebuild: no source packages given")
 			}
+			if err := rebuild.CheckSpecs(specs); err != nil {
+				return fmt.Errorf("rebuild: %w", err)
+			}
+			if err := limits.Count("--jobs", c.Int("jobs"), 1, limits.MaxJobs); err != nil {
+				return fmt.Errorf("rebuild: %w", err)
+			}
 			switch m := c.String("mode"); m {
 			case "", "trace", "analyze":
 			default:
@@ -60,6 +68,12 @@ func rebuildCommand() *cli.Command {
 			out, err := filepath.Abs(c.String("out"))
 			if err != nil {
 				return err
+			}
+			db := c.String("db")
+			if db != "" {
+				if err := checkOutput("rebuild", "--db", db); err != nil {
+					return err
+				}
 			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return fmt.Errorf("rebuild: %w", err)
@@ -80,14 +94,18 @@ func rebuildCommand() *cli.Command {
 			if runErr != nil {
 				return runErr
 			}
-			if db := c.String("db"); db != "" {
+			if db != "" {
 				ds, err := dataset.Collect(c.Context, []string{out}, dataset.CollectOptions{})
 				if err != nil {
 					return fmt.Errorf("rebuild: %w", err)
 				}
 				ds.Loupe = version.Version
-				if err := dataset.WriteFile(db, ds); err != nil {
+				b, err := dataset.Marshal(ds)
+				if err != nil {
 					return fmt.Errorf("rebuild: %w", err)
+				}
+				if err := writeOutput("dataset", db, b, nil); err != nil {
+					return fmt.Errorf("rebuild: %w (the builds are in %s: loupe db -o FILE %s collects them again)", err, out, out)
 				}
 				fmt.Fprintf(c.App.Writer, "loupe rebuild: %d dataset entries, %d problems -> %s\n", len(ds.Entries), len(ds.Problems), db)
 			}
