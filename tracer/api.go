@@ -159,6 +159,11 @@ type Options struct {
 	// the tree. In a PID namespace the command sees its own pids, a /proc
 	// of its own, and getppid() == 1. See contain.go for the details.
 	Contain bool
+	// Limit, if positive, kills the whole tree once the run's
+	// load-corrected time (Usage.Effective) exceeds it, and sets
+	// Result.LimitExceeded: a timeout that a loaded machine does not
+	// trigger. It is checked every 100ms.
+	Limit time.Duration
 	// NoSeccomp disables the seccomp filter loupe installs in in-scope
 	// processes and uses two ptrace stops per syscall instead.
 	NoSeccomp bool
@@ -288,6 +293,11 @@ type Result struct {
 	// Containment is ContainPIDNamespace or ContainSubreaper for a
 	// contained run, "" otherwise.
 	Containment string
+	// Usage is the run's time until the root exited: wall, CPU, and
+	// load-corrected (see Usage).
+	Usage Usage
+	// LimitExceeded: Options.Limit was exceeded and the tree killed.
+	LimitExceeded bool
 	// Warnings are things the tracer could not do and worked around, such
 	// as a script probe that took too long (a hung file system).
 	Warnings []string
