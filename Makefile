@@ -30,9 +30,11 @@ test: deps build vet ## run all tests (real ptrace, real debhelper builds)
 test-short: build ## the fast tests only (no package builds)
 	LOUPE_BIN=$(BIN) go test -short -count=1 ./...
 
-test-sbuild: build deb ## build testdata packages with sbuild in unshare mode (slow)
+test-sbuild: build deb ## build testdata packages with sbuild in unshare mode: bookworm, trixie, unstable (slow)
 	scripts/install-deps sbuild
-	scripts/sbuild-chroot
+	scripts/sbuild-chroot bookworm
+	scripts/sbuild-chroot trixie
+	scripts/sbuild-chroot unstable-if-available
 	LOUPE_BIN=$(BIN) LOUPE_SBUILD=1 LOUPE_DEB=$(CURDIR)/$$(ls dist/dh-loupe_*_amd64.deb) \
 	  go test -count=1 -timeout 60m -run 'Sbuild' -v ./debhelper/...
 

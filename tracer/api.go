@@ -108,13 +108,18 @@ const (
 	// LeftoversDetach detaches from leftovers where that is safe, so they run
 	// on as they would without loupe, and kills the rest after Grace.
 	LeftoversDetach LeftoverPolicy = iota
-	// LeftoversKill kills the whole remaining tree (analysis runs).
+	// LeftoversKill kills the whole remaining tree (analysis runs). Only
+	// the processes the tracer follows are known to it; Options.Contain
+	// also ends those it does not.
 	LeftoversKill
 )
 
 // Sandbox isolates one run: the listed directories are seen at their
 // original paths but all writes go to private copies, and the network can be
 // private. It needs a mount namespace (and a user namespace when not root).
+// A sandboxed run is also contained (Options.Contain), and its mounts are
+// locked: a workload running as root cannot unmount them to reach the real
+// tree (see contain.go).
 type Sandbox struct {
 	// Overlay lists directories whose writes must stay private (the build
 	// tree, /tmp). Nested entries are covered by their outermost parent.
@@ -142,6 +147,18 @@ type Options struct {
 	Grace     time.Duration
 	// Sandbox, if set, isolates the run (see Sandbox).
 	Sandbox *Sandbox
+	// Contain makes sure that nothing the command creates outlives the
+	// run, including processes the tracer cannot follow (a child cloned
+	// with CLONE_UNTRACED by a process that takes no syscall stops):
+	// leftovers are killed (Leftovers is taken as LeftoversKill), and a
+	// loupe killed with SIGKILL leaves nothing running. The command runs
+	// under an init process of loupe's: pid 1 of a PID namespace where
+	// that can be had (root, also in a chroot; unprivileged with a
+	// Sandbox), else a child subreaper that kills the remaining
+	// descendants; Result.Containment says which. This needs no ptrace on
+	// the tree. In a PID namespace the command sees its own pids, a /proc
+	// of its own, and getppid() == 1. See contain.go for the details.
+	Contain bool
 	// Limit, if positive, kills the whole tree once the run's
 	// load-corrected time (Usage.Effective) exceeds it, and sets
 	// Result.LimitExceeded: a timeout that a loaded machine does not
@@ -168,6 +185,7 @@ type testHooks struct {
 	seedDeadEarly  []int         // pids taken for children that died before their parent's event
 	adoptAfter     time.Duration // overrides adoptAfter
 	trustDeadEarly bool          // skip the /proc check of a remembered death
+	noPIDNS        bool          // contain with a subreaper even where a PID namespace can be had
 	probeDelay     time.Duration // slows every script probe down (a hung file system)
 	probeTimeout   time.Duration // overrides probeTimeout
 }
@@ -272,6 +290,9 @@ type Result struct {
 	Mechanism string
 	// Stops counts the ptrace stops the tracer handled: the cost of the run.
 	Stops uint64
+	// Containment is ContainPIDNamespace or ContainSubreaper for a
+	// contained run, "" otherwise.
+	Containment string
 	// Usage is the run's time until the root exited: wall, CPU, and
 	// load-corrected (see Usage).
 	Usage Usage

@@ -11,7 +11,10 @@ package tracer
 //
 // Start. The root is loupe's own binary re-executed as a helper (helper.go)
 // that stops itself; the tracer PTRACE_SEIZEs it with all options, resumes
-// it, and the helper execs the command. SEIZE (not TRACEME) is what makes
+// it, and the helper execs the command. A contained run (Options.Contain,
+// Sandbox) puts an init of loupe's between the tracer and that helper: the
+// tracer forks the init, which forks the helper, and tells the tracer its
+// pid over a socket (contain.go). The init is not traced. SEIZE (not TRACEME) is what makes
 // group-stops visible as such and PTRACE_LISTEN available, so SIGSTOP and
 // SIGCONT behave as without a tracer.
 //
@@ -55,10 +58,14 @@ package tracer
 // The end. When the root exits, Run returns its status as the command would.
 // Leftover processes are detached where that is safe (LeftoversDetach), the
 // rest are killed after Options.Grace; with LeftoversKill everything is
-// killed. Cancelling the context kills the whole tree.
+// killed. Cancelling the context kills the whole tree. In a contained run
+// the tracer then releases the init, which ends what the tracer cannot see
+// (clone with CLONE_UNTRACED from a process that takes no syscall stops),
+// and Run returns only once the init is gone.
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -73,9 +80,6 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
-
-	"encoding/base64"
-	"encoding/json"
 
 	"golang.org/x/sys/unix"
 
@@ -144,6 +148,7 @@ type task struct {
 	lastNr    int
 	inj       *injection
 	detaching bool
+	nsTid     int // the tid as the task sees it (PID namespace); 0: not read yet
 }
 
 type proc struct {
@@ -158,6 +163,7 @@ type proc struct {
 	exe      string
 	fds      *fdTable // pseudo-file fds, when they are followed
 	cwd      string   // cached working directory for relative paths; "" = unknown
+	nsTgid   int      // the tgid as the process sees it; 0: not read yet
 }
 
 type binRec struct {
@@ -217,6 +223,20 @@ type engine struct {
 
 	statusBuf []byte
 	errFile   string
+
+	// The init of a contained run (contain.go): its pid, whether it has
+	// been reaped, and loupe's end of the socket that keeps it alive.
+	initPid  int
+	initDone bool
+	sync     int
+	syncOnce sync.Once
+
+	cloneNr, clone3Nr int
+	// rootPrefix is the path, as /proc shows it to loupe, of the command's
+	// root directory when that is not loupe's: a command in a mount
+	// namespace of its own inside a chroot. Paths read from /proc (exe,
+	// cwd, fds) start with it and are made relative to the chroot again.
+	rootPrefix string
 }
 
 func newEngine(cmd Command, opts Options) (*engine, error) {
@@ -238,6 +258,9 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 	if opts.Grace <= 0 {
 		opts.Grace = 2 * time.Second
 	}
+	if opts.Contain || opts.Sandbox != nil {
+		opts.Leftovers = LeftoversKill
+	}
 	if opts.Identities == nil {
 		opts.Identities = exeid.NewCache()
 	}
@@ -253,7 +276,13 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 		res:       &Result{RuleHits: map[string]uint64{}},
 		statusBuf: make([]byte, 4096),
 		sub:       sub, pf: pseudofile.For(runtime.GOARCH), frules: &rules.feat,
-		fcntlNr: -1, chdirNrs: [2]int{-1, -1},
+		fcntlNr: -1, chdirNrs: [2]int{-1, -1}, cloneNr: -1, clone3Nr: -1,
+	}
+	if nr, ok := table.Number("clone"); ok {
+		e.cloneNr = nr
+	}
+	if nr, ok := table.Number("clone3"); ok {
+		e.clone3Nr = nr
 	}
 	if nr, ok := table.Number("fcntl"); ok {
 		e.fcntlNr = nr
@@ -274,7 +303,7 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 	e.needStops = opts.Record&(RecordSyscalls|RecordErrors|RecordFeatures|RecordPseudoFiles) != 0 || len(opts.Rules) > 0
 	e.useSeccomp = e.needStops && !opts.NoSeccomp
 	if e.useSeccomp {
-		e.filter = encodeFilter(buildFilter(opts.Record != RecordNone || rules.killAll, e.filterNumbers()))
+		e.filter = encodeFilter(buildFilter(opts.Record != RecordNone || rules.killAll, e.filterNumbers(), e.cloneNr, e.clone3Nr))
 	}
 	return e, nil
 }
@@ -360,6 +389,8 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	stop := context.AfterFunc(ctx, e.killTree)
 	defer stop()
 	defer e.stand.remove()
+	defer e.reapInit()
+	defer e.releaseInit()
 	e.clk = newClock(e.start, e.tracerTid)
 	watchDone := make(chan struct{})
 	defer close(watchDone)
@@ -371,17 +402,9 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	if e.res.Exit.Code == helperExitSetup && e.res.Execs == 0 {
-		msg, _ := os.ReadFile(e.errFile)
+		err := e.helperError("the helper process failed before exec")
 		os.Remove(e.errFile)
-		s := string(msg)
-		if s == "" {
-			s = "the helper process failed before exec"
-		}
-		err := errors.New(s)
-		if strings.HasPrefix(s, "sandbox:") {
-			err = fmt.Errorf("%w: %s", ErrSandboxUnavailable, s)
-		}
-		return nil, &StartError{Path: e.cmd.Path, Err: err}
+		return nil, err
 	}
 	os.Remove(e.errFile)
 	e.finish()
@@ -389,95 +412,6 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		return e.res, fmt.Errorf("run interrupted: %w", err)
 	}
 	return e.res, nil
-}
-
-// startHelper forks the helper and seizes it once it has stopped itself.
-func (e *engine) startHelper() (int, error) {
-	// The helper reports a failed exec through this file. Under a sandbox
-	// /tmp is overlaid, so the file lives in the scratch directory, which
-	// the helper sees unchanged.
-	errDir := ""
-	if sb := e.opts.Sandbox; sb != nil && sb.Scratch != "" {
-		errDir = sb.Scratch
-		if err := os.MkdirAll(errDir, 0o700); err != nil {
-			return 0, &StartError{Path: e.cmd.Path, Err: fmt.Errorf("%w: %v", ErrSandboxUnavailable, err)}
-		}
-	}
-	f, err := os.CreateTemp(errDir, "loupe-helper-err-*")
-	if err != nil {
-		return 0, fmt.Errorf("tracer: %w", err)
-	}
-	e.errFile = f.Name()
-	f.Close()
-
-	cfg := helperConfig{Path: e.cmd.Path, Dir: e.cmd.Dir, ErrFile: e.errFile}
-	if sb := e.opts.Sandbox; sb != nil {
-		hs, err := prepareSandbox(sb)
-		if err != nil {
-			return 0, &StartError{Path: e.cmd.Path, Err: fmt.Errorf("%w: %v", ErrSandboxUnavailable, err)}
-		}
-		cfg.Sandbox = hs
-	}
-	raw, _ := json.Marshal(cfg)
-	env := append(append([]string{}, e.cmd.Env...), helperEnv+"="+base64.StdEncoding.EncodeToString(raw))
-	self, err := os.Executable()
-	if err != nil {
-		return 0, fmt.Errorf("tracer: find own executable: %w", err)
-	}
-	files := []uintptr{0, 1, 2}
-	for i, f := range []*os.File{e.cmd.Stdin, e.cmd.Stdout, e.cmd.Stderr} {
-		if f != nil {
-			files[i] = f.Fd()
-		}
-	}
-	argv := append([]string{self}, e.cmd.Args...)
-	pid, err := syscall.ForkExec("/proc/self/exe", argv, &syscall.ProcAttr{
-		Env:   env,
-		Files: files,
-		Sys:   helperAttr(&e.cmd, cfg.Sandbox, e.opts.NewProcessGroup),
-	})
-	if err != nil {
-		os.Remove(e.errFile)
-		if cfg.Sandbox != nil && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC)) {
-			return 0, &StartError{Path: e.cmd.Path, Err: fmt.Errorf("%w: create namespaces: %v", ErrSandboxUnavailable, err)}
-		}
-		return 0, fmt.Errorf("tracer: start helper: %w", err)
-	}
-	_ = self
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(pid, &ws, unix.WUNTRACED|unix.WALL, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("tracer: wait for helper: %w", err)
-		}
-		break
-	}
-	if !ws.Stopped() {
-		msg, _ := os.ReadFile(e.errFile)
-		os.Remove(e.errFile)
-		s := strings.TrimSpace(string(msg))
-		if s == "" {
-			s = fmt.Sprintf("helper ended before exec (%v)", waitExit(ws))
-		}
-		err := errors.New(s)
-		if strings.HasPrefix(s, "sandbox:") {
-			err = fmt.Errorf("%w: %s", ErrSandboxUnavailable, s)
-		}
-		return 0, &StartError{Path: e.cmd.Path, Err: err}
-	}
-	if err := ptSeize(pid, baseOpts); err != nil {
-		unix.Kill(pid, unix.SIGKILL)
-		unix.Wait4(pid, &ws, unix.WALL, nil)
-		os.Remove(e.errFile)
-		if err == unix.EPERM {
-			return 0, fmt.Errorf("%w: PTRACE_SEIZE: %v (check kernel.yama.ptrace_scope, or a container seccomp profile blocking ptrace; run with CAP_SYS_PTRACE or --privileged)", ErrPtraceDenied, err)
-		}
-		return 0, fmt.Errorf("tracer: PTRACE_SEIZE: %w", err)
-	}
-	return pid, nil
 }
 
 func waitExit(ws unix.WaitStatus) ExitStatus {
@@ -491,7 +425,7 @@ func waitExit(ws unix.WaitStatus) ExitStatus {
 func (e *engine) loop() error {
 	var ws unix.WaitStatus
 	for {
-		if e.rootDone && len(e.tasks) == 0 {
+		if e.rootDone && len(e.tasks) == 0 && (e.initPid == 0 || e.initDone) {
 			return nil
 		}
 		flags := unix.WALL | unix.WNOTHREAD
@@ -507,6 +441,7 @@ func (e *engine) loop() error {
 			for tid := range e.tasks {
 				delete(e.tasks, tid)
 			}
+			e.initDone = true
 			if !e.rootDone {
 				return errors.New("tracer: lost the root process")
 			}
@@ -530,6 +465,13 @@ func (e *engine) loop() error {
 }
 
 func (e *engine) handle(pid int, ws unix.WaitStatus) {
+	if pid == e.initPid && e.initPid != 0 {
+		// Not a tracee: the init reports only its death.
+		if ws.Exited() || ws.Signaled() {
+			e.initDone = true
+		}
+		return
+	}
 	t := e.tasks[pid]
 	if ws.Exited() || ws.Signaled() {
 		e.onDeath(pid, t, ws)
@@ -784,6 +726,7 @@ func (e *engine) onExec(t *task) {
 	if err != nil {
 		exe = "?"
 	}
+	exe = e.local(exe)
 	p.exe = exe
 	p.inScope, p.bin, p.rec, p.fds, p.cwd = false, nil, nil, nil, ""
 	t.exit = exitAction{}
@@ -801,7 +744,7 @@ func (e *engine) onExec(t *task) {
 			p.rec.MaxFDs = n
 		}
 		if e.needPaths {
-			e.seedFDs(p)
+			e.seedFDs(t)
 		}
 		opts |= unix.PTRACE_O_TRACEEXIT
 		// A script's interpreter mostly runs other programs; while every
@@ -820,6 +763,41 @@ func (e *engine) onExec(t *task) {
 		}
 	}
 	e.resume(t, 0)
+}
+
+// local turns a path read from /proc/<tracee> into one loupe can use (see
+// rootPrefix).
+func (e *engine) local(p string) string {
+	if e.rootPrefix == "" {
+		return p
+	}
+	if p == e.rootPrefix {
+		return "/"
+	}
+	if rest, ok := strings.CutPrefix(p, e.rootPrefix); ok && strings.HasPrefix(rest, "/") {
+		return rest
+	}
+	return p
+}
+
+func (e *engine) procCwd(pid int) (string, error) {
+	c, err := procCwd(pid)
+	return e.local(c), err
+}
+
+// ids returns the tgid and the tid of t as t itself sees them: in a PID
+// namespace they differ from loupe's.
+func (e *engine) ids(t *task) (tgid, tid int) {
+	if e.res.Containment != ContainPIDNamespace {
+		return t.proc.tgid, t.tid
+	}
+	if t.nsTid == 0 {
+		t.nsTid = nsPid(t.tid, e.statusBuf)
+	}
+	if t.proc.nsTgid == 0 {
+		t.proc.nsTgid = nsPid(t.proc.tgid, e.statusBuf)
+	}
+	return t.proc.nsTgid, t.nsTid
 }
 
 // scope decides whether the image just exec'd is in scope. Deciding on the
@@ -882,7 +860,7 @@ func (e *engine) probeScripts(pid int, exe string, args []string) scriptProbe {
 		}
 		if !filepath.IsAbs(a) {
 			if cwd == "" {
-				if cwd, _ = procCwd(pid); cwd == "" {
+				if cwd, _ = e.procCwd(pid); cwd == "" {
 					return scriptProbe{}
 				}
 			}
@@ -1085,6 +1063,8 @@ func (e *engine) onRootDone() {
 	e.hardStop = e.deadline.Add(10 * time.Second)
 	if e.opts.Leftovers == LeftoversKill || e.killing.Load() {
 		e.killAllTasks()
+		// The init kills what the tracer does not know of.
+		e.releaseInit()
 		return
 	}
 	for _, t := range e.tasks {
@@ -1106,6 +1086,9 @@ func (e *engine) leftoverTick() {
 		// Nothing reports any more; our thread's exit will EXITKILL the rest.
 		for tid := range e.tasks {
 			delete(e.tasks, tid)
+		}
+		if e.initPid != 0 && !e.initDone {
+			unix.Kill(e.initPid, unix.SIGKILL)
 		}
 	case now.After(e.deadline):
 		e.killAllTasks()
@@ -1133,6 +1116,7 @@ func (e *engine) killProc(p *proc) { unix.Kill(p.tgid, unix.SIGKILL) }
 // killTree is called from another goroutine when the context ends.
 func (e *engine) killTree() {
 	e.killing.Store(true)
+	e.releaseInit()
 	e.liveMu.Lock()
 	defer e.liveMu.Unlock()
 	for pid := range e.live {
@@ -1158,19 +1142,63 @@ func (e *engine) removeLive(pid int) {
 // onSeccomp handles a SECCOMP_RET_TRACE stop: a syscall entry of a filtered
 // process.
 func (e *engine) onSeccomp(t *task) {
+	var info syscallInfo
+	if err := ptSyscallInfo(t.tid, &info); err != nil {
+		e.resume(t, 0)
+		return
+	}
+	if e.clearUntraced(t, &info) {
+		e.resume(t, 0)
+		return
+	}
 	if !t.proc.inScope {
 		// An out-of-scope descendant of an in-scope process: it inherited the
 		// filter, but nothing of it is recorded or changed.
 		e.resume(t, 0)
 		return
 	}
-	var info syscallInfo
-	if err := ptSyscallInfo(t.tid, &info); err != nil {
-		e.resume(t, 0)
-		return
-	}
 	e.usedSeccomp = true
 	e.onEntry(t, &info, true)
+}
+
+// clearUntraced makes a clone with CLONE_UNTRACED (or a clone3 with it in
+// its struct) create a traced child, by clearing the flag before the call
+// runs: such a child would escape the tracer, and with loupe's filter
+// inherited and no tracer behind it, every filtered call of it would fail.
+// Where clone3's struct cannot be written, the call fails with ENOSYS, as
+// on a kernel without clone3, and libc retries with clone. It reports
+// whether the call was refused.
+func (e *engine) clearUntraced(t *task, info *syscallInfo) bool {
+	if info.Arch != nativeAuditArch {
+		return false
+	}
+	switch nr := int(info.Nr); {
+	case nr == e.cloneNr && nr >= 0:
+		if info.Args[0]&unix.CLONE_UNTRACED != 0 {
+			info.Args[0] &^= unix.CLONE_UNTRACED
+			ptPokeUser(t.tid, argRegOffsets[0], info.Args[0])
+		}
+	case nr == e.clone3Nr && nr >= 0:
+		if info.Args[1] < 8 {
+			return false // the kernel refuses it (EINVAL)
+		}
+		var b [8]byte
+		if readMem(t.tid, info.Args[0], b[:]) != nil {
+			return false // EFAULT for the call too
+		}
+		flags := binary.LittleEndian.Uint64(b[:])
+		if flags&unix.CLONE_UNTRACED == 0 {
+			return false
+		}
+		binary.LittleEndian.PutUint64(b[:], flags&^unix.CLONE_UNTRACED)
+		if writeMem(t.tid, info.Args[0], b[:]) != nil {
+			ptPokeUser(t.tid, offSyscallNr, ^uint64(0))
+			enosys := -int64(unix.ENOSYS)
+			ptPokeUser(t.tid, offRetval, uint64(enosys))
+			return true
+		}
+	}
+	return false
 }
 
 // onSyscallStop handles a PTRACE_SYSCALL stop (entry or exit).
@@ -1191,6 +1219,10 @@ func (e *engine) onSyscallStop(t *task) {
 			return
 		}
 		e.usedPtrace = true
+		if e.clearUntraced(t, &info) {
+			e.resume(t, 0)
+			return
+		}
 		e.onEntry(t, &info, false)
 	case unix.PTRACE_SYSCALL_INFO_EXIT:
 		t.wantExit = false

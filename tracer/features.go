@@ -222,7 +222,8 @@ func (e *engine) features(t *task, info *syscallInfo) decision {
 		if !ok {
 			continue
 		}
-		key := pseudofile.Normalize(full, p.tgid, t.tid)
+		tgid, tid := e.ids(t)
+		key := pseudofile.Normalize(full, tgid, tid)
 		if !pseudofile.IsPseudo(key) {
 			continue
 		}
@@ -264,7 +265,7 @@ func (e *engine) resolvePath(t *task, a pseudofile.PathArg, info *syscallInfo, r
 	}
 	p := t.proc
 	if p.cwd == "" {
-		c, err := procCwd(t.tid)
+		c, err := e.procCwd(t.tid)
 		if err != nil {
 			return "", false
 		}
@@ -419,7 +420,8 @@ func (e *engine) onExitFeatures(t *task, info *syscallInfo) {
 
 // seedFDs fills the fd table of a process that just exec'd an in-scope
 // image: inherited fds (and close-on-exec ones gone) from /proc/pid/fd.
-func (e *engine) seedFDs(p *proc) {
+func (e *engine) seedFDs(t *task) {
+	p := t.proc
 	p.fds = &fdTable{m: map[int]fdPath{}}
 	dir := procPath(p.tgid, "fd")
 	ents, err := os.ReadDir(dir)
@@ -435,7 +437,9 @@ func (e *engine) seedFDs(p *proc) {
 		if err != nil || !strings.HasPrefix(target, "/") {
 			continue
 		}
-		if key := pseudofile.Normalize(target, p.tgid, p.tgid); pseudofile.IsPseudo(key) {
+		target = e.local(target)
+		tgid, _ := e.ids(t)
+		if key := pseudofile.Normalize(target, tgid, tgid); pseudofile.IsPseudo(key) {
 			p.fds.m[fd] = fdPath{raw: target, key: key}
 		}
 	}

@@ -7,25 +7,38 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// The helper is loupe's own binary re-executed in a special mode. Go cannot
-// run code between fork and exec, and PTRACE_SEIZE (needed for correct
-// job-control stops) must attach to a process that is not yet running the
-// command, so the helper:
+// The helpers are loupe's own binary re-executed in a special mode: Go
+// cannot run code between fork and exec, and PTRACE_SEIZE (needed for
+// correct job-control stops) must attach to a process that is not yet
+// running the command. There are two roles.
 //
-//  1. sets up the sandbox, if any (mounts inside the namespaces the fork
-//     created), and changes to the command's directory;
-//  2. stops itself with SIGSTOP, so that the tracer can PTRACE_SEIZE it;
-//  3. once resumed, clears the parent-death signal (the tracer's
+// The exec stage (roleExec) becomes the command:
+//
+//  1. under an init (below), it chroots back into the chroot the init left
+//     to create its user namespace, and clears the capabilities the init
+//     needed; then it changes to the command's directory;
+//  2. it stops itself with SIGSTOP, so that the tracer can PTRACE_SEIZE it;
+//  3. once resumed, it clears the parent-death signal (the tracer's
 //     PTRACE_O_EXITKILL covers that from now on) and execs the command.
 //
-// Its environment carries the configuration in helperEnv, which is removed
-// before the exec, so the command sees its environment unchanged.
+// The init (roleInit, contain.go) contains a run: it is the parent of the
+// exec stage and sets up the namespaces it needs; see contain.go.
+//
+// A run without Sandbox or Contain forks the exec stage directly, exactly
+// as the command would be forked. Otherwise the tracer forks the init,
+// which forks the exec stage.
+//
+// The configuration travels in helperEnv, which is removed before the
+// exec, so the command sees its environment unchanged. Setup errors go to
+// helperConfig.ErrFile, prefixed with their kind ("sandbox:", "contain:",
+// "start:", "exec ...:"), and the helper exits with helperExitSetup.
 
 const helperEnv = "LOUPE_TRACER_HELPER"
 
@@ -33,11 +46,23 @@ const helperEnv = "LOUPE_TRACER_HELPER"
 // exec; the reason is written to helperConfig.ErrFile.
 const helperExitSetup = 127
 
+const (
+	roleExec = "exec"
+	roleInit = "init"
+)
+
 type helperConfig struct {
-	Path    string         `json:"path"`
-	Dir     string         `json:"dir,omitempty"`
-	ErrFile string         `json:"err_file"`
-	Sandbox *helperSandbox `json:"sandbox,omitempty"`
+	Role    string `json:"role,omitempty"` // roleExec by default
+	Path    string `json:"path"`
+	Dir     string `json:"dir,omitempty"`
+	ErrFile string `json:"err_file"`
+
+	// Exec stage under an init.
+	RootPath string `json:"root_path,omitempty"` // the chroot to return to, seen from the namespace's root
+	DropCaps bool   `json:"drop_caps,omitempty"` // clear the ambient capabilities first
+
+	// Init.
+	Init *initConfig `json:"init,omitempty"`
 }
 
 type helperSandbox struct {
@@ -72,17 +97,22 @@ func runHelper(v string) {
 		os.Exit(helperExitSetup)
 	}
 	fail := func(kind string, err error) {
-		msg := kind + ": " + err.Error()
-		if cfg.ErrFile != "" {
-			os.WriteFile(cfg.ErrFile, []byte(msg), 0o600)
-		} else {
-			fmt.Fprintln(os.Stderr, "loupe:", msg)
-		}
-		os.Exit(helperExitSetup)
+		helperFail(cfg.ErrFile, kind, err)
 	}
-	if cfg.Sandbox != nil {
-		if err := setupSandbox(cfg.Sandbox); err != nil {
-			fail("sandbox", err)
+	if cfg.Role == roleInit {
+		runInit(&cfg)
+	}
+	if cfg.RootPath != "" {
+		// The init left its chroot to create our user namespace (a chrooted
+		// process may not); go back into it.
+		if err := enterRootPath(cfg.RootPath); err != nil {
+			fail("sandbox", fmt.Errorf("return into the chroot: %w", err))
+		}
+	}
+	if cfg.DropCaps {
+		// The command runs without the capabilities the init needed.
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+			fail("sandbox", fmt.Errorf("drop capabilities: %w", err))
 		}
 	}
 	if cfg.Dir != "" {
@@ -105,37 +135,27 @@ func runHelper(v string) {
 	fail("exec "+cfg.Path, err)
 }
 
-// setupSandbox runs in the helper, inside the new mount (and user, network)
-// namespaces. Mounts must be made before the exec: exec'ing a program as a
-// non-root uid drops the capabilities the user namespace gave us.
-func setupSandbox(sb *helperSandbox) error {
-	// Nothing we mount may propagate back to the host's namespace.
-	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make mounts private: %w", err)
+// helperFail reports a setup error through errFile and exits.
+func helperFail(errFile, kind string, err error) {
+	msg := kind + ": " + err.Error()
+	if errFile != "" {
+		os.WriteFile(errFile, []byte(msg), 0o600)
+	} else {
+		fmt.Fprintln(os.Stderr, "loupe:", msg)
 	}
-	for _, o := range sb.Overlays {
-		opts := "lowerdir=" + escapeOverlay(o.Dir) + ",upperdir=" + escapeOverlay(o.Upper) +
-			",workdir=" + escapeOverlay(o.Work)
-		if sb.UserNS {
-			// trusted.* xattrs are out of reach in a user namespace.
-			opts += ",userxattr"
-		}
-		if err := unix.Mount("overlay", o.Dir, "overlay", 0, opts); err != nil {
-			return fmt.Errorf("overlay on %s: %w", o.Dir, err)
-		}
-	}
-	if sb.PrivateNet {
-		if err := loopbackUp(); err != nil {
-			return fmt.Errorf("bring up lo: %w", err)
+	os.Exit(helperExitSetup)
+}
+
+// helperEnvFor returns env plus the encoded configuration.
+func helperEnvFor(env []string, cfg *helperConfig) []string {
+	raw, _ := json.Marshal(cfg)
+	out := make([]string, 0, len(env)+1)
+	for _, e := range env {
+		if !strings.HasPrefix(e, helperEnv+"=") {
+			out = append(out, e)
 		}
 	}
-	if sb.UserNS {
-		// The command runs without the capabilities the helper needed.
-		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-			return fmt.Errorf("drop capabilities: %w", err)
-		}
-	}
-	return nil
+	return append(out, helperEnv+"="+base64.StdEncoding.EncodeToString(raw))
 }
 
 func escapeOverlay(p string) string {
@@ -161,32 +181,62 @@ func loopbackUp() error {
 }
 
 // ErrSandboxUnavailable means the namespaces a Sandbox needs cannot be
-// created here (no user namespaces, a seccomp profile forbidding mount...).
+// created here (no user namespaces, a chroot, a seccomp profile forbidding
+// mount...). The error says why, and what would make them available.
 // Callers fall back to other isolation.
 var ErrSandboxUnavailable = errors.New("sandbox unavailable")
 
-// helperAttr builds the fork attributes of the helper.
-func helperAttr(cmd *Command, sb *helperSandbox, newPgrp bool) *syscall.SysProcAttr {
-	a := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: newPgrp}
-	if sb != nil {
-		a.Cloneflags = syscall.CLONE_NEWNS
-		if sb.PrivateNet {
-			a.Cloneflags |= syscall.CLONE_NEWNET
-		}
-		if sb.UserNS {
-			a.Cloneflags |= syscall.CLONE_NEWUSER
-			uid, gid := os.Getuid(), os.Getgid()
-			a.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
-			a.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
-			a.GidMappingsEnableSetgroups = false
-			// The helper is exec'd as the same non-root uid, which would drop
-			// the capabilities the new namespace grants; it keeps the ones it
-			// needs as ambient capabilities and clears them before the
-			// command: SYS_ADMIN to mount, DAC_OVERRIDE because overlayfs
-			// works in its work dir (mode 0) with the mounter's credentials,
-			// NET_ADMIN to bring up lo.
-			a.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_DAC_OVERRIDE, unix.CAP_NET_ADMIN}
+// childFiles lays out the fds of a helper for syscall.ForkExec: stdio at
+// 0-2, the fds this process inherited without close-on-exec (a make
+// jobserver, say) at their own numbers, so they reach the command
+// unchanged, and extra at the first numbers above those, which are
+// returned. Every other fd is close-on-exec here (Go opens everything so),
+// so closing it in the child changes nothing.
+func childFiles(stdio [3]uintptr, extra ...int) ([]uintptr, []int) {
+	keep := map[int]bool{}
+	top := 3
+	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
+		for _, e := range ents {
+			fd, err := strconv.Atoi(e.Name())
+			if err != nil || fd < 3 {
+				continue
+			}
+			if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && fl&unix.FD_CLOEXEC == 0 {
+				keep[fd] = true
+				top = max(top, fd+1)
+			}
 		}
 	}
-	return a
+	files := append([]uintptr{}, stdio[:]...)
+	for fd := 3; fd < top; fd++ {
+		if keep[fd] {
+			files = append(files, uintptr(fd))
+		} else {
+			files = append(files, ^uintptr(0)) // -1: closed in the child
+		}
+	}
+	at := make([]int, len(extra))
+	for i, fd := range extra {
+		at[i] = len(files)
+		files = append(files, uintptr(fd))
+	}
+	return files, at
+}
+
+// userNSAttr arranges that the child gets a new user namespace in which it
+// runs with the caller's uid and gid, keeping the capabilities it needs
+// until the command's exec (see helperConfig.DropCaps).
+func userNSAttr(a *syscall.SysProcAttr) {
+	a.Cloneflags |= syscall.CLONE_NEWUSER
+	uid, gid := os.Getuid(), os.Getgid()
+	a.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
+	a.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+	a.GidMappingsEnableSetgroups = false
+	// The helper is exec'd as the same non-root uid, which would drop the
+	// capabilities the new namespace grants; it keeps the ones it needs as
+	// ambient capabilities and the exec stage clears them before the
+	// command: SYS_ADMIN to mount, DAC_OVERRIDE because overlayfs works in
+	// its work dir (mode 0) with the mounter's credentials, NET_ADMIN to
+	// bring up lo.
+	a.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_DAC_OVERRIDE, unix.CAP_NET_ADMIN}
 }

@@ -126,3 +126,17 @@ func procFDCount(pid int) int {
 	}
 	return n
 }
+
+// nsPid returns the innermost of pid's ids (the NSpid line of its status):
+// its pid as seen in its own PID namespace. It falls back to pid.
+func nsPid(pid int, buf []byte) int {
+	f := strings.Fields(procStatusField(pid, "NSpid", buf))
+	if len(f) == 0 {
+		return pid
+	}
+	n, err := strconv.Atoi(f[len(f)-1])
+	if err != nil {
+		return pid
+	}
+	return n
+}

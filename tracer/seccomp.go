@@ -6,10 +6,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// seccomp_data offsets (linux/seccomp.h).
+// seccomp_data offsets (linux/seccomp.h); args[0]'s low word is at 16 on
+// little-endian machines.
 const (
-	seccompDataNr   = 0
-	seccompDataArch = 4
+	seccompDataNr      = 0
+	seccompDataArch    = 4
+	seccompDataArg0Low = 16
 )
 
 func bpfStmt(code uint16, k uint32) unix.SockFilter {
@@ -21,15 +23,18 @@ func bpfJump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
 }
 
 // buildFilter returns the program loupe installs in in-scope processes:
-// SECCOMP_RET_TRACE for every syscall (all) or for the listed numbers, and
-// for anything not native (other ABIs are reported so they are counted and
-// can be intervened in), ALLOW otherwise.
-func buildFilter(all bool, nrs []int) []unix.SockFilter {
+// SECCOMP_RET_TRACE for every syscall (all) or for the listed numbers, for
+// anything not native (other ABIs are reported so they are counted and can
+// be intervened in), and for the calls that could create a child the
+// tracer is not told of: clone with CLONE_UNTRACED, and clone3, whose
+// flags are in memory (see clearUntraced). ALLOW otherwise.
+func buildFilter(all bool, nrs []int, cloneNr, clone3Nr int) []unix.SockFilter {
 	const (
-		ld  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-		jeq = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		jge = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
-		ret = unix.BPF_RET | unix.BPF_K
+		ld   = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+		jeq  = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		jge  = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+		jset = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
+		ret  = unix.BPF_RET | unix.BPF_K
 	)
 	trace := bpfStmt(ret, unix.SECCOMP_RET_TRACE)
 	if all {
@@ -42,6 +47,18 @@ func buildFilter(all bool, nrs []int) []unix.SockFilter {
 		bpfStmt(ld, seccompDataNr),
 		bpfJump(jge, x32Bit, 0, 1),
 		trace,
+	}
+	if clone3Nr >= 0 {
+		prog = append(prog, bpfJump(jeq, uint32(clone3Nr), 0, 1), trace)
+	}
+	if cloneNr >= 0 {
+		prog = append(prog,
+			bpfJump(jeq, uint32(cloneNr), 0, 4),
+			bpfStmt(ld, seccompDataArg0Low),
+			bpfJump(jset, unix.CLONE_UNTRACED, 0, 1),
+			trace,
+			bpfStmt(ld, seccompDataNr), // clone may be listed below too
+		)
 	}
 	for _, nr := range nrs {
 		prog = append(prog, bpfJump(jeq, uint32(nr), 0, 1), trace)

@@ -33,10 +33,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv("TRACER_TEST_RUN") != "" {
-		// Re-executed by TestKill9LeavesNothing: a loupe-like process that
-		// traces its arguments until it is killed.
-		res, err := Run(context.Background(), Command{Path: os.Args[1], Args: os.Args[1:]}, Options{Record: RecordSyscalls})
+	if how := os.Getenv("TRACER_TEST_RUN"); how != "" {
+		// Re-executed by TestKill9LeavesNothing and the containment tests:
+		// a loupe-like process that traces its arguments until it is
+		// killed; "contain" and "subreaper" contain the run.
+		opts := Options{Record: RecordSyscalls, Contain: how == "contain" || how == "subreaper"}
+		opts.hooks.noPIDNS = how == "subreaper"
+		res, err := Run(context.Background(), Command{Path: os.Args[1], Args: os.Args[1:]}, opts)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(3)
@@ -718,17 +721,13 @@ func TestParkedStopAdopted(t *testing.T) {
 // helper's error file must not land in the private /tmp.
 func TestSandboxStartError(t *testing.T) {
 	requirePtrace(t)
-	base, err := os.MkdirTemp("/var/tmp", "loupe-sb-err-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(base)
+	base := varTmpDir(t, "loupe-sb-err-")
 	// Only the helper's exec can tell that the interpreter is missing.
 	script := filepath.Join(base, "script")
 	os.WriteFile(script, []byte("#!/nonexistent/interpreter\n"), 0o755)
 	scratch := filepath.Join(base, "scratch")
 	os.Mkdir(scratch, 0o755)
-	_, err = Run(context.Background(), Command{Path: script},
+	_, err := Run(context.Background(), Command{Path: script},
 		Options{Sandbox: &Sandbox{Overlay: []string{os.TempDir()}, Scratch: scratch}})
 	if errors.Is(err, ErrSandboxUnavailable) {
 		t.Skipf("sandbox unavailable here: %v", err)
@@ -745,11 +744,7 @@ func TestSandboxUnprivileged(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to switch to an unprivileged user for the test")
 	}
-	base, err := os.MkdirTemp("/var/tmp", "loupe-userns-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(base)
+	base := varTmpDir(t, "loupe-userns-")
 	tree, scratch := filepath.Join(base, "tree"), filepath.Join(base, "scratch")
 	for _, d := range []string{base, tree, scratch} {
 		os.MkdirAll(d, 0o755)
@@ -830,9 +825,16 @@ func TestSubFeaturesRecordedAndTargeted(t *testing.T) {
 	})
 }
 
+// withContained runs f with both mechanisms and in a contained run (a PID
+// namespace as root: the command's pids differ from loupe's).
+func withContained(t *testing.T, f func(t *testing.T, mech runOpt)) {
+	mechanisms(t, f)
+	t.Run("contained", func(t *testing.T) { f(t, func(_ *Command, o *Options) { o.Contain = true }) })
+}
+
 func TestPseudoFiles(t *testing.T) {
 	fx := fixture(t)
-	mechanisms(t, func(t *testing.T, mech runOpt) {
+	withContained(t, func(t *testing.T, mech runOpt) {
 		res, out := runOut(t, []string{fx, "procstatus"}, whitelist(fx), recordAll, mech)
 		pf := counts(binOf(res, fx).PseudoFiles)
 		// open + 2 reads + close through the fd.
@@ -871,7 +873,7 @@ func TestPseudoFiles(t *testing.T) {
 // made-up ids; this checks the tracer hands it the caller's real ones.
 func TestPseudoFileIDsNormalised(t *testing.T) {
 	fx := fixture(t)
-	mechanisms(t, func(t *testing.T, mech runOpt) {
+	withContained(t, func(t *testing.T, mech runOpt) {
 		res, out := runOut(t, []string{fx, "procids"}, whitelist(fx), recordAll, mech)
 		pf := counts(binOf(res, fx).PseudoFiles)
 		want := []string{"/proc/self/stat", "/proc/[pid]/status", "/proc/self/task/[tid]/comm",

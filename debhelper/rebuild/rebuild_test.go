@@ -248,10 +248,13 @@ func TestSbuildInvocation(t *testing.T) {
 	if !strings.Contains(ConfigText(), "$build_environment = { 'DH_EXTRA_ADDONS' => 'loupe' };") {
 		t.Error("config does not pass DH_EXTRA_ADDONS")
 	}
+	if !strings.Contains(ConfigText(), "$build_user = 'root';") {
+		t.Error("config does not build as root in sbuild's user namespace")
+	}
 	// The config must be valid Perl, as sbuild will eval it.
 	if perl, err := exec.LookPath("perl"); err == nil {
 		f := filepath.Join(t.TempDir(), "c.pl")
-		os.WriteFile(f, []byte("our $build_environment;\n"+ConfigText()), 0o644)
+		os.WriteFile(f, []byte("our ($build_environment, $build_user, $external_commands);\n"+ConfigText()), 0o644)
 		if out, err := exec.Command(perl, "-c", f).CombinedOutput(); err != nil {
 			t.Errorf("perl -c: %v\n%s", err, out)
 		}

@@ -25,13 +25,43 @@ type Sbuild struct {
 	Extra      []string // more sbuild arguments
 }
 
-// ConfigText is the sbuild configuration that passes DH_EXTRA_ADDONS
-// through sbuild's environment filter into the build.
+// ConfigText is the sbuild configuration loupe rebuild writes. It passes
+// DH_EXTRA_ADDONS through sbuild's environment filter into the build, and
+// it makes the build user root inside sbuild's user namespace.
+//
+// Why root: in unshare mode sbuild runs the build in a chroot inside its
+// user namespace, and the kernel refuses new user namespaces to a process
+// whose root is a chroot; an unprivileged build user can therefore neither
+// mount loupe's overlays nor create a network or PID namespace, and
+// analyses fall back to serial runs in the real tree (snapshot isolation).
+// Root inside sbuild's namespace can: it runs loupe's runs in parallel,
+// each in private overlays, network and PID namespace, with the mounts
+// locked. That root is not the host's: sbuild maps it to the invoking
+// user's first subordinate uid (/etc/subuid), so it has no more power over
+// the host than the build user. What changes for the package is that its
+// build (and test suite) runs as uid 0 in the chroot, as Debian policy
+// allows and pbuilder did by default for years; the comparison builds
+// (loupe=off) made with this configuration see the same.
 func ConfigText() string {
-	return "# Written by loupe rebuild: sbuild filters the environment, so DH_EXTRA_ADDONS\n" +
-		"# must be set here to reach dh inside the chroot (it enables dh_loupe on\n" +
-		"# packages that do not declare it).\n" +
-		"$build_environment = { 'DH_EXTRA_ADDONS' => 'loupe' };\n1;\n"
+	return "# Written by loupe rebuild.\n" +
+		"# sbuild filters the environment, so DH_EXTRA_ADDONS must be set here to\n" +
+		"# reach dh inside the chroot (it enables dh_loupe on packages that do not\n" +
+		"# declare it).\n" +
+		"$build_environment = { 'DH_EXTRA_ADDONS' => 'loupe' };\n" +
+		"# Build as root inside sbuild's user namespace (the invoking user's\n" +
+		"# subordinate uid outside it): in its chroot only root can give loupe's\n" +
+		"# experiment runs namespaces isolation (private overlays, network, PID\n" +
+		"# namespace, in parallel); an unprivileged build user falls back to\n" +
+		"# serial runs in the real tree. Remove this line to build as the user.\n" +
+		"$build_user = 'root';\n" +
+		"# Trixie and later have an unrelated package named loupe (GNOME's image\n" +
+		"# viewer) with a higher version than the injected one, which dh-loupe\n" +
+		"# depends on: prefer the packages of sbuild's local archive\n" +
+		"# (--extra-package), or apt gives up resolving the build dependencies.\n" +
+		"# (sbuild runs a command given as a string with sh -c, in the chroot.)\n" +
+		"$external_commands = { 'chroot-setup-commands' => [\n" +
+		"  'printf \"Package: loupe dh-loupe\\\\nPin: origin \\\\\"\\\\\"\\\\nPin-Priority: 1001\\\\n\" > /etc/apt/preferences.d/loupe-rebuild' ] };\n" +
+		"1;\n"
 }
 
 // WriteConfig writes ConfigText to s.Config.

@@ -95,7 +95,7 @@ func Analyze(ctx context.Context, a Analysis) (f *verdict.File, resumed int, err
 		cfg.Priors = priors.Builtin()
 	}
 	rcfg := Config{Command: a.Command, Dir: a.Dir, Env: a.Env, Binaries: a.Binaries,
-		Isolation: a.Isolation, Identities: a.Identities}
+		Isolation: a.Isolation, Identities: a.Identities, Log: log}
 	if a.StateDir != "" {
 		st, err := pkganalyze.OpenState(a.StateDir, cfg)
 		if err != nil {

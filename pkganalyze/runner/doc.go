@@ -16,13 +16,22 @@
 // reach each other (and the workload cannot reach the network; loupe's
 // workloads are test suites, which should not).
 //
+// As root the workload runs in a user namespace of its own on top of that,
+// so that the overlays are locked (a test suite running as root cannot
+// unmount them to write the real tree); in a chroot whose root is not a
+// mount point (sbuild, pbuilder) root gets the same. Every run, in either
+// isolation, is contained (tracer.Options.Contain): nothing it starts
+// outlives it.
+//
 // Where namespaces are unavailable (tracer.ErrSandboxUnavailable: no user
 // namespaces, a container forbidding mount), the runner falls back to
 // "snapshot" isolation: it copies the tree once, runs one run at a time
 // directly in the tree, and restores the tree from the copy after every run
 // (also after a timeout or Ctrl-C). The runs then share /tmp and the
 // network; each still has its own HOME and TMPDIR. The fallback is reported
-// in Notes. With a RecoveryFile, a loupe killed with -9 in the middle of a
+// in Notes, with the tracer's reason and what would make namespaces
+// available (an unprivileged user in a chroot: run as root there), and on
+// Config.Log. With a RecoveryFile, a loupe killed with -9 in the middle of a
 // snapshot-mode run has its tree restored by the next New on the same file.
 //
 // The scratch directory must lie outside every overlaid directory; by

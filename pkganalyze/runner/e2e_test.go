@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/chroottest"
 	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
@@ -51,6 +52,7 @@ type e2e struct {
 	iso      Isolation
 	env      []string
 	gran     verdict.Granularity // "" is syscalls
+	log      *bytes.Buffer       // gets the analysis log, if set
 	strategy pkganalyze.Strategy // "" is the default, adaptive
 }
 
@@ -68,16 +70,19 @@ func analyze(t *testing.T, tree string, x e2e) (*verdict.File, error) {
 		refs = append(refs, pkganalyze.BinaryRef{Path: p})
 	}
 	env := append(os.Environ(), x.env...)
-	r, err := New(Config{Command: x.cmd, Dir: tree, Binaries: bins, Isolation: x.iso, Env: env})
+	log := x.log
+	if log == nil {
+		log = &bytes.Buffer{}
+	}
+	r, err := New(Config{Command: x.cmd, Dir: tree, Binaries: bins, Isolation: x.iso, Env: env, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	var log bytes.Buffer
 	f, err := pkganalyze.Analyze(context.Background(), r, pkganalyze.Config{
 		Command: x.cmd, Dir: tree, Binaries: refs, Replicas: x.replicas, Jobs: x.jobs, Timeout: x.timeout,
 		Granularity: x.gran, Strategy: x.strategy, Priors: priors.Builtin(),
-		Log: &log, Notes: r.Notes, Environment: pkganalyze.DetectEnvironment("test"),
+		Log: log, Notes: r.Notes, Environment: pkganalyze.DetectEnvironment("test"),
 	})
 	if f != nil {
 		f.RunMetadata.Isolation = r.Isolation()
@@ -418,6 +423,61 @@ func TestE2EFallbackToSnapshot(t *testing.T) {
 	want(t, f, "writer", "write", no, no, true)
 	if f.RunMetadata.Isolation != string(Snapshot) || !strings.Contains(strings.Join(f.RunMetadata.Notes, " "), "namespaces unavailable") {
 		t.Errorf("isolation %q notes %q: want snapshot and a note", f.RunMetadata.Isolation, f.RunMetadata.Notes)
+	}
+	if after := treeState(t, tree); after != before {
+		t.Errorf("the runs changed the tree:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestE2EInChroot runs analyses inside a chroot whose root is not a mount
+// point, as sbuild and pbuilder run builds: as root (real, or in a user
+// namespace as sbuild's), namespaces isolation works (and snapshots too); as
+// an unprivileged user, the runner falls back to snapshots and says why and
+// what to change.
+func TestE2EInChroot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: builds a chroot and runs analyses in it")
+	}
+	ptracetest.Require(t)
+	dirs := []string{"../testdata/fixtures"}
+	t.Run("root", func(t *testing.T) {
+		res := chroottest.Run(t, chroottest.Spec{Dirs: dirs}, "-test.run=^TestE2EWriteRequiredAndTreeUntouched$", "-test.v", "-test.count=1")
+		chroottest.RequirePassed(t, res, "TestE2EWriteRequiredAndTreeUntouched/namespaces", "TestE2EWriteRequiredAndTreeUntouched/snapshot")
+	})
+	t.Run("root in a user namespace", func(t *testing.T) {
+		res := chroottest.Run(t, chroottest.Spec{UserNS: true, Dirs: dirs}, "-test.run=^TestE2EWriteRequiredAndTreeUntouched$", "-test.v", "-test.count=1")
+		chroottest.RequirePassed(t, res, "TestE2EWriteRequiredAndTreeUntouched/namespaces", "TestE2EWriteRequiredAndTreeUntouched/snapshot")
+	})
+	t.Run("nobody", func(t *testing.T) {
+		res := chroottest.Run(t, chroottest.Spec{UID: chroottest.Nobody, Dirs: dirs}, "-test.run=^TestE2EFallbackExplainedInChroot$", "-test.v", "-test.count=1")
+		chroottest.RequirePassed(t, res, "TestE2EFallbackExplainedInChroot")
+	})
+}
+
+// Run by TestE2EInChroot as an unprivileged user in a chroot.
+func TestE2EFallbackExplainedInChroot(t *testing.T) {
+	if os.Geteuid() == 0 || !chroottest.Inside() {
+		t.Skip("only meaningful for an unprivileged user in a chroot (TestE2EInChroot runs it there)")
+	}
+	ptracetest.Require(t)
+	tree := compile(t, "writer")
+	before := treeState(t, tree)
+	var log bytes.Buffer
+	f, err := analyze(t, tree, e2e{cmd: []string{"/bin/sh", "-c", "./writer && grep -q hello out.txt"}, bins: []string{"writer"},
+		replicas: 1, jobs: 2, log: &log})
+	mustOK(t, f, err)
+	want(t, f, "writer", "write", no, no, true)
+	notes := strings.Join(f.RunMetadata.Notes, "\n")
+	if f.RunMetadata.Isolation != string(Snapshot) {
+		t.Errorf("isolation %q, want snapshot", f.RunMetadata.Isolation)
+	}
+	for _, w := range []string{"namespaces unavailable", "inside a chroot", "run loupe as root", "subreaper"} {
+		if !strings.Contains(notes, w) {
+			t.Errorf("the notes do not say %q:\n%s", w, notes)
+		}
+	}
+	if !strings.Contains(log.String(), "inside a chroot") {
+		t.Errorf("the log does not explain the fallback:\n%s", log.String())
 	}
 	if after := treeState(t, tree); after != before {
 		t.Errorf("the runs changed the tree:\nbefore:\n%s\nafter:\n%s", before, after)

@@ -78,6 +78,9 @@ type Config struct {
 	KeepRuns bool
 	// Identities caches executable hashes (nil: a new cache).
 	Identities *exeid.Cache
+	// Log, if set, gets one line when the runner falls back to snapshot
+	// isolation, saying why (it goes into build logs).
+	Log io.Writer
 }
 
 // Runner runs workload runs under the tracer. It is safe for concurrent use;
@@ -404,10 +407,14 @@ func (r *Runner) fallBack(cause error) error {
 		if r.fallErr = r.takeSnapshot(); r.fallErr != nil {
 			return
 		}
+		note := fmt.Sprintf("namespaces unavailable (%v): runs were serial, in the real tree, restored from a snapshot after each; /tmp and the network were shared", cause)
 		r.mu.Lock()
 		r.mode = Snapshot
-		r.notes = append(r.notes, fmt.Sprintf("namespaces unavailable (%v): runs were serial, in the real tree, restored from a snapshot after each; /tmp and the network were shared", cause))
+		r.notes = append(r.notes, note)
 		r.mu.Unlock()
+		if r.cfg.Log != nil {
+			fmt.Fprintf(r.cfg.Log, "loupe: %s\n", note)
+		}
 	})
 	return r.fallErr
 }
@@ -454,7 +461,7 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 	cmd := tracer.Command{Path: r.cfg.Command[0], Args: r.cfg.Command, Env: runEnv(r.cfg.Env, home, tmp),
 		Dir: r.cfg.Dir, Stdin: devnull, Stdout: out, Stderr: out}
 	opts := tracer.Options{Whitelist: r.whitelist, Rules: rules(spec.Interventions), Record: record(spec.Record),
-		Leftovers: tracer.LeftoversKill, Identities: r.cfg.Identities, NewProcessGroup: true}
+		Leftovers: tracer.LeftoversKill, Contain: true, Identities: r.cfg.Identities, NewProcessGroup: true}
 	if sandbox {
 		opts.Sandbox = &tracer.Sandbox{Overlay: r.overlay, Scratch: filepath.Join(rd, "sandbox"), PrivateNetwork: true}
 	}
@@ -500,6 +507,9 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 	}
 	if res != nil && res.Mechanism == "ptrace" {
 		r.note("seccomp filters could not be installed: syscalls were stopped with plain ptrace (slower)")
+	}
+	if res != nil && res.Containment == tracer.ContainSubreaper {
+		r.note("no PID namespace here: each run's processes were contained by a subreaper, which kills what is left of them at the end of the run")
 	}
 	if res != nil && len(res.Warnings) > 0 {
 		// The text is fixed so that notes stay deterministic; the details

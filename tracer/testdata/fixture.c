@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -47,6 +48,19 @@ static void *thread_procids(void *arg) {
 	snprintf(p, sizeof p, "/proc/%d/task/%ld/status", getpid(), tid);
 	stat(p, &st);
 	return NULL;
+}
+
+/* untraced_child creates a child the way fork does, but with CLONE_UNTRACED
+ * (through clone, or clone3 when use3), so that a tracer is not told of it. */
+static pid_t untraced_child(int use3) {
+	if (use3) {
+		struct clone_args ca;
+		memset(&ca, 0, sizeof ca);
+		ca.flags = CLONE_UNTRACED;
+		ca.exit_signal = SIGCHLD;
+		return syscall(SYS_clone3, &ca, sizeof ca);
+	}
+	return syscall(SYS_clone, CLONE_UNTRACED | SIGCHLD, 0, 0, 0, 0);
 }
 
 static volatile sig_atomic_t chld;
@@ -258,6 +272,42 @@ int main(int argc, char **argv) {
 		int r2 = fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
 		printf("setfd=%d setfl=%d\n", r1, r2);
 		return 0;
+	}
+	if (!strcmp(mode, "untraced") || !strcmp(mode, "untraced3")) {
+		/* untraced MARKER MS: leaves an untraced child that writes MARKER
+		 * after MS milliseconds, and exits at once. */
+		pid_t c = untraced_child(mode[8] == '3');
+		if (c < 0) {
+			printf("clone errno=%d\n", errno);
+			return 1;
+		}
+		if (c == 0) {
+			usleep(atoi(argv[3]) * 1000);
+			FILE *f = fopen(argv[2], "w");
+			if (f)
+				fclose(f);
+			_exit(0);
+		}
+		return 0;
+	}
+	if (!strcmp(mode, "untraced-wait") || !strcmp(mode, "untraced3-wait")) {
+		/* An untraced child that makes syscalls and reports; the parent
+		 * waits for it and exits with its status. */
+		fflush(stdout);
+		pid_t c = untraced_child(mode[8] == '3');
+		if (c < 0) {
+			printf("clone errno=%d\n", errno);
+			return 1;
+		}
+		if (c == 0) {
+			char buf[64];
+			int n = snprintf(buf, sizeof buf, "child ppid=%d\n", getppid() == 0 ? -1 : 1);
+			_exit(write(1, buf, n) == n && getpid() > 0 ? 0 : 3);
+		}
+		int st;
+		if (waitpid(c, &st, 0) != c)
+			return 4;
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 5;
 	}
 	fprintf(stderr, "fixture: unknown mode %s\n", mode);
 	return 2;

@@ -29,7 +29,10 @@ type File struct {
 	Mechanism string   `yaml:"mechanism,omitempty"`
 	// Granularity is what was recorded (loupe trace --granularity):
 	// syscalls, features or pseudo-files.
-	Granularity string     `yaml:"granularity,omitempty"`
+	Granularity string `yaml:"granularity,omitempty"`
+	// Containment says how a contained run (--kill-leftovers) was kept
+	// whole: pid-namespace or subreaper.
+	Containment string     `yaml:"containment,omitempty"`
 	Processes   int        `yaml:"processes"`
 	Execs       int        `yaml:"execs"`
 	Stops       uint64     `yaml:"ptrace_stops"`
@@ -108,7 +111,7 @@ func exitOf(s tracer.ExitStatus) Exit {
 // FromResult converts a tracer result.
 func FromResult(cmd []string, dir string, rules []tracer.Rule, r *tracer.Result) *File {
 	f := &File{Schema: Schema, Command: cmd, Dir: dir, Exit: exitOf(r.Exit), Mechanism: r.Mechanism,
-		Processes: r.Processes, Execs: r.Execs, Stops: r.Stops, WallSecs: r.Wall.Seconds()}
+		Containment: r.Containment, Processes: r.Processes, Execs: r.Execs, Stops: r.Stops, WallSecs: r.Wall.Seconds()}
 	for _, ru := range rules {
 		f.Rules = append(f.Rules, ru.String())
 	}

@@ -174,6 +174,37 @@ func TestVerdictAnalyzePlumbing(t *testing.T) {
 	}
 }
 
+// TestVerdictSnapshotAdvice: when the runs fell back to snapshot isolation,
+// the verdict and the build log say what the build environment can change
+// (sbuild's build user) next to the runner's reason.
+func TestVerdictSnapshotAdvice(t *testing.T) {
+	dir, _ := verdictTree(t)
+	engine := func(ctx context.Context, req AnalyzeRequest) (*verdict.File, error) {
+		f := req.Template
+		f.Status, f.Mode = verdict.StatusOK, verdict.ModeAnalyze
+		f.RunMetadata.Isolation = "snapshot"
+		f.RunMetadata.Notes = []string{"namespaces unavailable (...inside a chroot...)"}
+		return &f, nil
+	}
+	code, out := runMain(t, "dh_loupe_verdict", dir, []string{"DEB_BUILD_OPTIONS=loupe=analyze"}, Deps{Analyze: engine})
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	f, err := verdict.ReadFile(filepath.Join(filepath.Dir(dir), "hello-loupe_1.0_"+hostArch(t)+".loupe.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(f.RunMetadata.Notes, "\n")
+	for _, w := range []string{"namespaces unavailable", "$build_user = 'root'"} {
+		if !strings.Contains(notes, w) {
+			t.Errorf("notes lack %q:\n%s", w, notes)
+		}
+	}
+	if !strings.Contains(out, "snapshot isolation") || !strings.Contains(out, "$build_user = 'root'") {
+		t.Errorf("the build log does not explain the fallback:\n%s", out)
+	}
+}
+
 func hostArch(t *testing.T) string {
 	a, err := debhelper.HostArch(context.Background(), os.Environ())
 	if err != nil {

@@ -260,6 +260,13 @@ func (v *verdicts) analyze(f *verdict.File, p string, run *debhelper.Run, attrs 
 	out.Helpers = f.Helpers // from the trace: never experimented on
 	out.Evidence = append(out.Evidence, f.Evidence...)
 	out.RunMetadata.Notes = append(out.RunMetadata.Notes, f.RunMetadata.Notes...)
+	if out.RunMetadata.Isolation == "snapshot" {
+		// The runner said why in its note (and in the log); say what the
+		// build environment can change.
+		advice := debhelper.IsolationAdvice()
+		out.RunMetadata.Notes = append(out.RunMetadata.Notes, advice)
+		fmt.Fprintf(v.pio.Stderr, "dh_loupe_verdict: %s: runs were serial, in the real tree (snapshot isolation): %s\n", p, advice)
+	}
 	return &out
 }
 

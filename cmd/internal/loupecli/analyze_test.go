@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/chroottest"
 	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
@@ -307,16 +308,38 @@ func stillRunning(exe string) []string {
 	return pids
 }
 
-// running lists processes executing exe.
+// running lists processes executing exe. It compares the files, not the
+// paths /proc shows: a process in a mount namespace of its own inside a
+// chroot has its exe shown under the chroot's own path.
 func running(exe string) []string {
 	var pids []string
+	want, err := os.Stat(exe)
+	if err != nil {
+		return nil
+	}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
-		if l, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && l == exe {
+		if fi, err := os.Stat(filepath.Join("/proc", e.Name(), "exe")); err == nil && os.SameFile(fi, want) {
 			pids = append(pids, e.Name())
 		}
 	}
 	return pids
+}
+
+// TestAnalyzeInChroot runs the kill-and-resume analysis inside a chroot
+// whose root is not a mount point (sbuild, pbuilder), as root: namespaces
+// isolation there must keep every guarantee.
+func TestAnalyzeInChroot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: builds a chroot and runs analyses in it")
+	}
+	ptracetest.Require(t)
+	res := chroottest.Run(t, chroottest.Spec{
+		Dirs:  []string{"../../../pkganalyze/testdata/fixtures"},
+		Files: map[string]string{loupeBinary(t): "/src/bin/loupe"},
+		Env:   []string{"LOUPE_BIN=/src/bin"},
+	}, "-test.run=^TestAnalyzeResumeAfterKill$", "-test.v", "-test.count=1")
+	chroottest.RequirePassed(t, res, "TestAnalyzeResumeAfterKill")
 }
 
 // TestAnalyzeReportsUnitsPerKind: at features granularity, loupe states the

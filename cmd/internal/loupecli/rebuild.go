@@ -24,7 +24,8 @@ func rebuildCommand() *cli.Command {
 		Description: "Builds each SOURCE (an existing .dsc, or a source package name or name_version that sbuild fetches; " +
 			"anything else, such as a path or \"..\", is refused before any build) " +
 			"with sbuild --chroot-mode=unshare, DH_EXTRA_ADDONS=loupe (through $build_environment in a generated " +
-			"SBUILD_CONFIG) and the dh-loupe .deb injected (--extra-package, --add-depends=dh-loupe). Each " +
+			"SBUILD_CONFIG, which also makes the build user root inside sbuild's user namespace, so that loupe=analyze " +
+			"gets namespaces isolation) and the dh-loupe .deb injected (--extra-package, --add-depends=dh-loupe). Each " +
 			"package builds in OUT/pkgs/<name>; OUT/rebuild-journal.jsonl records each outcome, so a run that was " +
 			"stopped continues where it was and finished packages are skipped. Statuses: built, tests-failed, " +
 			"insensitive, loupe-error, build-failed. OUT is an input of loupe db (or use --db).\n\n" +

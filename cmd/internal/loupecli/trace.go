@@ -41,7 +41,8 @@ func traceCommand() *cli.Command {
 			&cli.StringFlag{Name: "record", Hidden: true},
 			&cli.BoolFlag{Name: "errors", Usage: "also count failed calls (one more stop per syscall)"},
 			&cli.BoolFlag{Name: "no-seccomp", Usage: "stop syscalls with PTRACE_SYSCALL only (two stops per syscall)"},
-			&cli.BoolFlag{Name: "kill-leftovers", Usage: "kill processes still running when the command exits, instead of detaching"},
+			&cli.BoolFlag{Name: "kill-leftovers", Usage: "contain the command: kill everything it started that is still running when it exits, " +
+				"processes the tracer cannot follow (clone with CLONE_UNTRACED) included, instead of detaching; as root the command then runs in a PID namespace of its own"},
 		},
 		Action: runTrace,
 	}
@@ -82,7 +83,7 @@ func runTrace(c *cli.Context) error {
 	}
 	opts.NoSeccomp = c.Bool("no-seccomp")
 	if c.Bool("kill-leftovers") {
-		opts.Leftovers = tracer.LeftoversKill
+		opts.Leftovers, opts.Contain = tracer.LeftoversKill, true
 	}
 	var ms []tracer.Matcher
 	if bins := c.StringSlice("binary"); len(bins) > 0 {

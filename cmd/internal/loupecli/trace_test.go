@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"salsa.debian.org/loupe-team/loupe/tracer/tracefile"
 
@@ -59,6 +60,7 @@ func cfixture(t *testing.T, name string) string {
 func TestTraceCLI(t *testing.T) {
 	loupe := loupeBinary(t)
 	fx := cfixture(t, "tool")
+	marker := filepath.Join(t.TempDir(), "marker")
 	tests := []struct {
 		name     string
 		args     []string
@@ -77,6 +79,20 @@ func TestTraceCLI(t *testing.T) {
 				}
 				if !seen["sysinfo"] || seen["getdents64"] {
 					t.Fatalf("syscalls %v", seen)
+				}
+			}},
+		{name: "kill-leftovers contains the command", args: []string{"--kill-leftovers", "--", "sh", "-c", "(sleep 0.3; touch " + marker + ") & exit 0"},
+			check: func(t *testing.T, f *tracefile.File) {
+				want := "subreaper"
+				if os.Geteuid() == 0 {
+					want = "pid-namespace"
+				}
+				if f.Containment != want {
+					t.Errorf("containment %q, want %q", f.Containment, want)
+				}
+				time.Sleep(600 * time.Millisecond)
+				if _, err := os.Stat(marker); err == nil {
+					t.Error("a leftover outlived loupe trace --kill-leftovers")
 				}
 			}},
 		{name: "exit code propagated", args: []string{"--binary", fx, "--", fx, "exit7"}, wantCode: 7},
