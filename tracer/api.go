@@ -163,6 +163,8 @@ type testHooks struct {
 	seedDeadEarly  []int         // pids taken for children that died before their parent's event
 	adoptAfter     time.Duration // overrides adoptAfter
 	trustDeadEarly bool          // skip the /proc check of a remembered death
+	probeDelay     time.Duration // slows every script probe down (a hung file system)
+	probeTimeout   time.Duration // overrides probeTimeout
 }
 
 // ExitStatus is how a process ended.
@@ -265,4 +267,7 @@ type Result struct {
 	Mechanism string
 	// Stops counts the ptrace stops the tracer handled: the cost of the run.
 	Stops uint64
+	// Warnings are things the tracer could not do and worked around, such
+	// as a script probe that took too long (a hung file system).
+	Warnings []string
 }

@@ -814,27 +814,68 @@ func (e *engine) onExec(t *task) {
 	e.resume(t, 0)
 }
 
-// scope decides whether the image just exec'd is in scope.
+// scope decides whether the image just exec'd is in scope. Deciding on the
+// executable itself touches only a file the kernel has just exec'd. A script
+// run by an interpreter is found among the first arguments, which name
+// anything in the workload's world: that probe runs off the tracer loop,
+// bounded by probeTimeout, so a FIFO, a terminal or a hung NFS server can
+// never stop the suite.
 func (e *engine) scope(pid int, exe string, argv *[]string) (Identity, bool) {
 	wl := e.opts.Whitelist
 	x := NewExe(exe, e.opts.Identities)
 	if wl == nil || wl.Match(x) {
 		return Identity{Path: exe}, true
 	}
-	// A script run by an interpreter: the kernel (for #!) or the user put
-	// the script's path among the first arguments.
 	*argv = procCmdline(pid)
+	if len(*argv) < 2 {
+		return Identity{}, false
+	}
 	args := *argv
+	done := make(chan scriptProbe, 1)
+	go func() { done <- e.probeScripts(pid, exe, args) }()
+	timeout := probeTimeout
+	if e.opts.hooks.probeTimeout > 0 {
+		timeout = e.opts.hooks.probeTimeout
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.id, r.in
+	case <-t.C:
+		e.res.Warnings = append(e.res.Warnings, fmt.Sprintf(
+			"pid %d (%s): looking for a whitelisted script among %q took over %s; treated as out of scope",
+			pid, exe, args[1:min(len(args), 4)], timeout))
+		return Identity{}, false
+	}
+}
+
+// probeTimeout bounds the script probe of one exec.
+const probeTimeout = 5 * time.Second
+
+type scriptProbe struct {
+	id Identity
+	in bool
+}
+
+// probeScripts looks for a whitelisted script among the first three
+// arguments: the kernel (for #!) or the user put the script's path there.
+// It may block on the file system, so it never runs on the tracer thread,
+// and it touches only state that is safe for concurrent use.
+func (e *engine) probeScripts(pid int, exe string, args []string) scriptProbe {
+	if e.opts.hooks.probeDelay > 0 {
+		time.Sleep(e.opts.hooks.probeDelay)
+	}
 	var cwd string
 	for i := 1; i < len(args) && i <= 3; i++ {
-		a := args[i]
+		a := tracePath(pid, args[i])
 		if a == "" || strings.HasPrefix(a, "-") {
 			continue
 		}
 		if !filepath.IsAbs(a) {
 			if cwd == "" {
 				if cwd, _ = procCwd(pid); cwd == "" {
-					return Identity{}, false
+					return scriptProbe{}
 				}
 			}
 			a = filepath.Join(cwd, a)
@@ -843,24 +884,46 @@ func (e *engine) scope(pid int, exe string, argv *[]string) (Identity, bool) {
 		if err != nil || !isScript(r) {
 			continue
 		}
-		if wl.Match(NewExe(r, e.opts.Identities)) {
-			return Identity{Path: r, Interpreter: exe}, true
+		if e.opts.Whitelist.Match(NewExe(r, e.opts.Identities)) {
+			return scriptProbe{Identity{Path: r, Interpreter: exe}, true}
 		}
 	}
-	return Identity{}, false
+	return scriptProbe{}
 }
 
+// tracePath rewrites the paths that name the caller's own process
+// (/proc/self/..., /dev/fd/N, /dev/std*) to the tracee's, so that the tracer
+// never resolves them against its own file descriptors.
+func tracePath(pid int, p string) string {
+	for _, pre := range []string{"/proc/self/", "/proc/thread-self/"} {
+		if rest, ok := strings.CutPrefix(p, pre); ok {
+			return procPath(pid, rest)
+		}
+	}
+	if rest, ok := strings.CutPrefix(p, "/dev/fd/"); ok {
+		return procPath(pid, "fd/"+rest)
+	}
+	switch p {
+	case "/dev/stdin":
+		return procPath(pid, "fd/0")
+	case "/dev/stdout":
+		return procPath(pid, "fd/1")
+	case "/dev/stderr":
+		return procPath(pid, "fd/2")
+	}
+	return p
+}
+
+// isScript reports whether path is a regular file starting with "#!". It
+// never opens anything but a regular file (see exeid.OpenRegular).
 func isScript(path string) bool {
-	f, err := os.Open(path)
+	f, _, err := exeid.OpenRegular(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
 	var b [2]byte
-	n, _ := f.Read(b[:])
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return false
-	}
+	n, _ := f.ReadAt(b[:], 0)
 	return n == 2 && b[0] == '#' && b[1] == '!'
 }
 

@@ -34,7 +34,8 @@ func (e *Exe) Sums() (exeid.Sums, error) {
 }
 
 // Matcher decides whether an executable is in scope. Matchers compose with
-// MatchAny, MatchAll and MatchNot.
+// MatchAny, MatchAll and MatchNot. Match may be called from several
+// goroutines at once (the tracer probes script arguments off its loop).
 type Matcher interface {
 	Match(e *Exe) bool
 	String() string

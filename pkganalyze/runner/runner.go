@@ -446,6 +446,11 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 	if res != nil && res.Mechanism == "ptrace" {
 		r.note("seccomp filters could not be installed: syscalls were stopped with plain ptrace (slower)")
 	}
+	if res != nil && len(res.Warnings) > 0 {
+		// The text is fixed so that notes stay deterministic; the details
+		// depend on timing.
+		r.note("the tracer gave up looking for scripts among some arguments (a slow file system?): those processes were treated as out of scope")
+	}
 	return o, nil
 }
 

@@ -70,21 +70,49 @@ func (c *Cache) Hashed() int {
 	return c.hashed
 }
 
-// Sums returns the identity of the file at path (following symlinks).
-// A nil Cache computes without memoising.
+// ErrNotRegular means a path names something other than a regular file: a
+// FIFO, a device, a socket or a directory.
+var ErrNotRegular = errors.New("not a regular file")
+
+// OpenRegular opens path (following symlinks) for reading only if it is a
+// regular file. Paths come from the workload's world, and opening a FIFO
+// would block (or, when it has a writer, release it and steal its data), and
+// reading a terminal would block: so stat comes first, the open is
+// non-blocking and never acquires a controlling terminal, and the opened
+// file must be the very file that was stat'ed.
+func OpenRegular(path string) (*os.File, os.FileInfo, error) {
+	before, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !before.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s: %w", path, ErrNotRegular)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() || !os.SameFile(before, fi) {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w (replaced while being opened)", path, ErrNotRegular)
+	}
+	return f, fi, nil
+}
+
+// Sums returns the identity of the file at path (following symlinks), which
+// must be a regular file (see OpenRegular). A nil Cache computes without
+// memoising.
 func (c *Cache) Sums(path string) (Sums, error) {
-	f, err := os.Open(path)
+	f, fi, err := OpenRegular(path)
 	if err != nil {
 		return Sums{}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Sums{}, err
-	}
-	if !fi.Mode().IsRegular() {
-		return Sums{}, fmt.Errorf("%s: not a regular file", path)
-	}
 	key, ok := KeyOf(fi)
 	if c == nil || !ok {
 		return compute(f)

@@ -106,6 +106,9 @@ func runTrace(c *cli.Context) error {
 	case err != nil:
 		return fmt.Errorf("trace: %w", err)
 	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, "loupe: warning:", w)
+	}
 	cwd, _ := os.Getwd()
 	doc, err := tracefile.Marshal(tracefile.FromResult(args, cwd, rules, res))
 	if err != nil {
