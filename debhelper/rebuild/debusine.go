@@ -349,7 +349,11 @@ func (d *Debusine) follow(ctx context.Context, id int, out io.Writer) (workReque
 			fails = 0
 			if st := wr.Status + " " + wr.Result; st != last {
 				last = st
-				fmt.Fprintf(out, "debusine: work request %d: %s %s\n", id, wr.Status, wr.Result)
+				took := ""
+				if wr.Duration != nil {
+					took = fmt.Sprintf(" (%.0f s on the worker)", *wr.Duration)
+				}
+				fmt.Fprintf(out, "debusine: work request %d: %s %s%s\n", id, wr.Status, wr.Result, took)
 			}
 			switch wr.Status {
 			case "completed", "aborted":
