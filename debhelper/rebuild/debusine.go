@@ -277,23 +277,14 @@ func (d *Debusine) record(s submission) error {
 	b, _ := json.Marshal(s)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	f, err := os.OpenFile(filepath.Join(d.Out, SubmissionsName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("debusine submissions: %w", err)
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("debusine submissions: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := appendLine(filepath.Join(d.Out, SubmissionsName), b); err != nil {
 		return fmt.Errorf("debusine submissions: %w", err)
 	}
 	if d.subs == nil {
 		d.subs = map[string]submission{}
 	}
 	d.subs[s.Spec] = s
-	return f.Close()
+	return nil
 }
 
 // upload imports the source package with the debusine client, which knows
@@ -464,47 +455,12 @@ func (d *Debusine) fetchFile(ctx context.Context, url, path string) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-func (d *Debusine) httpClient() *http.Client {
-	if d.HTTP != nil {
-		return d.HTTP
-	}
-	return http.DefaultClient
-}
-
-func (d *Debusine) newRequest(ctx context.Context, method, u string, body io.Reader) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Token", d.Server.Token)
-	req.Header.Set("X-Debusine-Scope", d.Server.Scope)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return req, nil
-}
-
 // get streams the file at u (an absolute URL the server gave) to w.
 func (d *Debusine) get(ctx context.Context, u string, w io.Writer) error {
 	if _, err := url.Parse(u); err != nil {
 		return fmt.Errorf("file url %q: %w", u, err)
 	}
-	req, err := d.newRequest(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := d.httpClient().Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("GET %s: %s: %s", u, resp.Status, strings.TrimSpace(string(b)))
-	}
-	_, err = io.Copy(w, resp.Body)
-	return err
+	return d.do(ctx, http.MethodGet, u, nil, w)
 }
 
 // api calls the REST API at path (below api-url) with a JSON body and
@@ -519,35 +475,52 @@ func (d *Debusine) api(ctx context.Context, method, path string, in, v any) erro
 		body = bytes.NewReader(b)
 	}
 	u := d.Server.APIURL + path
-	req, err := d.newRequest(ctx, method, u, body)
+	var answer bytes.Buffer
+	if err := d.do(ctx, method, u, body, &answer); err != nil {
+		return err
+	}
+	if v == nil {
+		return nil
+	}
+	if err := json.Unmarshal(answer.Bytes(), v); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", method, u, err)
+	}
+	return nil
+}
+
+// do sends one authenticated request and copies a 2xx answer's body to w;
+// any other answer is an error that quotes the server's reason.
+func (d *Debusine) do(ctx context.Context, method, u string, body io.Reader, w io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return err
 	}
-	resp, err := d.httpClient().Do(req)
+	req.Header.Set("Token", d.Server.Token)
+	req.Header.Set("X-Debusine-Scope", d.Server.Scope)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	client := d.HTTP
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, u, err)
-	}
 	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		msg := strings.TrimSpace(string(b))
-		if len(msg) > 400 {
-			msg = msg[:400] + "…"
-		}
 		hint := ""
 		if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized {
 			hint = " (check the token in the debusine client config and the workspace permissions)"
 		}
 		return fmt.Errorf("%s %s: %s: %s%s", method, u, resp.Status, msg, hint)
 	}
-	if v == nil {
-		return nil
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s %s: decode answer: %w", method, u, err)
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	return nil
 }
