@@ -7,7 +7,7 @@ export GOFLAGS ?= -buildvcs=false
 BIN := $(CURDIR)/bin
 GO_TEST_FLAGS ?= -count=1 -timeout 60m
 
-.PHONY: help deps build test test-short test-sbuild test-debusine demo demo-trace bench generate vet fmt deb clean
+.PHONY: help deps build test test-short test-sbuild test-debusine fuzz demo demo-trace bench generate vet fmt deb clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ build: ## build bin/loupe and bin/dh_loupe
 	go build -o $(BIN)/ ./cmd/...
 
 vet: ## gofmt and go vet
-	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@bad=$$(gofmt -l $$(git ls-files '*.go' ':!vendor' 2>/dev/null || find . -name '*.go' -not -path './vendor/*')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	go vet ./...
 
@@ -44,6 +44,9 @@ test-debusine: build deb ## rebuild testdata packages on a local debusine (scrip
 	  LOUPE_DEBUSINE_ENV_TRACE=$$trace LOUPE_DEBUSINE_ENV_ANALYZE=$$analyze \
 	  go test -count=1 -timeout 90m -run 'Debusine' -v ./debhelper/rebuild/
 
+fuzz: ## run every fuzzer for FUZZTIME each (default 30s); commit crashers from testdata/fuzz/
+	scripts/fuzz
+
 demo: deps build ## build the example package testdata/hello-loupe with dh_loupe and print its verdicts
 	scripts/demo-dh $(BIN)
 
@@ -57,7 +60,7 @@ bench: build ## benchmarks: loupe vs native vs strace -f, as ratios
 generate: ## regenerate the syscall and sub-feature tables from the kernel headers
 	go generate ./...
 
-deb: ## build the dh-loupe package into dist/ (dpkg-buildpackage -b in a copy of the tree)
+deb: ## build the loupe and dh-loupe packages into dist/ (dpkg-buildpackage -b in a copy of the tree, offline)
 	scripts/build-deb dist
 
 clean: ## remove build outputs

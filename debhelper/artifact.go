@@ -10,6 +10,7 @@ import (
 
 	"pault.ag/go/debian/version"
 
+	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -36,18 +37,38 @@ func ArtifactName(pkg string, v version.Version, arch string) string {
 // (dpkg-genchanges' upload directory) and registers it with
 // dpkg-distaddfile, so that the .changes lists it and sbuild copies it out.
 // It returns the path written.
+//
+// The directory above the tree is shared with whatever the build runs (the
+// test suite included): whatever is already at ../name (a symlink to a
+// file of the user's, a fifo) is replaced, never followed or written into.
+// If the verdict cannot be written it is kept under the tree's
+// debian/.debhelper/loupe/ (or the temporary directory), and the error
+// says where.
 func WriteArtifact(ctx context.Context, srcDir, name string, f *verdict.File, env []string) (string, error) {
 	if strings.ContainsAny(name, "/ ") {
 		return "", fmt.Errorf("artifact name %q: must be a plain file name", name)
 	}
-	out := filepath.Join(filepath.Dir(filepath.Clean(srcDir)), name)
-	if err := verdict.WriteFile(out, f); err != nil {
+	out := ArtifactPath(srcDir, name)
+	b, err := verdict.Marshal(f)
+	if err != nil {
+		return "", err
+	}
+	if err := atomicfile.Replace(out, b, 0o644); err != nil {
+		if kept, kerr := atomicfile.Keep(name, b, filepath.Join(srcDir, StateDir)); kerr == nil {
+			return "", fmt.Errorf("write verdict: %w; it is kept in %s", err, kept)
+		}
 		return "", fmt.Errorf("write verdict: %w", err)
 	}
 	if err := DistAddFile(ctx, srcDir, name, env); err != nil {
 		return out, err
 	}
 	return out, nil
+}
+
+// ArtifactPath is where WriteArtifact writes name: in the directory above
+// the source tree.
+func ArtifactPath(srcDir, name string) string {
+	return filepath.Join(filepath.Dir(filepath.Clean(srcDir)), name)
 }
 
 // DistAddFile records ../name in debian/files.

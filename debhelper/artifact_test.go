@@ -144,3 +144,34 @@ func TestWithoutFakeroot(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestWriteRunReplacesPlantedLink: the test step that just ran could plant a
+// symlink where dh_loupe records it; the record replaces the link.
+func TestWriteRunReplacesPlantedLink(t *testing.T) {
+	dir := t.TempDir()
+	r := &Run{Packages: []string{"foo"}}
+	p := runFile(dir, r.Packages)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("precious"), 0o644)
+	os.Symlink(victim, p)
+	if _, err := WriteRun(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Errorf("written through the link: %q", b)
+	}
+	if runs, err := ReadRuns(dir); err != nil || len(runs) != 1 {
+		t.Errorf("ReadRuns: %v %v", runs, err)
+	}
+	// CheckRun says before the step runs when the record could not be
+	// written: here a directory is in its way.
+	if err := CheckRun(dir, r.Packages); err != nil {
+		t.Errorf("CheckRun: %v", err)
+	}
+	os.Remove(p)
+	os.Mkdir(p, 0o755)
+	if err := CheckRun(dir, r.Packages); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("CheckRun with a directory in the way: %v", err)
+	}
+}

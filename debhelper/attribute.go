@@ -1,7 +1,6 @@
 package debhelper
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -19,9 +18,11 @@ import (
 
 // Attribution methods, strongest first.
 const (
+	ByStandIn  = "stand-in" // stand-ins in debian/loupe.yaml: a test-only variant
 	ByConfig   = "config"   // binaries.add in debian/loupe.yaml
 	ByBuildID  = "build-id" // ELF GNU build-id (survives install and strip)
 	BySHA256   = "sha256"   // same content (scripts, or unstripped copies)
+	ByLibtool  = "libtool"  // .libs/foo or .libs/lt-foo behind libtool's wrapper script foo
 	ByBasename = "basename" // same file name, after libtool's .libs/lt- prefix
 )
 
@@ -33,6 +34,7 @@ type Installed struct {
 	Size    int64
 	Exec    bool   // some execute bit is set
 	BuildID string // for ELF files with a GNU build-id note
+	Script  bool   // starts with "#!"
 	sha     string
 }
 
@@ -42,6 +44,7 @@ type Index struct {
 	files     []*Installed
 	byBuildID map[string][]*Installed
 	byBase    map[string][]*Installed
+	byPath    map[string][]*Installed
 }
 
 // IndexPackages indexes the regular files under each package's staging
@@ -51,7 +54,7 @@ type Index struct {
 // hashes are computed later, and only for files whose size matches an
 // executable that ran.
 func IndexPackages(dirs map[string]string) (*Index, error) {
-	idx := &Index{byBuildID: map[string][]*Installed{}, byBase: map[string][]*Installed{}}
+	idx := &Index{byBuildID: map[string][]*Installed{}, byBase: map[string][]*Installed{}, byPath: map[string][]*Installed{}}
 	pkgs := make([]string, 0, len(dirs))
 	for p := range dirs {
 		pkgs = append(pkgs, p)
@@ -81,7 +84,7 @@ func IndexPackages(dirs map[string]string) (*Index, error) {
 				return err
 			}
 			f := &Installed{Package: pkg, Path: "/" + filepath.ToSlash(rel), File: p, Size: fi.Size(), Exec: fi.Mode()&0o111 != 0}
-			f.BuildID = elfBuildID(p)
+			f.BuildID, f.Script = identify(p)
 			idx.add(f)
 			return nil
 		})
@@ -98,21 +101,39 @@ func (idx *Index) add(f *Installed) {
 		idx.byBuildID[f.BuildID] = append(idx.byBuildID[f.BuildID], f)
 	}
 	idx.byBase[path.Base(f.Path)] = append(idx.byBase[path.Base(f.Path)], f)
+	idx.byPath[f.Path] = append(idx.byPath[f.Path], f)
 }
 
-// elfBuildID returns the build-id of an ELF file, "" for anything else.
-func elfBuildID(p string) string {
+// Executables are the installed paths of the files with an execute bit
+// that pkg ships, sorted.
+func (idx *Index) Executables(pkg string) []string {
+	var out []string
+	for _, f := range idx.files {
+		if f.Package == pkg && f.Exec {
+			out = append(out, f.Path)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// identify returns the build-id of an ELF file ("" for anything else),
+// and whether the file is a script.
+func identify(p string) (buildID string, script bool) {
 	f, err := os.Open(p)
 	if err != nil {
-		return ""
+		return "", false
 	}
 	defer f.Close()
 	var magic [4]byte
-	if _, err := io.ReadFull(f, magic[:]); err != nil || magic != [4]byte{0x7f, 'E', 'L', 'F'} {
-		return ""
+	if _, err := io.ReadFull(f, magic[:]); err != nil {
+		return "", false
+	}
+	if magic != [4]byte{0x7f, 'E', 'L', 'F'} {
+		return "", magic[0] == '#' && magic[1] == '!'
 	}
 	id, _ := exeid.BuildID(f)
-	return id
+	return id, false
 }
 
 func (f *Installed) sha256() string {
@@ -147,23 +168,31 @@ type Attribution struct {
 	Owners []Owner
 	// By is the method that found the owners.
 	By string
+	// StandIn is the declaration that made it a stand-in (By ByStandIn).
+	StandIn *StandIn
 	// Note explains a helper that looks like a shipped binary (a libtool
-	// wrapper script, an exclusion).
+	// wrapper script, an exclusion, a stand-in for a path no package
+	// installs).
 	Note string
 }
 
 // Attribute matches the executables the test step ran from the build tree
-// (srcDir) to the files installed in the packages' staging directories: by
-// build-id, then sha256, then basename (libtool's ".libs/lt-foo" counts as
-// "foo"). debian/loupe.yaml can add and exclude binaries; exclusions win.
+// (srcDir) to the files installed in the packages' staging directories.
+// In order: debian/loupe.yaml's stand-ins (test-only variants that count as
+// the installed path they name) and binaries.add; then build-id, sha256;
+// then libtool's ".libs/foo" or ".libs/lt-foo" next to its wrapper script
+// "foo" counts as an installed "foo"; then the basename. Libtool wrapper
+// scripts themselves are test helpers: their processes run the shell, whose
+// syscalls are not the program's. Exclusions in debian/loupe.yaml win.
 // Executables outside srcDir are dropped: make, sh, perl, python, git and
 // debhelper are never a package's binaries, nor its test helpers.
 func Attribute(srcDir string, execs []verdict.Binary, idx *Index, cfg *Config) []Attribution {
 	var out []Attribution
 	claimed := map[*Installed]bool{}
-	// First pass: the exact methods, which also claim installed files so
-	// that the basename fallback cannot hand them to a second executable.
-	pending := []int{}
+	// First pass: the declared and exact methods, which also claim
+	// installed files so that the name-based fallbacks cannot hand them to
+	// a second executable.
+	var libtool, pending []int
 	for _, e := range execs {
 		rel, ok := relPath(srcDir, e.Path)
 		if !ok {
@@ -171,6 +200,19 @@ func Attribute(srcDir string, execs []verdict.Binary, idx *Index, cfg *Config) [
 		}
 		a := Attribution{Exec: e, Rel: rel}
 		if cfg != nil {
+			if r, ok := matchStandIn(cfg.StandIns, rel); ok {
+				a.By, a.StandIn = ByStandIn, &r
+				for _, f := range idx.byPath[r.Installed] {
+					a.Owners = append(a.Owners, Owner{Package: f.Package, Installed: f.Path})
+				}
+				if len(a.Owners) == 0 {
+					a.By = ""
+					a.Note = fmt.Sprintf("declared a stand-in for %s (%s), but no package of this build installs %s",
+						r.Installed, r.Where(cfg.File), r.Installed)
+				}
+				out = append(out, a)
+				continue
+			}
 			if r, ok := matchAdd(cfg.Add, rel); ok {
 				a.By = ByConfig
 				inst := r.Installed
@@ -180,33 +222,49 @@ func Attribute(srcDir string, execs []verdict.Binary, idx *Index, cfg *Config) [
 					}
 				}
 				a.Owners = []Owner{{Package: r.Package, Installed: inst}}
+				out = append(out, a)
+				continue
 			}
 		}
-		if a.By == "" {
-			if isLibtoolWrapper(e) {
-				a.Note = "libtool wrapper script (its processes run the shell)"
-			} else if files, by := idx.match(e); by != "" {
-				a.By = by
-				a.Owners = owners(files, libtoolBase(rel))
-				for _, f := range files {
-					claimed[f] = true
-				}
-			} else {
-				pending = append(pending, len(out))
+		if target, ok := libtoolWrapperTarget(e); ok {
+			a.Note = "libtool wrapper script of " + path.Join(path.Dir(rel), target) + " (its processes run the shell)"
+		} else if files, by := idx.match(e); by != "" {
+			a.By = by
+			a.Owners = owners(files, libtoolBase(rel))
+			for _, f := range files {
+				claimed[f] = true
 			}
+		} else if isLibtoolBinary(e.Path) {
+			libtool = append(libtool, len(out))
+		} else {
+			pending = append(pending, len(out))
 		}
 		out = append(out, a)
 	}
-	for _, i := range pending {
-		a := &out[i]
-		var files []*Installed
-		for _, f := range idx.byBase[libtoolBase(a.Rel)] {
-			if f.Exec && !claimed[f] {
-				files = append(files, f)
+	// Libtool's binaries before other names: tests/foo must not take
+	// /usr/bin/foo from src/.libs/foo.
+	for _, group := range []struct {
+		by  string
+		idx []int
+	}{{ByLibtool, libtool}, {ByBasename, pending}} {
+		for _, i := range group.idx {
+			a := &out[i]
+			var files []*Installed
+			for _, f := range idx.byBase[libtoolBase(a.Rel)] {
+				if f.Exec && !claimed[f] {
+					files = append(files, f)
+				}
+			}
+			if len(files) > 0 {
+				a.By, a.Owners = group.by, owners(files, libtoolBase(a.Rel))
 			}
 		}
-		if len(files) > 0 {
-			a.By, a.Owners = ByBasename, owners(files, libtoolBase(a.Rel))
+		for _, i := range group.idx {
+			for _, o := range out[i].Owners {
+				for _, f := range idx.byPath[o.Installed] {
+					claimed[f] = true
+				}
+			}
 		}
 	}
 	if cfg != nil {
@@ -313,6 +371,15 @@ func excludeOwners(a *Attribution, globs []string) {
 	}
 }
 
+func matchStandIn(rules []StandIn, rel string) (StandIn, bool) {
+	for _, r := range rules {
+		if ok, _ := path.Match(r.Path, rel); ok {
+			return r, true
+		}
+	}
+	return StandIn{}, false
+}
+
 func matchAdd(rules []AddRule, rel string) (AddRule, bool) {
 	for _, r := range rules {
 		if ok, _ := path.Match(r.Path, rel); ok {
@@ -344,53 +411,143 @@ func libtoolBase(p string) string {
 	return base
 }
 
-// isLibtoolWrapper recognises libtool's "temporary wrapper script", whose
-// processes are the shell's, not the program's.
-func isLibtoolWrapper(e verdict.Binary) bool {
+// libtoolWrapperTarget recognises libtool's "temporary wrapper script"
+// (whose processes are the shell's, not the program's) and returns the
+// binary it runs, relative to the script's directory: ".libs/foo" or
+// ".libs/lt-foo", from the script's header comment
+// "# foo - temporary wrapper script for .libs/lt-foo".
+func libtoolWrapperTarget(e verdict.Binary) (string, bool) {
 	if e.Interpreter == "" {
-		return false
+		return "", false
 	}
 	f, err := os.Open(e.Path)
 	if err != nil {
-		return false
+		return "", false
 	}
 	defer f.Close()
 	head := make([]byte, 4096)
 	n, _ := io.ReadFull(f, head)
-	return bytes.Contains(head[:n], []byte("temporary wrapper script for"))
+	const marker = "temporary wrapper script for "
+	for _, line := range strings.Split(string(head[:n]), "\n") {
+		if _, target, ok := strings.Cut(line, marker); ok && strings.HasPrefix(line, "#") {
+			target = strings.TrimSpace(target)
+			if target == "" || path.IsAbs(target) {
+				target = ".libs/" + path.Base(e.Path)
+			}
+			return path.Clean(target), true
+		}
+	}
+	return "", false
 }
 
-// Binaries returns the entries of pkg's verdict: the executables pkg ships
-// (Shipped, with the installed path and the build-tree path) and the test
-// helpers (not Shipped, with the build-tree path). Executables shipped by
-// other packages of the same source are left out.
+// isLibtoolBinary reports whether p is libtool's uninstalled program
+// behind a wrapper script: .libs/foo or .libs/lt-foo, with ../foo a libtool
+// wrapper script that runs it.
+func isLibtoolBinary(p string) bool {
+	dir := filepath.Dir(p)
+	if filepath.Base(dir) != ".libs" {
+		return false
+	}
+	wrapper := filepath.Join(filepath.Dir(dir), libtoolBase(p))
+	target, ok := libtoolWrapperTarget(verdict.Binary{Path: wrapper, Interpreter: "sh"})
+	return ok && filepath.Join(filepath.Dir(wrapper), target) == filepath.Clean(p)
+}
+
+// Entry is the record b of a's executable as pkg's verdict names it: the
+// installed path, the build-tree path, and for a stand-in its declaration.
+// ok is false when pkg does not ship it.
+func (a Attribution) Entry(pkg string, b verdict.Binary) (verdict.Binary, bool) {
+	for _, o := range a.Owners {
+		if o.Package != pkg {
+			continue
+		}
+		b.Path, b.BuildPath, b.Shipped, b.Package, b.StandIn = o.Installed, a.Rel, true, pkg, ""
+		if b.Path == "" {
+			b.Path, b.BuildPath = a.Rel, ""
+		}
+		if a.By == ByStandIn {
+			b.StandIn = a.Rel
+		}
+		return b, true
+	}
+	return verdict.Binary{}, false
+}
+
+// Binaries returns the entries of pkg's verdict for the executables pkg
+// ships, named as installed, with the build-tree path.
 func Binaries(attrs []Attribution, pkg string) []verdict.Binary {
 	var out []verdict.Binary
 	for _, a := range attrs {
-		b := a.Exec
-		b.BuildPath, b.Package, b.Shipped = "", "", false
-		if len(a.Owners) == 0 {
-			b.Path = a.Rel
-			out = append(out, b)
-			continue
-		}
-		for _, o := range a.Owners {
-			if o.Package != pkg {
-				continue
-			}
-			b.Path, b.BuildPath = o.Installed, a.Rel
-			if b.Path == "" {
-				b.Path, b.BuildPath = a.Rel, ""
-			}
-			b.Shipped, b.Package = true, pkg
+		if b, ok := a.Entry(pkg, a.Exec); ok {
 			out = append(out, b)
 		}
 	}
 	return out
 }
 
+// Helpers returns the test helpers: the executables no package ships, one
+// entry per build-tree path (an executable recorded under several
+// interpreters is merged, its process counts added). Only the path, the
+// process count and a note are kept unless full, which keeps the syscalls,
+// sub-features and pseudo-files too (calls added up, never experimented
+// on). notes adds notes by build-tree path.
+func Helpers(attrs []Attribution, full bool, notes map[string]string) []verdict.Helper {
+	var out []verdict.Helper
+	at := map[string]int{}
+	for _, a := range attrs {
+		if len(a.Owners) > 0 {
+			continue
+		}
+		i, seen := at[a.Rel]
+		if !seen {
+			i = len(out)
+			at[a.Rel] = i
+			note := a.Note
+			if n := notes[a.Rel]; n != "" {
+				note = strings.TrimPrefix(note+"; "+n, "; ")
+			}
+			out = append(out, verdict.Helper{Path: a.Rel, Note: note})
+		}
+		h := &out[i]
+		h.Processes += a.Exec.Processes
+		if full {
+			h.Syscalls = mergeSyscalls(h.Syscalls, a.Exec.Syscalls)
+			h.Features = mergeFeatures(h.Features, a.Exec.Features)
+			h.PseudoFiles = mergeFeatures(h.PseudoFiles, a.Exec.PseudoFiles)
+		}
+	}
+	return out
+}
+
+// mergeUses adds b's uses to a's, by key, summing the calls. Both come
+// from the trace, so their outcomes are untested.
+func mergeUses[T any](a, b []T, key func(*T) string, calls func(*T) *uint64) []T {
+	at := map[string]int{}
+	for i := range a {
+		at[key(&a[i])] = i
+	}
+	for _, u := range b {
+		if i, ok := at[key(&u)]; ok {
+			*calls(&a[i]) += *calls(&u)
+			continue
+		}
+		at[key(&u)] = len(a)
+		a = append(a, u)
+	}
+	return a
+}
+
+func mergeSyscalls(a, b []verdict.Syscall) []verdict.Syscall {
+	return mergeUses(a, b, func(s *verdict.Syscall) string { return s.Name }, func(s *verdict.Syscall) *uint64 { return &s.Calls })
+}
+
+func mergeFeatures(a, b []verdict.Feature) []verdict.Feature {
+	return mergeUses(a, b, func(f *verdict.Feature) string { return f.Key }, func(f *verdict.Feature) *uint64 { return &f.Calls })
+}
+
 // Shipped returns the build-tree executables (absolute paths) that pkg
-// ships: in analyze mode, the whitelist of pkg's experiments.
+// ships, stand-ins included: in analyze mode, the whitelist of pkg's
+// experiments.
 func Shipped(attrs []Attribution, pkg string) []string {
 	var out []string
 	for _, a := range attrs {

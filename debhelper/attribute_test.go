@@ -1,6 +1,7 @@
 package debhelper
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,7 +55,7 @@ func traced(t *testing.T, p, interp string) verdict.Binary {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return verdict.Binary{Path: p, BuildID: s.BuildID, SHA256: s.SHA256, Interpreter: interp,
+	return verdict.Binary{Path: p, BuildID: s.BuildID, SHA256: s.SHA256, Interpreter: interp, Processes: 1,
 		Syscalls: []verdict.Syscall{{Name: "write", Number: 1, Calls: 1}}}
 }
 
@@ -73,7 +74,15 @@ int main(void) { puts(MSG); return 0; }`
 	write(t, at("scripts/greet"), "#!/bin/sh\necho hello\n", 0o755)
 	cc(t, at("tests/helper"), `int main(void) { return 0; }`)
 	cc(t, at("tests/prog"), `int main(void) { return 3; }`)
+	// A same-named test program: libtool's binary takes /usr/bin/tool.
+	cc(t, at("tests/tool"), `int main(void) { return 4; }`)
 	write(t, at("build/special"), "#!/bin/sh\nexit 0\n", 0o755)
+	// Test-only variants: zap's declared, qux's not; ghost stands for a
+	// path no package installs.
+	cc(t, at("src/zap-debug"), tool, `-DMSG="debug"`)
+	cc(t, at("src/qux-gcov"), tool, `-DMSG="gcov"`)
+	cc(t, at("tests/ghost"), tool, `-DMSG="ghost"`)
+	write(t, at("tests/qux.sh"), "#!/bin/sh\nexit 0\n", 0o755) // a script: not a build of qux
 
 	// Staging directories: prog stripped (the build-id note survives),
 	// tool relinked (another build-id), greet copied as is.
@@ -85,18 +94,27 @@ int main(void) { puts(MSG); return 0; }`
 	// bunzip2 and bzcat so): the verdict keeps the name that ran.
 	copyFile(t, at("debian/foo/usr/bin/prog"), at("debian/foo/bin/aprog"))
 	cc(t, at("debian/foo/usr/bin/tool"), tool, `-DMSG="installed"`)
+	cc(t, at("debian/foo/usr/bin/zap"), tool, `-DMSG="zap"`)
+	cc(t, at("debian/foo/usr/bin/qux"), tool, `-DMSG="qux"`)
 	copyFile(t, at("scripts/greet"), at("debian/foo-data/usr/bin/greet"))
 	write(t, at("debian/foo/usr/share/doc/foo/README"), "docs\n", 0o644)
 	write(t, at("debian/foo/DEBIAN/control"), "Package: foo\n", 0o644)
+	write(t, at("debian/foo-doc/usr/share/doc/foo/manual.txt"), "docs\n", 0o644)
 
 	execs := []verdict.Binary{
 		traced(t, at("src/prog"), ""),
+		traced(t, at("tests/tool"), ""),
 		traced(t, at("src/.libs/lt-tool"), ""),
 		traced(t, at("src/tool"), "/usr/bin/dash"),
+		traced(t, at("src/tool"), "/usr/bin/ls"), // the same path, another image: one helper
 		traced(t, at("scripts/greet"), "/usr/bin/dash"),
 		traced(t, at("tests/helper"), ""),
 		traced(t, at("tests/prog"), ""),
 		traced(t, at("build/special"), "/usr/bin/dash"),
+		traced(t, at("src/zap-debug"), ""),
+		traced(t, at("src/qux-gcov"), ""),
+		traced(t, at("tests/qux.sh"), "/usr/bin/dash"),
+		traced(t, at("tests/ghost"), ""),
 		{Path: "/usr/bin/make", SHA256: "00"}, // outside the tree: never listed
 	}
 	idx, err := IndexPackages(map[string]string{"foo": at("debian/foo"), "foo-data": at("debian/foo-data"),
@@ -104,7 +122,10 @@ int main(void) { puts(MSG); return 0; }`
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &Config{Add: []AddRule{{Path: "build/*", Package: "foo", Installed: "/usr/libexec/foo/special"}}}
+	cfg := &Config{File: ConfigFile, Add: []AddRule{{Path: "build/*", Package: "foo", Installed: "/usr/libexec/foo/special"}},
+		StandIns: []StandIn{{Path: "src/zap-debug", Installed: "/usr/bin/zap", Line: 3},
+			{Path: "tests/ghost", Installed: "/usr/bin/ghost", Line: 4},
+			{Path: "src/prog-debug", Installed: "/usr/bin/prog", Line: 5}}}
 
 	type row struct {
 		Rel, By, Note string
@@ -117,16 +138,23 @@ int main(void) { puts(MSG); return 0; }`
 		}
 		return out
 	}
-	wrapper := "libtool wrapper script (its processes run the shell)"
+	wrapper := "libtool wrapper script of src/.libs/lt-tool (its processes run the shell)"
+	ghost := "declared a stand-in for /usr/bin/ghost (debian/loupe.yaml:4), but no package of this build installs /usr/bin/ghost"
 	got := summarise(Attribute(tree, execs, idx, cfg))
 	want := []row{
 		{"build/special", ByConfig, "", []Owner{{"foo", "/usr/libexec/foo/special"}}},
 		{"scripts/greet", BySHA256, "", []Owner{{"foo-data", "/usr/bin/greet"}}},
-		{"src/.libs/lt-tool", ByBasename, "", []Owner{{"foo", "/usr/bin/tool"}}},
+		{"src/.libs/lt-tool", ByLibtool, "", []Owner{{"foo", "/usr/bin/tool"}}},
 		{"src/prog", ByBuildID, "", []Owner{{"foo", "/usr/bin/prog"}}},
+		{"src/qux-gcov", "", "", nil},
 		{"src/tool", "", wrapper, nil},
+		{"src/tool", "", wrapper, nil},
+		{"src/zap-debug", ByStandIn, "", []Owner{{"foo", "/usr/bin/zap"}}},
+		{"tests/ghost", "", ghost, nil},
 		{"tests/helper", "", "", nil},
 		{"tests/prog", "", "", nil}, // /usr/bin/prog is src/prog's
+		{"tests/qux.sh", "", "", nil},
+		{"tests/tool", "", "", nil}, // /usr/bin/tool is src/.libs/lt-tool's
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("attribution:\n got %+v\nwant %+v", got, want)
@@ -142,29 +170,86 @@ int main(void) { puts(MSG); return 0; }`
 		t.Errorf("with exclusions:\n got %+v\nwant %+v", got, want)
 	}
 
-	// A package's verdict: its own binaries, plus the helpers.
+	// A package's verdict: its own binaries (a stand-in named as the
+	// binary it stands for), and the helpers.
 	cfg.Exclude = nil
 	attrs := Attribute(tree, execs, idx, cfg)
 	var names []string
 	for _, b := range Binaries(attrs, "foo") {
-		names = append(names, b.Path+"|"+b.BuildPath+"|"+b.Package+"|"+map[bool]string{true: "shipped", false: "helper"}[b.Shipped])
+		names = append(names, b.Path+"|"+b.BuildPath+"|"+b.StandIn+"|"+b.Package+"|"+map[bool]string{true: "shipped", false: "helper"}[b.Shipped])
 	}
 	wantNames := []string{
-		"/usr/libexec/foo/special|build/special|foo|shipped",
-		"/usr/bin/tool|src/.libs/lt-tool|foo|shipped",
-		"/usr/bin/prog|src/prog|foo|shipped",
-		"src/tool|||helper",
-		"tests/helper|||helper",
-		"tests/prog|||helper",
+		"/usr/libexec/foo/special|build/special||foo|shipped",
+		"/usr/bin/tool|src/.libs/lt-tool||foo|shipped",
+		"/usr/bin/prog|src/prog||foo|shipped",
+		"/usr/bin/zap|src/zap-debug|src/zap-debug|foo|shipped",
 	}
 	if !reflect.DeepEqual(names, wantNames) {
 		t.Errorf("foo's binaries:\n got %q\nwant %q", names, wantNames)
 	}
-	if got, want := Shipped(attrs, "foo"), []string{at("build/special"), at("src/.libs/lt-tool"), at("src/prog")}; !reflect.DeepEqual(got, want) {
+	if got, want := Shipped(attrs, "foo"), []string{at("build/special"), at("src/.libs/lt-tool"), at("src/prog"), at("src/zap-debug")}; !reflect.DeepEqual(got, want) {
 		t.Errorf("foo's whitelist = %q, want %q", got, want)
 	}
 	if got := Shipped(attrs, "foo-doc"); len(got) != 0 {
 		t.Errorf("foo-doc ships nothing, got %q", got)
+	}
+
+	// Helpers: one per path, compact unless full.
+	notes := map[string]string{"src/qux-gcov": "looks like a test build"}
+	compact := Helpers(attrs, false, notes)
+	var hs []string
+	for _, h := range compact {
+		hs = append(hs, fmt.Sprintf("%s|%d|%s|%d", h.Path, h.Processes, h.Note, len(h.Syscalls)))
+	}
+	wantHs := []string{"src/qux-gcov|1|looks like a test build|0", "src/tool|2|" + wrapper + "|0", "tests/ghost|1|" + ghost + "|0",
+		"tests/helper|1||0", "tests/prog|1||0", "tests/qux.sh|1||0", "tests/tool|1||0"}
+	if !reflect.DeepEqual(hs, wantHs) {
+		t.Errorf("compact helpers:\n got %q\nwant %q", hs, wantHs)
+	}
+	full := Helpers(attrs, true, nil)
+	if w := full[1]; w.Path != "src/tool" || len(w.Syscalls) != 1 || w.Syscalls[0].Calls != 2 || w.Syscalls[0].Stub != nil {
+		t.Errorf("full helper src/tool (two images merged): %+v", w)
+	}
+
+	// What the verdicts say: qux-gcov looks like a test build of qux, the
+	// declared src/prog-debug never ran, foo-doc ships no executable.
+	ex := Explain(attrs, idx, cfg, "foo")
+	wantEv := []string{
+		"/usr/bin/qux did not run, but the test step ran src/qux-gcov, which looks like a test build of it: if it is, declare it in debian/loupe.yaml (stand-ins: {src/qux-gcov: /usr/bin/qux})",
+		"the stand-in src/prog-debug for /usr/bin/prog (debian/loupe.yaml:5) did not run in the test step",
+	}
+	if ex.Reason != "" || !ex.ShipsExecutables || !reflect.DeepEqual(ex.Evidence, wantEv) ||
+		!reflect.DeepEqual(ex.HelperNotes, map[string]string{"src/qux-gcov": "looks like a test build of /usr/bin/qux (declare a stand-in)"}) {
+		t.Errorf("foo: %+v", ex)
+	}
+	if ex := Explain(attrs, idx, cfg, "foo-doc"); ex.Reason != "foo-doc ships no executable" || ex.ShipsExecutables || len(ex.Evidence) != 0 {
+		t.Errorf("foo-doc: %+v", ex)
+	}
+	// Without zap's declaration, nothing of foo's ran but qux's and zap's
+	// likely test builds.
+	onlyVariants := Attribute(tree, []verdict.Binary{traced(t, at("src/qux-gcov"), ""), traced(t, at("src/zap-debug"), "")}, idx, nil)
+	ex = Explain(onlyVariants, idx, nil, "foo")
+	if want := "the test step ran none of the executables foo ships; it ran src/qux-gcov and 1 more likely test builds of them: " +
+		"declare stand-ins (see evidence)"; ex.Reason != want || len(ex.Evidence) != 2 {
+		t.Errorf("only variants ran: reason %q\nwant %q\nevidence %q", ex.Reason, want, ex.Evidence)
+	}
+	ex = Explain(nil, idx, nil, "foo")
+	if want := "the test step ran none of the executables foo ships (/bin/aprog, /usr/bin/prog, /usr/bin/qux, /usr/bin/tool, /usr/bin/zap)"; ex.Reason != want {
+		t.Errorf("nothing ran: reason %q, want %q", ex.Reason, want)
+	}
+}
+
+func TestVariantOf(t *testing.T) {
+	for _, tt := range []struct {
+		name, base string
+		want       bool
+	}{
+		{"foo", "foo", true}, {"foo-debug", "foo", true}, {"foo_g", "foo", true}, {"foo.static", "foo", true},
+		{"foobar", "foo", false}, {"foo-", "foo", false}, {"test-foo", "foo", false}, {"fo", "foo", false},
+	} {
+		if got := variantOf(tt.name, tt.base); got != tt.want {
+			t.Errorf("variantOf(%q, %q) = %v", tt.name, tt.base, got)
+		}
 	}
 }
 

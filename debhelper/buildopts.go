@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -108,8 +109,33 @@ type Tuning struct {
 	Replicas int
 	Jobs     int
 	Timeout  time.Duration
+	// TimeoutAuto is set by an explicit timeout=0 or timeout=auto: the
+	// automatic timeout, overriding one set elsewhere.
+	TimeoutAuto bool
 	// Granularity selects the units the analysis tests (analyze mode).
 	Granularity verdict.Granularity
+	// Helpers says how much of the test helpers a verdict lists.
+	Helpers HelperDetail
+}
+
+// HelperDetail is how much of the test helpers a verdict lists.
+type HelperDetail string
+
+const (
+	// HelpersCompact lists each helper's path and process count: a suite
+	// may run hundreds of them, and their syscalls are not the package's.
+	HelpersCompact HelperDetail = "compact"
+	// HelpersFull also lists their syscalls, sub-features and pseudo-files.
+	HelpersFull HelperDetail = "full"
+)
+
+// ParseHelperDetail accepts compact or full.
+func ParseHelperDetail(s string) (HelperDetail, bool) {
+	switch h := HelperDetail(s); h {
+	case HelpersCompact, HelpersFull:
+		return h, true
+	}
+	return "", false
 }
 
 // LoupeOptionError is a bad "loupe=" value in DEB_BUILD_OPTIONS.
@@ -119,12 +145,12 @@ type LoupeOptionError struct {
 }
 
 func (e *LoupeOptionError) Error() string {
-	return fmt.Sprintf("DEB_BUILD_OPTIONS: loupe=%s: %s (grammar: loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=DURATION][,granularity=syscalls|features|pseudo-files])", e.Value, e.Msg)
+	return fmt.Sprintf("DEB_BUILD_OPTIONS: loupe=%s: %s (grammar: loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=DURATION][,granularity=syscalls|features|pseudo-files][,helpers=compact|full])", e.Value, e.Msg)
 }
 
 // ParseLoupeOption parses the value of the loupe= build option:
 // off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=D]
-// [,granularity=syscalls|features|pseudo-files]. The parts
+// [,granularity=syscalls|features|pseudo-files][,helpers=compact|full]. The parts
 // may come in any order. On error the Tuning still holds what could be
 // read, so that "strict" is honoured even next to a typo.
 func ParseLoupeOption(v string) (Tuning, error) {
@@ -149,9 +175,9 @@ func ParseLoupeOption(v string) (Tuning, error) {
 				t.Mode = m
 			}
 		case key == "replicas" || key == "jobs":
-			n, err := strconv.Atoi(val)
-			if err != nil || n < 1 {
-				errs = append(errs, fmt.Sprintf("%s=%q: want a whole number >= 1", key, val))
+			n, err := limits.ParseCount(key+"=", val, 1, countMax[key])
+			if err != nil {
+				errs = append(errs, err.Error())
 				continue
 			}
 			if key == "replicas" {
@@ -160,12 +186,19 @@ func ParseLoupeOption(v string) (Tuning, error) {
 				t.Jobs = n
 			}
 		case key == "timeout":
-			d, err := ParseTimeout(val)
+			d, err := limits.ParseTimeout(key+"=", val)
 			if err != nil {
 				errs = append(errs, err.Error())
 				continue
 			}
-			t.Timeout = d
+			t.Timeout, t.TimeoutAuto = d, d == 0
+		case key == "helpers":
+			h, ok := ParseHelperDetail(val)
+			if !ok {
+				errs = append(errs, fmt.Sprintf("helpers=%q: want compact or full", val))
+				continue
+			}
+			t.Helpers = h
 		case key == "granularity":
 			g, ok := ParseGranularity(val)
 			if !ok {
@@ -193,14 +226,5 @@ func ParseGranularity(s string) (verdict.Granularity, bool) {
 	return "", false
 }
 
-// ParseTimeout accepts a Go duration ("90s", "1h30m") or whole seconds.
-func ParseTimeout(s string) (time.Duration, error) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 {
-		return time.Duration(n) * time.Second, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("timeout=%q: want a positive duration such as 90s, 30m or 2h", s)
-	}
-	return d, nil
-}
+// countMax bounds the counts of loupe= and debian/loupe.yaml.
+var countMax = map[string]int{"replicas": limits.MaxReplicas, "jobs": limits.MaxJobs}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -64,7 +65,17 @@ func TestParseLoupeOption(t *testing.T) {
 		{in: "trace,analyze", want: Tuning{Mode: ModeTrace}, wantErr: "two modes"},
 		{in: "analyze,replicas=0", want: Tuning{Mode: ModeAnalyze}, wantErr: `replicas="0"`},
 		{in: "analyze,jobs=x", want: Tuning{Mode: ModeAnalyze}, wantErr: `jobs="x"`},
-		{in: "analyze,timeout=-1s", want: Tuning{Mode: ModeAnalyze}, wantErr: "timeout="},
+		{in: "analyze,timeout=-1s", want: Tuning{Mode: ModeAnalyze}, wantErr: `timeout="-1s": want a duration such as 90s, 30m or 2h (at most 24h)`},
+		// Whole seconds that overflowed: 1e10 s became negative (no limit),
+		// 18446744074 s wrapped to 290 ms.
+		{in: "analyze,timeout=10000000000", want: Tuning{Mode: ModeAnalyze}, wantErr: `timeout="10000000000": want a duration such as 90s, 30m or 2h (at most 24h)`},
+		{in: "analyze,timeout=18446744074", want: Tuning{Mode: ModeAnalyze}, wantErr: `timeout="18446744074": want`},
+		{in: "analyze,timeout=25h", want: Tuning{Mode: ModeAnalyze}, wantErr: `timeout="25h": want`},
+		{in: "analyze,timeout=0", want: Tuning{Mode: ModeAnalyze, TimeoutAuto: true}},
+		{in: "analyze,timeout=auto", want: Tuning{Mode: ModeAnalyze, TimeoutAuto: true}},
+		{in: "analyze,replicas=-2", want: Tuning{Mode: ModeAnalyze}, wantErr: `replicas="-2": want a whole number from 1 to 100`},
+		{in: "analyze,replicas=101", want: Tuning{Mode: ModeAnalyze}, wantErr: `replicas="101": want a whole number from 1 to 100`},
+		{in: "analyze,jobs=9223372036854775808", want: Tuning{Mode: ModeAnalyze}, wantErr: `jobs="9223372036854775808": want a whole number from 1 to 256`},
 		{in: "trace,,strict", want: Tuning{Mode: ModeTrace, Strict: &yes}, wantErr: "empty element"},
 		{in: "trace,color=red", want: Tuning{Mode: ModeTrace}, wantErr: `unknown setting "color"`},
 		{in: "analyze,granularity=features", want: Tuning{Mode: ModeAnalyze, Granularity: verdict.GranFeatures}},
@@ -72,6 +83,9 @@ func TestParseLoupeOption(t *testing.T) {
 		{in: "analyze,granularity=syscalls", want: Tuning{Mode: ModeAnalyze, Granularity: verdict.GranSyscalls}},
 		{in: "analyze,granularity=feature", want: Tuning{Mode: ModeAnalyze}, wantErr: `granularity="feature": want syscalls, features or pseudo-files`},
 		{in: "analyze,granularity=", want: Tuning{Mode: ModeAnalyze}, wantErr: `granularity=""`},
+		{in: "trace,helpers=full", want: Tuning{Mode: ModeTrace, Helpers: HelpersFull}},
+		{in: "helpers=compact,analyze", want: Tuning{Mode: ModeAnalyze, Helpers: HelpersCompact}},
+		{in: "trace,helpers=all", want: Tuning{Mode: ModeTrace}, wantErr: `helpers="all": want compact or full`},
 	}
 	for _, tt := range tests {
 		got, err := ParseLoupeOption(tt.in)
@@ -91,9 +105,11 @@ func TestResolveSettings(t *testing.T) {
 	cfgTrace := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeTrace, Replicas: 7}}
 	cfgTuneOnly := &Config{File: ConfigFile, Tuning: Tuning{Replicas: 7}}
 	cfgFeatures := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeAnalyze, Replicas: 7, Granularity: verdict.GranFeatures}}
+	cfgFull := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeTrace, Replicas: 7, Helpers: HelpersFull}}
 	tests := []struct {
 		name          string
 		gran          verdict.Granularity // "": syscalls
+		helpers       HelperDetail        // "": compact
 		env           []string
 		cfg           *Config
 		artifacts     bool
@@ -127,6 +143,10 @@ func TestResolveSettings(t *testing.T) {
 			replicas: 7, jobs: 1, gran: verdict.GranFeatures},
 		{name: "DBO granularity wins", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze,granularity=pseudo-files"},
 			cfg: cfgFeatures, artifacts: true, traced: true, mode: ModeAnalyze, replicas: 7, jobs: 1, gran: verdict.GranPseudoFiles},
+		{name: "helpers from config", cfg: cfgFull, artifacts: true, traced: true, mode: ModeTrace,
+			replicas: 7, jobs: 1, helpers: HelpersFull},
+		{name: "DBO helpers wins", env: []string{"DEB_BUILD_OPTIONS=loupe=trace,helpers=compact"},
+			cfg: cfgFull, artifacts: true, traced: true, mode: ModeTrace, replicas: 7, jobs: 1, helpers: HelpersCompact},
 		{name: "bad granularity: a problem", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze,granularity=calls"},
 			artifacts: true, mode: ModeAnalyze, replicas: 3, jobs: 1, problems: 1},
 		{name: "bad value: artifacts with an error, no tracing", env: []string{"DEB_BUILD_OPTIONS=loupe=trace,stric"},
@@ -138,6 +158,9 @@ func TestResolveSettings(t *testing.T) {
 			if want := cmp.Or(tt.gran, verdict.GranSyscalls); s.Granularity != want {
 				t.Errorf("granularity = %q, want %q", s.Granularity, want)
 			}
+			if want := cmp.Or(tt.helpers, HelpersCompact); s.Helpers != want {
+				t.Errorf("helpers = %q, want %q", s.Helpers, want)
+			}
 			if s.Artifacts() != tt.artifacts || s.Traced() != tt.traced || s.Mode != tt.mode || s.Strict != tt.strict ||
 				s.Replicas != tt.replicas || s.Jobs != tt.jobs || len(s.Problems) != tt.problems {
 				t.Errorf("got artifacts=%v traced=%v mode=%s strict=%v replicas=%d jobs=%d problems=%v",
@@ -148,4 +171,46 @@ func TestResolveSettings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestResolveTimeout: timeout=0 in DEB_BUILD_OPTIONS means automatic and,
+// like every setting there, wins over debian/loupe.yaml; a bad timeout is a
+// problem, never "no limit".
+func TestResolveTimeout(t *testing.T) {
+	cfg := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeAnalyze, Timeout: 30 * time.Minute}}
+	for _, tt := range []struct {
+		dbo      string
+		want     time.Duration
+		problems int
+	}{
+		{"loupe=analyze", 30 * time.Minute, 0},
+		{"loupe=analyze,timeout=90s", 90 * time.Second, 0},
+		{"loupe=analyze,timeout=0", 0, 0},
+		{"loupe=analyze,timeout=auto", 0, 0},
+		{"loupe=analyze,timeout=10000000000", 30 * time.Minute, 1},
+	} {
+		s := ResolveSettings([]string{"DEB_BUILD_OPTIONS=" + tt.dbo}, cfg, nil)
+		if s.Timeout != tt.want || len(s.Problems) != tt.problems {
+			t.Errorf("%s: timeout %v problems %v, want %v and %d problems", tt.dbo, s.Timeout, s.Problems, tt.want, tt.problems)
+		}
+		if tt.problems > 0 && s.Traced() {
+			t.Errorf("%s: traced despite a bad setting", tt.dbo)
+		}
+	}
+}
+
+// FuzzParseLoupeOption: never panics; what it accepts is within limits.
+func FuzzParseLoupeOption(f *testing.F) {
+	for _, s := range []string{"analyze,strict,replicas=5,jobs=2,timeout=90s", "trace", "analyze,timeout=18446744074", "off,granularity=features"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tu, err := ParseLoupeOption(s)
+		if err != nil {
+			return
+		}
+		if tu.Timeout < 0 || tu.Timeout > limits.MaxTimeout || tu.Replicas < 0 || tu.Replicas > limits.MaxReplicas || tu.Jobs < 0 || tu.Jobs > limits.MaxJobs {
+			t.Fatalf("%q accepted out of bounds: %+v", s, tu)
+		}
+	})
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 )
 
 // ConfigFile is where a package keeps its loupe settings.
@@ -20,9 +22,9 @@ const ConfigFile = "debian/loupe.yaml"
 //
 //	mode: trace            # off | trace | analyze; setting it asks for verdicts
 //	strict: false          # loupe's own errors fail the build
-//	replicas: 3            # analyze: runs per experiment
-//	jobs: 1                # analyze: experiments run at once
-//	timeout: 30m           # analyze: per run (default: from the baseline)
+//	replicas: 3            # analyze: runs per experiment (1 to 100)
+//	jobs: 1                # analyze: experiments run at once (1 to 256)
+//	timeout: 30m           # analyze: per run, at most 24h (default, or 0: from the baseline)
 //	granularity: syscalls  # analyze: syscalls | features | pseudo-files
 //	binaries:
 //	  add:                 # build-tree executables to count as shipped
@@ -31,14 +33,30 @@ const ConfigFile = "debian/loupe.yaml"
 //	      installed: /usr/bin/foo    # optional: the name to report
 //	  exclude:             # never the package's (kept as test helpers)
 //	    - tests/*          # glob: build-tree path (relative) or installed path (absolute)
+//	stand-ins:             # test-only variants: build-tree path (or glob) → installed path
+//	  src/foo-debug: /usr/bin/foo
+//	helpers: compact       # compact | full: test helpers' syscall lists too
 //
 // DEB_BUILD_OPTIONS loupe=... wins over the file, setting by setting.
 type Config struct {
 	File string
 	Tuning
-	Add     []AddRule
-	Exclude []string
+	Add      []AddRule
+	Exclude  []string
+	StandIns []StandIn
 }
+
+// StandIn is a test-only variant of a shipped binary (a -debug, gcov or
+// static build that the test suite runs instead of it): its runs stand for
+// the installed binary's.
+type StandIn struct {
+	Path      string // path.Match glob relative to the source tree
+	Installed string // clean absolute path of the binary it stands for
+	Line      int    // in the config file, for messages
+}
+
+// Where names the declaration in messages: "debian/loupe.yaml:7".
+func (s StandIn) Where(file string) string { return fmt.Sprintf("%s:%d", file, s.Line) }
 
 // AddRule makes matching build-tree executables part of a package.
 type AddRule struct {
@@ -47,9 +65,10 @@ type AddRule struct {
 	Installed string // absolute; "" reports the build-tree path
 }
 
-// Adds reports whether the executable at p (absolute, or relative to
-// srcDir) matches a binaries.add glob.
-func (c *Config) Adds(srcDir, p string) bool {
+// Claims reports whether the executable at p (absolute, or relative to
+// srcDir) matches a binaries.add or a stand-ins glob: the tracer must
+// record it even where it would not (under debian/).
+func (c *Config) Claims(srcDir, p string) bool {
 	if c == nil {
 		return false
 	}
@@ -57,8 +76,23 @@ func (c *Config) Adds(srcDir, p string) bool {
 	if !ok {
 		return false
 	}
+	if _, ok := matchStandIn(c.StandIns, rel); ok {
+		return true
+	}
 	_, ok = matchAdd(c.Add, rel)
 	return ok
+}
+
+// Globs are the build-tree globs of binaries.add and stand-ins.
+func (c *Config) Globs() []string {
+	var out []string
+	for _, s := range c.StandIns {
+		out = append(out, s.Path)
+	}
+	for _, r := range c.Add {
+		out = append(out, r.Path)
+	}
+	return out
 }
 
 // ConfigError locates a problem in debian/loupe.yaml.
@@ -161,7 +195,7 @@ func (p configParser) fields(n *yaml.Node, field string, known ...string) (map[s
 }
 
 func (p configParser) top(n *yaml.Node, c *Config) error {
-	f, err := p.fields(n, "", "mode", "strict", "replicas", "jobs", "timeout", "granularity", "binaries")
+	f, err := p.fields(n, "", "mode", "strict", "replicas", "jobs", "timeout", "granularity", "helpers", "binaries", "stand-ins")
 	if err != nil {
 		return err
 	}
@@ -185,9 +219,9 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 		if !ok {
 			continue
 		}
-		n, err := strconv.Atoi(kv[1].Value)
-		if kv[1].Kind != yaml.ScalarNode || err != nil || n < 1 {
-			return p.errf(kv[1], key, "want a whole number >= 1, found %q", kv[1].Value)
+		n, err := limits.ParseCount("", kv[1].Value, 1, countMax[key])
+		if kv[1].Kind != yaml.ScalarNode || err != nil {
+			return p.errf(kv[1], key, "want %s, found %q", limits.CountWant(1, countMax[key]), kv[1].Value)
 		}
 		if key == "replicas" {
 			c.Replicas = n
@@ -196,11 +230,11 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 		}
 	}
 	if kv, ok := f["timeout"]; ok {
-		d, err := ParseTimeout(kv[1].Value)
+		d, err := limits.ParseTimeout("", kv[1].Value)
 		if kv[1].Kind != yaml.ScalarNode || err != nil {
-			return p.errf(kv[1], "timeout", "want a positive duration such as 90s, 30m or 2h, found %q", kv[1].Value)
+			return p.errf(kv[1], "timeout", "want %s, found %q", limits.TimeoutWant, kv[1].Value)
 		}
-		c.Timeout = d
+		c.Timeout, c.TimeoutAuto = d, d == 0
 	}
 	if kv, ok := f["granularity"]; ok {
 		g, ok := ParseGranularity(kv[1].Value)
@@ -209,10 +243,56 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 		}
 		c.Granularity = g
 	}
+	if kv, ok := f["helpers"]; ok {
+		h, ok := ParseHelperDetail(kv[1].Value)
+		if kv[1].Kind != yaml.ScalarNode || !ok {
+			return p.errf(kv[1], "helpers", "want compact or full, found %q", kv[1].Value)
+		}
+		c.Helpers = h
+	}
 	if kv, ok := f["binaries"]; ok {
 		if err := p.binaries(kv[1], c); err != nil {
 			return err
 		}
+	}
+	if kv, ok := f["stand-ins"]; ok {
+		if err := p.standIns(kv[1], c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// standIns reads the stand-ins mapping: build-tree path (or glob) →
+// installed path. Which package ships the installed path is known only
+// after install; dh_loupe_verdict says so when none does.
+func (p configParser) standIns(n *yaml.Node, c *Config) error {
+	if n.Kind != yaml.MappingNode {
+		return &ConfigError{File: p.name, Line: n.Line,
+			Msg: "field stand-ins: expected a mapping of build-tree paths to installed paths (src/foo-debug: /usr/bin/foo), found " + kindName(n)}
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		field := "stand-ins." + k.Value
+		if k.Kind != yaml.ScalarNode || k.Value == "" || path.IsAbs(k.Value) || path.Clean(k.Value) != k.Value ||
+			k.Value == "." || strings.HasPrefix(k.Value, "../") || k.Value == ".." {
+			return p.errf(k, field, "want a clean build-tree path relative to the source tree (src/foo-debug), found %s", kindName(k))
+		}
+		if _, err := path.Match(k.Value, ""); err != nil {
+			return p.errf(k, field, "bad glob %q: %v", k.Value, err)
+		}
+		if seen[k.Value] {
+			return p.errf(k, field, "given twice")
+		}
+		seen[k.Value] = true
+		if v.Kind != yaml.ScalarNode || !path.IsAbs(v.Value) || path.Clean(v.Value) != v.Value {
+			return p.errf(v, field, "want the clean absolute installed path it stands for (/usr/bin/foo), found %s", kindName(v))
+		}
+		if strings.ContainsAny(v.Value, "*?[\\") {
+			return p.errf(v, field, "want one installed path, not a glob, found %q", v.Value)
+		}
+		c.StandIns = append(c.StandIns, StandIn{Path: k.Value, Installed: v.Value, Line: k.Line})
 	}
 	return nil
 }

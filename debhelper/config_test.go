@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -31,6 +32,7 @@ replicas: 5
 jobs: 2
 timeout: 45m
 granularity: features
+helpers: full
 binaries:
   add:
     - path: debian/build-x/foo
@@ -41,30 +43,67 @@ binaries:
   exclude:
     - tests/*
     - /usr/lib/foo/helper
+stand-ins:
+  src/foo-debug: /usr/bin/foo
+  obj-*/tests/foo.static: /usr/bin/foo
 `,
 			pkgs: two,
 			want: &Config{File: "loupe.yaml",
-				Tuning: Tuning{Mode: ModeAnalyze, Strict: &yes, Replicas: 5, Jobs: 2, Timeout: 45 * time.Minute, Granularity: verdict.GranFeatures},
+				Tuning: Tuning{Mode: ModeAnalyze, Strict: &yes, Replicas: 5, Jobs: 2, Timeout: 45 * time.Minute,
+					Granularity: verdict.GranFeatures, Helpers: HelpersFull},
 				Add: []AddRule{{Path: "debian/build-x/foo", Package: "foo", Installed: "/usr/bin/foo"},
 					{Path: "src/.libs/*", Package: "foo-data"}},
-				Exclude: []string{"tests/*", "/usr/lib/foo/helper"}},
+				Exclude: []string{"tests/*", "/usr/lib/foo/helper"},
+				StandIns: []StandIn{{Path: "src/foo-debug", Installed: "/usr/bin/foo", Line: 19},
+					{Path: "obj-*/tests/foo.static", Installed: "/usr/bin/foo", Line: 20}}},
 		},
 		{name: "package inferred when only one", doc: "binaries:\n  add:\n    - build/foo\n", pkgs: one,
 			want: &Config{File: "loupe.yaml", Add: []AddRule{{Path: "build/foo", Package: "foo"}}}},
 		{name: "not a mapping", doc: "- mode\n", pkgs: one,
 			wantErr: "loupe.yaml:1: the top level: expected a mapping (key: value lines), found a list"},
 		{name: "unknown key", doc: "mode: trace\nreplica: 3\n", pkgs: one,
-			wantErr: "loupe.yaml:2: field replica: unknown key (known keys: mode, strict, replicas, jobs, timeout, granularity, binaries)"},
+			wantErr: "loupe.yaml:2: field replica: unknown key (known keys: mode, strict, replicas, jobs, timeout, granularity, helpers, binaries, stand-ins)"},
+		{name: "bad helpers", doc: "helpers: all\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field helpers: want compact or full, found "all"`},
+		{name: "stand-ins not a mapping", doc: "stand-ins:\n  - src/foo-debug\n", pkgs: one,
+			wantErr: "loupe.yaml:2: field stand-ins: expected a mapping of build-tree paths to installed paths (src/foo-debug: /usr/bin/foo), found a list"},
+		{name: "stand-in absolute", doc: "stand-ins:\n  /build/foo-debug: /usr/bin/foo\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field stand-ins./build/foo-debug: want a clean build-tree path relative to the source tree (src/foo-debug), found "/build/foo-debug"`},
+		{name: "stand-in outside", doc: "stand-ins:\n  ../foo-debug: /usr/bin/foo\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field stand-ins.../foo-debug: want a clean build-tree path relative to the source tree (src/foo-debug), found "../foo-debug"`},
+		{name: "stand-in unclean", doc: "stand-ins:\n  src//foo-debug: /usr/bin/foo\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field stand-ins.src//foo-debug: want a clean build-tree path relative to the source tree (src/foo-debug), found "src//foo-debug"`},
+		{name: "stand-in bad glob", doc: "stand-ins:\n  'src/[': /usr/bin/foo\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field stand-ins.src/[: bad glob "src/[": syntax error in pattern`},
+		{name: "stand-in twice", doc: "stand-ins:\n  src/foo-debug: /usr/bin/foo\n  src/foo-debug: /usr/bin/bar\n", pkgs: one,
+			wantErr: "loupe.yaml:3: field stand-ins.src/foo-debug: given twice"},
+		{name: "stand-in relative installed", doc: "\nstand-ins:\n  src/foo-debug: usr/bin/foo\n", pkgs: one,
+			wantErr: `loupe.yaml:3: field stand-ins.src/foo-debug: want the clean absolute installed path it stands for (/usr/bin/foo), found "usr/bin/foo"`},
+		{name: "stand-in without installed", doc: "stand-ins:\n  src/foo-debug:\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field stand-ins.src/foo-debug: want the clean absolute installed path it stands for (/usr/bin/foo), found nothing`},
+		{name: "stand-in installed glob", doc: "stand-ins:\n  src/foo-debug: /usr/bin/foo*\n", pkgs: one,
+			wantErr: `loupe.yaml:2: field stand-ins.src/foo-debug: want one installed path, not a glob, found "/usr/bin/foo*"`},
 		{name: "bad mode", doc: "\n\nmode: anlyze\n", pkgs: one,
 			wantErr: `loupe.yaml:3: field mode: unknown mode "anlyze" (want off, trace or analyze)`},
 		{name: "bad strict", doc: "strict: sometimes\n", pkgs: one,
 			wantErr: `loupe.yaml:1: field strict: want true or false, found "sometimes"`},
 		{name: "bad replicas", doc: "replicas: 0\n", pkgs: one,
-			wantErr: `loupe.yaml:1: field replicas: want a whole number >= 1, found "0"`},
+			wantErr: `loupe.yaml:1: field replicas: want a whole number from 1 to 100, found "0"`},
+		{name: "negative replicas", doc: "replicas: -3\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field replicas: want a whole number from 1 to 100, found "-3"`},
+		{name: "overflowing jobs", doc: "jobs: 99999999999999999999\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field jobs: want a whole number from 1 to 256, found "99999999999999999999"`},
 		{name: "bad jobs", doc: "jobs: [1]\n", pkgs: one,
-			wantErr: `loupe.yaml:1: field jobs: want a whole number >= 1, found ""`},
+			wantErr: `loupe.yaml:1: field jobs: want a whole number from 1 to 256, found ""`},
 		{name: "bad timeout", doc: "timeout: soon\n", pkgs: one,
-			wantErr: `loupe.yaml:1: field timeout: want a positive duration such as 90s, 30m or 2h, found "soon"`},
+			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s), found "soon"`},
+		{name: "negative timeout", doc: "timeout: -1s\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s), found "-1s"`},
+		{name: "overflowing timeout", doc: "timeout: 10000000000\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s), found "10000000000"`},
+		{name: "wrapping timeout", doc: "timeout: 18446744074\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s), found "18446744074"`},
+		{name: "automatic timeout", doc: "timeout: 0\n", pkgs: one, want: &Config{File: "loupe.yaml", Tuning: Tuning{TimeoutAuto: true}}},
 		{name: "bad granularity", doc: "mode: analyze\ngranularity: files\n", pkgs: one,
 			wantErr: `loupe.yaml:2: field granularity: want syscalls, features or pseudo-files, found "files"`},
 		{name: "granularity not a scalar", doc: "granularity: [features]\n", pkgs: one,
@@ -129,6 +168,8 @@ func TestLoadConfig(t *testing.T) {
 func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("mode: analyze\nbinaries:\n  add:\n    - path: a/*\n  exclude: [b]\n"))
 	f.Add([]byte("timeout: 5m\nstrict: yes\n"))
+	f.Add([]byte("timeout: 10000000000\nreplicas: -1\n"))
+	f.Add([]byte("helpers: full\nstand-ins:\n  src/foo-debug: /usr/bin/foo\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig("loupe.yaml", data, []string{"foo"})
 		if err == nil && c == nil {
@@ -136,6 +177,10 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		if _, ok := err.(*ConfigError); err != nil && !ok {
 			t.Fatalf("error of type %T: %v", err, err)
+		}
+		// What is accepted is within bounds: never "no limit".
+		if err == nil && (c.Timeout < 0 || c.Timeout > limits.MaxTimeout || c.Replicas < 0 || c.Replicas > limits.MaxReplicas || c.Jobs < 0 || c.Jobs > limits.MaxJobs) {
+			t.Fatalf("accepted out of bounds: %+v", c.Tuning)
 		}
 	})
 }

@@ -12,15 +12,21 @@
 //     DH_NO_ACT. Package selection itself is left to dh_listpackages
 //     (ListPackages), run with the same arguments and environment.
 //   - ResolveSettings: loupe's mode from DEB_BUILD_OPTIONS
-//     (loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=D]),
+//     (loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=D]
+//     [,granularity=G][,helpers=compact|full]),
 //     debian/loupe.yaml (LoadConfig) and DH_EXTRA_ADDONS; nocheck from
 //     DEB_BUILD_OPTIONS or DEB_BUILD_PROFILES. Without an explicit request
 //     nothing is traced and no artifact is produced.
 //   - WriteRun/ReadRuns: the test step recorded in the build target under
 //     debian/.debhelper/loupe/ (removed by dh_clean).
 //   - IndexPackages/Attribute: after install, executables that ran from the
-//     build tree are matched to files in debian/<pkg>/ by build-id, then
-//     sha256, then basename; the rest are test helpers.
+//     build tree are matched to files in debian/<pkg>/: the stand-ins
+//     (test-only variants) and binaries.add of debian/loupe.yaml, then
+//     build-id, sha256, libtool's .libs/ program behind its wrapper script,
+//     basename; the rest are test helpers (Helpers: path and process count,
+//     syscalls only on request). Explain says why a package's verdict is
+//     not-exercised, and names helpers that look like test builds of
+//     shipped binaries that did not run (Suspects).
 //   - ArtifactName/WriteArtifact: one verdict per binary package,
 //     <pkg>_<version without epoch>_<all|host arch>.loupe.yaml, written to
 //     .. and registered with dpkg-distaddfile.

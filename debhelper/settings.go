@@ -31,9 +31,11 @@ type Settings struct {
 	Timeout   time.Duration // 0: derived from the baseline
 	// Granularity of the analysis (default syscalls).
 	Granularity verdict.Granularity
-	NoCheck     bool
-	Parallel    int
-	Config      *Config // nil without debian/loupe.yaml
+	// Helpers: how much of the test helpers verdicts list (default compact).
+	Helpers  HelperDetail
+	NoCheck  bool
+	Parallel int
+	Config   *Config // nil without debian/loupe.yaml
 	// Problems are errors in the settings themselves (a bad loupe= value,
 	// an invalid debian/loupe.yaml). They go to stderr, and into the
 	// verdicts when verdicts are produced.
@@ -86,8 +88,15 @@ func ResolveSettings(env []string, cfg *Config, cfgErr error) *Settings {
 	}
 	s.Replicas = first(fromDBO.Replicas, fromCfg.Replicas, DefaultReplicas)
 	s.Jobs = first(fromDBO.Jobs, fromCfg.Jobs, DefaultJobs)
-	s.Timeout = first(fromDBO.Timeout, fromCfg.Timeout, 0)
+	// An explicit timeout=0 (automatic) in DEB_BUILD_OPTIONS wins over the
+	// file's timeout, like any other setting.
+	if fromDBO.Timeout > 0 || fromDBO.TimeoutAuto {
+		s.Timeout = fromDBO.Timeout
+	} else {
+		s.Timeout = fromCfg.Timeout
+	}
 	s.Granularity = first(fromDBO.Granularity, fromCfg.Granularity, verdict.GranSyscalls)
+	s.Helpers = first(fromDBO.Helpers, fromCfg.Helpers, HelpersCompact)
 	return s
 }
 

@@ -86,6 +86,20 @@ func runFile(dir string, pkgs []string) string {
 	return filepath.Join(dir, StateDir, "run-"+hex.EncodeToString(h[:6])+".json")
 }
 
+// CheckRun tells, before the test step runs, whether WriteRun will be able
+// to record a run for pkgs: the state directory can be made and the record
+// written (a test suite can take hours; its trace must not be lost then).
+func CheckRun(srcDir string, pkgs []string) error {
+	p := runFile(srcDir, pkgs)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("record test step: %w", err)
+	}
+	if err := atomicfile.CheckReplaceable(p); err != nil {
+		return fmt.Errorf("record test step: %w", err)
+	}
+	return nil
+}
+
 // WriteRun records a run under srcDir's state directory, atomically.
 func WriteRun(srcDir string, r *Run) (string, error) {
 	r.Schema = RunSchema
@@ -97,7 +111,9 @@ func WriteRun(srcDir string, r *Run) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("record test step: %w", err)
 	}
-	if err := atomicfile.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+	// The test step that just ran could have planted a symlink there:
+	// replace, never follow.
+	if err := atomicfile.Replace(p, append(b, '\n'), 0o644); err != nil {
 		return "", fmt.Errorf("record test step: %w", err)
 	}
 	return p, nil

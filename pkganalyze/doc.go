@@ -1,5 +1,5 @@
 // Package pkganalyze is loupe's method: from a workload and a whitelist of
-// binaries to a verdict (package verdict, schema loupe/verdict/v1) saying,
+// binaries to a verdict (package verdict, schema loupe/verdict/v2) saying,
 // for every syscall (and sub-feature, and pseudo-file) the binaries use,
 // whether it can be stubbed, faked, or is required.
 //

@@ -2,6 +2,7 @@ package pkganalyze
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -70,6 +72,13 @@ func (c Config) record() Record {
 		return RecordPseudoFiles
 	}
 	return RecordSyscalls
+}
+
+// Check refuses counts and a timeout outside internal/limits' bounds: a
+// negative timeout must never mean "no limit". Zero values are defaults.
+func (c Config) Check() error {
+	return errors.Join(limits.Count("replicas", c.Replicas, 0, limits.MaxReplicas),
+		limits.Count("jobs", c.Jobs, 0, limits.MaxJobs), limits.Timeout("timeout", c.Timeout))
 }
 
 func (c Config) withDefaults() Config {
@@ -133,10 +142,15 @@ func (e *BaselineError) Error() string {
 // error. It is nil only when ctx was cancelled (the error wraps ctx.Err());
 // the journal then holds every finished run, and the same call resumes.
 func Analyze(ctx context.Context, r Runner, cfg Config) (*verdict.File, error) {
+	bad := cfg.Check()
 	cfg = cfg.withDefaults()
 	e := &engine{r: r, cfg: cfg, fp: Fingerprint(cfg), jobs: cfg.Jobs, n: cfg.Replicas,
 		used: map[string]usedRun{}, start: cfg.Now()}
-	f, err := e.analyze(ctx)
+	var f *verdict.File
+	err := bad
+	if err == nil {
+		f, err = e.analyze(ctx)
+	}
 	if err != nil && ctx.Err() != nil {
 		return nil, fmt.Errorf("analysis interrupted: %w", ctx.Err())
 	}

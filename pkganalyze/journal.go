@@ -130,7 +130,9 @@ func OpenState(dir string, cfg Config) (*StateDir, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("state %s: %w", dir, err)
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	// The state directory may lie in a build tree that the workload can
+	// write: never follow a symlink planted in it.
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", dir, err)
 	}
@@ -155,7 +157,7 @@ func (s *StateDir) open(cfg Config) error {
 		h := stateHeader{Fingerprint: fp, Command: cfg.Command, Dir: cfg.Dir, Binaries: cfg.Binaries,
 			Replicas: cfg.Replicas, Timeout: cfg.Timeout, Granularity: string(cfg.granularity()), Created: time.Now().UTC()}
 		b, _ := json.MarshalIndent(h, "", "  ")
-		if err := atomicfile.WriteFile(hpath, append(b, '\n'), 0o644); err != nil {
+		if err := atomicfile.Replace(hpath, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("state: %w", err)
 		}
 	case err != nil:
@@ -171,7 +173,7 @@ func (s *StateDir) open(cfg Config) error {
 		}
 	}
 	jpath := filepath.Join(s.dir, "journal.jsonl")
-	f, err := os.OpenFile(jpath, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(jpath, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}

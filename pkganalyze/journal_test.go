@@ -133,3 +133,47 @@ func TestStateDirIsLocked(t *testing.T) {
 		t.Errorf("second OpenState: %v, want in use", err)
 	}
 }
+
+// TestStateDirNeverFollowsPlantedLinks: dh_loupe keeps the state directory
+// in the build tree, which the test suite can write. A symlink planted as
+// the journal (whose torn last line OpenState truncates), the lock (opened
+// with O_CREAT) or the header must not make loupe write through it.
+func TestStateDirNeverFollowsPlantedLinks(t *testing.T) {
+	const journal = `{"key":"k1","spec":{},"outcome":{"pass":true},"finished":"2026-01-01T00:00:00Z"}` + "\n" + `{"key":"k2","sp`
+	for _, tt := range []struct {
+		name   string
+		victim *string // content; nil: the link dangles, and must stay so
+	}{
+		{"journal.jsonl", &[]string{journal}[0]},
+		{"lock", nil},
+		{"analysis.json", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.name == "journal.jsonl" {
+				st, err := OpenState(dir, testCfg()) // writes analysis.json
+				if err != nil {
+					t.Fatal(err)
+				}
+				st.Close()
+				os.Remove(filepath.Join(dir, tt.name))
+			}
+			victim := filepath.Join(t.TempDir(), "victim")
+			if tt.victim != nil {
+				os.WriteFile(victim, []byte(*tt.victim), 0o644)
+			}
+			os.Symlink(victim, filepath.Join(dir, tt.name))
+			st, err := OpenState(dir, testCfg())
+			if err == nil {
+				st.Close()
+			}
+			b, rerr := os.ReadFile(victim)
+			switch {
+			case tt.victim == nil && rerr == nil:
+				t.Errorf("loupe created the symlink's target (OpenState: %v)", err)
+			case tt.victim != nil && string(b) != *tt.victim:
+				t.Errorf("the symlink's target was changed: %q (OpenState: %v)", b, err)
+			}
+		})
+	}
+}

@@ -881,7 +881,12 @@ func (e *engine) probeScripts(pid int, exe string, args []string) scriptProbe {
 			a = filepath.Join(cwd, a)
 		}
 		r, err := filepath.EvalSymlinks(a)
-		if err != nil || !isScript(r) {
+		if err != nil {
+			continue
+		}
+		// ls, cat or grep given a script as argument do not run it: only
+		// the interpreter its #! line names (or one of its family) does.
+		if interp, ok := shebang(r); !ok || !interprets(exe, interp) {
 			continue
 		}
 		if e.opts.Whitelist.Match(NewExe(r, e.opts.Identities)) {
@@ -914,17 +919,70 @@ func tracePath(pid int, p string) string {
 	return p
 }
 
-// isScript reports whether path is a regular file starting with "#!". It
-// never opens anything but a regular file (see exeid.OpenRegular).
-func isScript(path string) bool {
+// shebang returns the interpreter that the #! line of path names (for
+// "#!/usr/bin/env prog", prog), or false when path is not a regular file
+// starting with "#!". It never opens anything but a regular file (see
+// exeid.OpenRegular).
+func shebang(path string) (string, bool) {
 	f, _, err := exeid.OpenRegular(path)
 	if err != nil {
-		return false
+		return "", false
 	}
 	defer f.Close()
-	var b [2]byte
+	var b [256]byte
 	n, _ := f.ReadAt(b[:], 0)
-	return n == 2 && b[0] == '#' && b[1] == '!'
+	line := string(b[:n])
+	if !strings.HasPrefix(line, "#!") {
+		return "", false
+	}
+	line, _, _ = strings.Cut(line[2:], "\n")
+	words := strings.Fields(line)
+	if len(words) == 0 {
+		return "", true
+	}
+	interp := words[0]
+	if filepath.Base(interp) == "env" {
+		interp = ""
+		for _, w := range words[1:] {
+			if !strings.HasPrefix(w, "-") && !strings.Contains(w, "=") {
+				interp = w
+				break
+			}
+		}
+	}
+	return interp, true
+}
+
+// interprets reports whether the program exe can be running a script whose
+// #! line names interp: the same program, or one of the same family
+// (python3.11 for python3; bash for a /bin/sh script), since `bash -x
+// script` and `python3 script` are common ways of running scripts.
+func interprets(exe, interp string) bool {
+	if interp == "" {
+		return interpreterFamily(filepath.Base(exe)) != ""
+	}
+	if filepath.IsAbs(interp) {
+		if r, err := filepath.EvalSymlinks(interp); err == nil && r == exe {
+			return true
+		}
+	}
+	f := interpreterFamily(filepath.Base(exe))
+	return f != "" && f == interpreterFamily(filepath.Base(interp))
+}
+
+// interpreterFamily names the family of an interpreter's file name, with
+// version suffixes stripped ("python3.11" -> "python"); the POSIX shells
+// are one family. It returns "" for programs that are not interpreters.
+func interpreterFamily(name string) string {
+	name = strings.TrimRight(name, "0123456789.")
+	switch name {
+	case "sh", "bash", "dash", "ksh", "mksh", "pdksh", "zsh", "posh", "yash", "busybox":
+		return "sh"
+	case "python", "perl", "ruby", "tclsh", "wish", "expect", "node", "nodejs", "lua", "php", "awk", "gawk",
+		"mawk", "make", "guile", "Rscript", "fish", "csh", "tcsh", "osh", "pwsh", "runghc", "escript":
+		return name
+	}
+	return ""
 }
 
 // binFor returns the record of an in-scope executable, creating it (and

@@ -430,7 +430,7 @@ func TestScriptsMatchByScriptPath(t *testing.T) {
 	if err := os.WriteFile(script, []byte("#!/bin/sh\ncat /proc/self/status >/dev/null\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, argv := range [][]string{{script}, {"/bin/sh", script}, {"/bin/sh", "-e", script}} {
+	for _, argv := range [][]string{{script}, {"/bin/sh", script}, {"/bin/sh", "-e", script}, {"/bin/bash", "-x", script}} {
 		res := run(t, argv, whitelist(script))
 		b := binOf(res, script)
 		if b == nil || b.Interpreter == "" || len(b.Syscalls) == 0 || len(b.SHA256) != 64 {
@@ -443,6 +443,20 @@ func TestScriptsMatchByScriptPath(t *testing.T) {
 	res, _ := runOut(t, []string{"/bin/cat", data}, whitelist(data))
 	if len(res.Binaries) != 0 {
 		t.Errorf("cat of a whitelisted data file put cat in scope: %v", names(res))
+	}
+	// Programs given the script as an argument do not run it: only an
+	// interpreter does (libtool's wrappers run `ls -ld ./prog`).
+	for _, argv := range [][]string{{"/bin/ls", "-ld", script}, {"/bin/cat", script}, {"/bin/grep", "-q", "cat", script}} {
+		res, _ := runOut(t, argv, whitelist(script))
+		if len(res.Binaries) != 0 {
+			t.Errorf("%v: recorded as a run of the script: %v", argv, names(res))
+		}
+	}
+	// #!/usr/bin/env names the interpreter through its argument.
+	envScript := filepath.Join(dir, "env.sh")
+	os.WriteFile(envScript, []byte("#!/usr/bin/env -S sh -e\ntrue\n"), 0o755)
+	if b := binOf(run(t, []string{envScript}, whitelist(envScript)), envScript); b == nil {
+		t.Errorf("a #!/usr/bin/env script run directly is not in scope")
 	}
 }
 

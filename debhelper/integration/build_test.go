@@ -54,17 +54,18 @@ func TestTraceShippedAndHelpers(t *testing.T) {
 	if !mmap {
 		t.Errorf("hello-loupe's sub-features lack mmap:*: %+v", hello.Features)
 	}
-	probe := binary(f, "tests/probe")
-	if probe == nil || probe.Shipped || probe.Package != "" || !syscallNames(probe)["sysinfo"] {
+	// Test helpers: path and process count, no syscalls (helpers=full
+	// would list them).
+	probe := helper(f, "tests/probe")
+	if probe == nil || probe.Processes != 3 || len(probe.Syscalls) != 0 {
 		t.Errorf("test helper tests/probe: %+v", probe)
 	}
-	script := binary(f, "tests/run-tests")
-	if script == nil || script.Shipped || script.Interpreter == "" {
+	if script := helper(f, "tests/run-tests"); script == nil || script.Processes < 1 {
 		t.Errorf("test script tests/run-tests: %+v", script)
 	}
 	// Nothing from outside the tree: not make, sh, perl, nor debhelper.
-	if len(f.Binaries) != 3 {
-		t.Errorf("binaries %v, want exactly hello-loupe, tests/probe and tests/run-tests", paths(f))
+	if len(f.Binaries) != 1 || len(f.Helpers) != 2 {
+		t.Errorf("binaries %v, want exactly hello-loupe, and the helpers tests/probe and tests/run-tests", paths(f))
 	}
 
 	// Registered with dpkg-distaddfile: in the .changes, debug optional.
@@ -359,8 +360,9 @@ func TestNotExercised(t *testing.T) {
 	})
 	r := tr.mustBuild([]string{"-b"}, "DEB_BUILD_OPTIONS=loupe=trace")
 	f := tr.verdict("hello-loupe_1.0_amd64.loupe.yaml")
-	if f.Status != verdict.StatusNotExercised || binary(f, "tests/probe") == nil || binary(f, "/usr/bin/hello-loupe") != nil {
-		t.Errorf("status %s, binaries %v", f.Status, paths(f))
+	if f.Status != verdict.StatusNotExercised || helper(f, "tests/probe") == nil || binary(f, "/usr/bin/hello-loupe") != nil ||
+		f.Reason != "the test step ran none of the executables hello-loupe ships (/usr/bin/hello-loupe)" {
+		t.Errorf("status %s (%s), binaries %v", f.Status, f.Reason, paths(f))
 	}
 	if got := summaries(r.Out); !reflect.DeepEqual(got, []string{"loupe: hello-loupe status=not-exercised mode=trace syscalls=0"}) {
 		t.Errorf("summaries %q", got)
@@ -390,8 +392,8 @@ func TestConfigFile(t *testing.T) {
 		tr.edit("debian/loupe.yaml", func(string) string { return "binaries:\n  exclude: [/usr/bin/hello-loupe]\n" })
 		tr.mustBuild([]string{"-b"}, "DEB_BUILD_OPTIONS=loupe=trace")
 		f := tr.verdict("hello-loupe_1.0_amd64.loupe.yaml")
-		h := binary(f, "hello-loupe")
-		if f.Status != verdict.StatusNotExercised || h == nil || h.Shipped {
+		h := helper(f, "hello-loupe")
+		if f.Status != verdict.StatusNotExercised || h == nil || h.Note != "excluded by debian/loupe.yaml" {
 			t.Errorf("status %s binaries %v", f.Status, paths(f))
 		}
 	})

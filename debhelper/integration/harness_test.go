@@ -267,6 +267,16 @@ func binary(f *verdict.File, path string) *verdict.Binary {
 	return nil
 }
 
+// helper finds a test helper by build-tree path.
+func helper(f *verdict.File, path string) *verdict.Helper {
+	for i := range f.Helpers {
+		if f.Helpers[i].Path == path {
+			return &f.Helpers[i]
+		}
+	}
+	return nil
+}
+
 func syscallNames(b *verdict.Binary) map[string]bool {
 	m := map[string]bool{}
 	for _, s := range b.Syscalls {
@@ -279,6 +289,9 @@ func paths(f *verdict.File) []string {
 	var out []string
 	for _, b := range f.Binaries {
 		out = append(out, fmt.Sprintf("%s shipped=%v", b.Path, b.Shipped))
+	}
+	for _, h := range f.Helpers {
+		out = append(out, h.Path+" helper")
 	}
 	return out
 }

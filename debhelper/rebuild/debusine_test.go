@@ -177,7 +177,7 @@ func TestDebusineRebuild(t *testing.T) {
 	if !bytes.HasPrefix(b, first) || bytes.Count(b, []byte("\n")) != 3 {
 		t.Errorf("submissions after the resumed run:\n%s\nwant the interrupted run's line kept and one line per package", b)
 	}
-	hello, _ := os.ReadFile(filepath.Join(PackageDir(out, specs[0]), "sbuild.out"))
+	hello, _ := os.ReadFile(filepath.Join(res[0].Dir, "sbuild.out"))
 	if !bytes.Contains(hello, []byte("following work request")) {
 		t.Errorf("hello-loupe was not followed from the interrupted run's work request:\n%s", hello)
 	}

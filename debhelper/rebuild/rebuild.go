@@ -44,8 +44,7 @@ import (
 	"sync"
 	"time"
 
-	"pault.ag/go/debian/control"
-
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -197,15 +196,17 @@ func Inspect(dir string) Result {
 	var bins []Binary
 	if len(changes) > 0 {
 		r.Changes = changes[0]
-		if ch, err := control.ParseChangesFile(r.Changes); err == nil {
-			for _, f := range ch.Files {
-				if !strings.HasSuffix(f.Filename, ".loupe.yaml") {
-					continue
-				}
-				p := filepath.Join(dir, f.Filename)
+		if vs, probs, err := dataset.ChangesVerdicts(r.Changes); err == nil {
+			// An entry outside the build directory (../x.loupe.yaml) is
+			// never read: it counts as a loupe error.
+			for _, p := range probs {
+				bins = append(bins, Binary{Package: p.String(), Status: string(verdict.StatusError)})
+			}
+			for _, cv := range vs {
+				p := cv.Path
 				v, err := verdict.ReadFile(p)
 				if err != nil {
-					bins = append(bins, Binary{Package: f.Filename, Status: string(verdict.StatusError), Verdict: p})
+					bins = append(bins, Binary{Package: filepath.Base(p), Status: string(verdict.StatusError), Verdict: p})
 					continue
 				}
 				n := 0
@@ -343,21 +344,12 @@ type Options struct {
 	Progress    io.Writer
 }
 
-// PackageDir is where spec builds under out.
-func PackageDir(out, spec string) string {
-	base := filepath.Base(spec)
-	base = strings.TrimSuffix(base, ".dsc")
-	return filepath.Join(out, "pkgs", strings.Map(func(r rune) rune {
-		if r == '/' || r == ':' || r == ' ' {
-			return '_'
-		}
-		return r
-	}, base))
-}
-
 // Run builds every spec not yet in the journal, jobs at a time, and
 // returns the results of all specs (recorded and new) in input order.
 func Run(ctx context.Context, b Builder, specs []string, opt Options) ([]Result, error) {
+	if err := CheckSpecs(specs); err != nil {
+		return nil, fmt.Errorf("rebuild: %w", err)
+	}
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("rebuild: %w", err)
 	}
@@ -380,12 +372,7 @@ func Run(ctx context.Context, b Builder, specs []string, opt Options) ([]Result,
 	}
 	results := make([]Result, len(specs))
 	var todo []int
-	seen := map[string]bool{}
 	for i, s := range specs {
-		if seen[s] {
-			return nil, fmt.Errorf("rebuild: %s listed twice", s)
-		}
-		seen[s] = true
 		if r, ok := j.Done(s); ok && (!opt.RetryFailed || r.Status == Built) {
 			results[i] = r
 			say("[skip] %s: %s (recorded)\n", s, r.Status)
@@ -404,9 +391,8 @@ func Run(ctx context.Context, b Builder, specs []string, opt Options) ([]Result,
 			defer wg.Done()
 			for i := range idx {
 				spec := specs[i]
-				dir := PackageDir(opt.Out, spec)
 				start := time.Now()
-				r, err := buildOne(ctx, b, spec, dir)
+				r, err := buildOne(ctx, b, spec, opt.Out)
 				if ctx.Err() != nil {
 					return // interrupted: not recorded, rebuilt next time
 				}
@@ -450,7 +436,17 @@ func Run(ctx context.Context, b Builder, specs []string, opt Options) ([]Result,
 	return results, firstErr
 }
 
-func buildOne(ctx context.Context, b Builder, spec, dir string) (Result, error) {
+func buildOne(ctx context.Context, b Builder, spec, outDir string) (Result, error) {
+	dir, err := PackageDir(outDir, spec)
+	if err != nil {
+		return Result{}, fmt.Errorf("rebuild: %w", err)
+	}
+	// Belt and braces: whatever a spec is, nothing but a direct child of
+	// OUT/pkgs is ever removed.
+	pkgs := filepath.Join(outDir, "pkgs")
+	if filepath.Dir(dir) != pkgs || filepath.Base(dir) == "." || filepath.Base(dir) == ".." {
+		return Result{}, fmt.Errorf("rebuild %s: refusing to remove %s: not a package directory of %s", spec, dir, pkgs)
+	}
 	// Leftovers are from a killed run: start clean.
 	if err := os.RemoveAll(dir); err != nil {
 		return Result{}, fmt.Errorf("rebuild %s: %w", spec, err)

@@ -185,7 +185,8 @@ func TestResume(t *testing.T) {
 	if got := strings.Join(sorted(b2.calls), " "); got != "build-failed insensitive loupe-error" {
 		t.Errorf("second run built %q, want only the unfinished ones", got)
 	}
-	if _, err := os.Stat(filepath.Join(PackageDir(out, "build-failed"), "partial.build")); err == nil {
+	bf, _ := PackageDir(out, "build-failed")
+	if _, err := os.Stat(filepath.Join(bf, "partial.build")); err == nil {
 		t.Error("leftovers of the killed build were not cleaned")
 	}
 	for i, r := range res {

@@ -49,7 +49,10 @@ func (s *Sbuild) Args(spec, dir string) []string {
 		"--build-dir=" + dir,
 	}
 	if s.DhLoupeDeb != "" { // empty only in tests: the build then fails to load the addon
-		args = append(args, "--extra-package="+s.DhLoupeDeb, "--add-depends=dh-loupe")
+		for _, deb := range s.extraDebs() {
+			args = append(args, "--extra-package="+deb)
+		}
+		args = append(args, "--add-depends=dh-loupe")
 	}
 	if s.Dist != "" {
 		args = append(args, "--dist="+s.Dist)
@@ -94,7 +97,49 @@ func (s *Sbuild) Check() error {
 	if _, err := os.Stat(s.DhLoupeDeb); err != nil {
 		return fmt.Errorf("dh-loupe .deb: %w (build it with: make deb)", err)
 	}
+	if len(s.extraDebs()) == 1 && debDependsOnLoupe(s.DhLoupeDeb) {
+		return fmt.Errorf("dh-loupe .deb %s depends on loupe, but %s is not beside it (make deb builds both into dist/)",
+			s.DhLoupeDeb, loupeDebBeside(s.DhLoupeDeb))
+	}
 	return nil
+}
+
+// extraDebs are the packages to inject: dh-loupe, and the loupe package it
+// depends on when that lies beside it (make deb builds both into dist/).
+func (s *Sbuild) extraDebs() []string {
+	debs := []string{s.DhLoupeDeb}
+	if l := loupeDebBeside(s.DhLoupeDeb); l != "" {
+		if _, err := os.Stat(l); err == nil {
+			debs = append(debs, l)
+		}
+	}
+	return debs
+}
+
+// loupeDebBeside names loupe_<version>_<arch>.deb next to
+// dh-loupe_<version>_<arch>.deb, or "" for a file not named so.
+func loupeDebBeside(dhLoupe string) string {
+	dir, base := filepath.Split(dhLoupe)
+	rest, ok := strings.CutPrefix(base, "dh-loupe_")
+	if !ok {
+		return ""
+	}
+	return filepath.Join(dir, "loupe_"+rest)
+}
+
+// debDependsOnLoupe reports whether a .deb's Depends name the loupe package
+// (dh-loupe from 0.2 on).
+func debDependsOnLoupe(deb string) bool {
+	out, err := exec.Command("dpkg-deb", "--field", deb, "Depends").Output()
+	if err != nil {
+		return false
+	}
+	for _, d := range strings.Split(string(out), ",") {
+		if f := strings.Fields(d); len(f) > 0 && f[0] == "loupe" {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Sbuild) program() string {

@@ -198,8 +198,8 @@ func TestSbuildRebuildStandin(t *testing.T) {
 			os.WriteFile(filepath.Join(dst, n), b, 0o644)
 		}
 	}
-	save("built-verdicts", PackageDir(out, "loupe-rebuild-ok_1.0.dsc"))
-	save("tests-failed", PackageDir(out, "loupe-rebuild-fail_1.0.dsc"))
+	save("built-verdicts", filepath.Join(out, "pkgs", "loupe-rebuild-ok_1.0"))
+	save("tests-failed", filepath.Join(out, "pkgs", "loupe-rebuild-fail_1.0"))
 	srcs := sources(t)
 	for _, v := range []struct{ name, dbo, deb string }{
 		{"insensitive", "loupe-standin=insensitive", deb},

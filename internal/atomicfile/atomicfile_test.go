@@ -3,6 +3,8 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -67,5 +69,76 @@ func TestWriteFileFollowsSymlink(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(target); string(b) != "new" {
 		t.Fatalf("target content %q", b)
+	}
+}
+
+// TestReplaceNeverFollows: a symlink planted where loupe writes (e.g.
+// ../<pkg>_<ver>_<arch>.loupe.yaml) is replaced, its target untouched; a
+// fifo planted there is replaced without blocking.
+func TestReplaceNeverFollows(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("precious"), 0o600)
+	link := filepath.Join(dir, "v.loupe.yaml")
+	os.Symlink(victim, link)
+	if err := Replace(link, []byte("verdict"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Errorf("the symlink's target was written: %q", b)
+	}
+	if fi, err := os.Lstat(link); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("the link is still there: %v %v", fi, err)
+	}
+	fifo := filepath.Join(dir, "f.loupe.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(fifo, []byte("verdict"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(fifo); string(b) != "verdict" {
+		t.Errorf("fifo not replaced: %q", b)
+	}
+	if err := Replace(dir, []byte("x"), 0o644); err == nil {
+		t.Error("replaced a directory")
+	}
+}
+
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	for _, tt := range []struct {
+		path string
+		want string // "" for ok
+	}{
+		{filepath.Join(dir, "new.yaml"), ""},
+		{file, ""},
+		{os.DevNull, ""},
+		{filepath.Join(dir, "no", "x.yaml"), "directory " + filepath.Join(dir, "no") + ": no such file or directory (create it first)"},
+		{filepath.Join(file, "x.yaml"), "is not a directory"},
+		{dir, "is a directory; name a file"},
+		{"/proc/self/x.yaml", "cannot create files in /proc/self"},
+		{"", "no file name given"},
+	} {
+		err := CheckWritable(tt.path)
+		if (tt.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("CheckWritable(%q) = %v, want %q", tt.path, err, tt.want)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("CheckWritable left files: %v", ents)
+	}
+}
+
+func TestKeep(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Keep("/nonexistent/x.yaml", []byte("data"), filepath.Join(dir, "missing"), dir)
+	if err != nil || filepath.Dir(p) != dir || !strings.HasPrefix(filepath.Base(p), "loupe-kept-x-") || !strings.HasSuffix(p, ".yaml") {
+		t.Fatalf("Keep: %q %v", p, err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "data" {
+		t.Errorf("kept %q", b)
 	}
 }

@@ -3,4 +3,4 @@ package version
 
 // Version is set at build time with -ldflags "-X .../internal/version.Version=..."
 // by debian/rules; the default matches the latest debian/changelog entry.
-var Version = "0.1.0"
+var Version = "0.2.0"

@@ -115,25 +115,14 @@ func Collect(ctx context.Context, paths []string, opt CollectOptions) (*Dataset,
 	}
 	sort.Strings(changes)
 	for _, c := range changes {
-		ch, err := control.ParseChangesFile(c)
+		vs, probs, err := ChangesVerdicts(c)
 		if err != nil {
-			problems = append(problems, Problem{File: c, Message: "cannot parse .changes: " + err.Error() + " (skipped; its verdicts are still read if found in a searched directory)"})
+			problems = append(problems, Problem{File: c, Message: err.Error() + " (skipped; its verdicts are still read if found in a searched directory)"})
 			continue
 		}
-		sums := map[string]string{}
-		for _, h := range ch.ChecksumsSha256 {
-			sums[h.Filename] = h.Hash
-		}
-		for _, f := range ch.Files {
-			if !strings.HasSuffix(f.Filename, VerdictSuffix) {
-				continue
-			}
-			p := filepath.Join(filepath.Dir(c), f.Filename)
-			if _, err := os.Stat(p); err != nil {
-				problems = append(problems, Problem{File: c, Field: "Files", Message: fmt.Sprintf("lists %s, which is missing: %v", f.Filename, err)})
-				continue
-			}
-			add(verdictRef{path: p, changes: c, sha256: sums[f.Filename]})
+		problems = append(problems, probs...)
+		for _, v := range vs {
+			add(verdictRef{path: v.Path, changes: c, sha256: v.SHA256})
 		}
 	}
 	sort.Strings(verdicts)
@@ -200,6 +189,51 @@ func Collect(ctx context.Context, paths []string, opt CollectOptions) (*Dataset,
 	return ds, nil
 }
 
+// ChangesVerdict is a verdict file a .changes lists.
+type ChangesVerdict struct {
+	Path   string // beside the .changes
+	SHA256 string // from Checksums-Sha256; "" if not listed
+}
+
+// ChangesVerdicts returns the verdicts (*.loupe.yaml) the .changes file at
+// path lists. A .changes names files in its own directory: an entry that
+// is not a plain file name there (../x, a/b, /abs), or that is missing or
+// not a regular file (a symlink), is returned as a Problem instead. The
+// error is for a .changes that cannot be read or parsed.
+func ChangesVerdicts(path string) ([]ChangesVerdict, []Problem, error) {
+	ch, err := control.ParseChangesFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot parse .changes: %w", err)
+	}
+	sums := map[string]string{}
+	for _, h := range ch.ChecksumsSha256 {
+		sums[h.Filename] = h.Hash
+	}
+	var out []ChangesVerdict
+	var probs []Problem
+	for _, f := range ch.Files {
+		if !strings.HasSuffix(f.Filename, VerdictSuffix) {
+			continue
+		}
+		if f.Filename != filepath.Base(f.Filename) || strings.HasPrefix(f.Filename, ".") {
+			probs = append(probs, Problem{File: path, Field: "Files", Message: fmt.Sprintf("lists %q, which is not a file name beside the .changes (skipped)", f.Filename)})
+			continue
+		}
+		p := filepath.Join(filepath.Dir(path), f.Filename)
+		fi, err := os.Lstat(p)
+		switch {
+		case err != nil:
+			probs = append(probs, Problem{File: path, Field: "Files", Message: fmt.Sprintf("lists %s, which is missing: %v", f.Filename, err)})
+			continue
+		case !fi.Mode().IsRegular():
+			probs = append(probs, Problem{File: path, Field: "Files", Message: fmt.Sprintf("lists %s, which is not a regular file (%v) (skipped)", f.Filename, fi.Mode().Type())})
+			continue
+		}
+		out = append(out, ChangesVerdict{Path: p, SHA256: sums[f.Filename]})
+	}
+	return out, probs, nil
+}
+
 func readVerdict(r *verdictRef) (*Entry, *Problem) {
 	b, err := os.ReadFile(r.path)
 	if err != nil {
@@ -235,8 +269,20 @@ func readVerdict(r *verdictRef) (*Entry, *Problem) {
 		return nil, &Problem{File: r.path, Field: strings.Join(missing, ","), Message: "missing; cannot tell which package this verdict is about (skipped)"}
 	}
 	e := FromVerdict(v, Provenance{File: r.path, SHA256: hexsum, Changes: r.changes})
+	if v.Legacy() {
+		// Kept, but reported: a v1 file cut at a line boundary reads as a
+		// whole one, so loupe db --strict (any problem) refuses it.
+		e.Notes = append(e.Notes, LegacyVerdictNote)
+		return &e, &Problem{File: r.path, Field: "schema", Message: LegacyVerdictNote + " (kept)"}
+	}
 	return &e, nil
 }
+
+// LegacyVerdictNote is what a verdict of schema v1 gets: it is read, but
+// cannot prove it is whole.
+const LegacyVerdictNote = "schema " + verdict.SchemaV1 + ", written before verdicts ended with their counts: " +
+	"it cannot prove it is whole (a file cut short reads as a smaller one); regenerate it " +
+	"(a new build with dh_loupe, or loupe analyze) to be sure"
 
 // Resolve keeps one entry per Key: the newest Debian version; at equal
 // versions analyze over trace, then status ok over others, then the lowest

@@ -3,12 +3,15 @@ package dataset
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
@@ -52,7 +55,7 @@ type Entry struct {
 	Architecture string   `json:"architecture"`
 	Origin       Origin   `json:"origin"`
 	Workload     Workload `json:"workload"`
-	// Status and Mode are the verdict's (loupe/verdict/v1 values).
+	// Status and Mode are the verdict's (loupe/verdict values).
 	Status      string `json:"status"`
 	Mode        string `json:"mode"`
 	Granularity string `json:"granularity,omitempty"`
@@ -334,6 +337,9 @@ func Parse(name string, b []byte) (*Dataset, error) {
 			line := bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n")) + 1
 			return nil, fmt.Errorf("%s:%d: invalid dataset JSON: %w", name, line, err)
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s:%d: invalid dataset: the file ends too early (cut short, or empty): %w", name, bytes.Count(b, []byte("\n"))+1, err)
+		}
 		return nil, fmt.Errorf("%s: invalid dataset: %w", name, err)
 	}
 	if d.Schema != Schema {
@@ -346,6 +352,41 @@ func Parse(name string, b []byte) (*Dataset, error) {
 		if e.Name == "" || e.Origin == "" {
 			return nil, fmt.Errorf("%s: field entries[%d]: entry without name or origin", name, i)
 		}
+		if err := e.checkNames(); err != nil {
+			return nil, fmt.Errorf("%s: field entries[%d].%w", name, i, err)
+		}
 	}
 	return &d, nil
+}
+
+// checkNames refuses syscall names (and sub-features of syscalls) that the
+// entry's architecture does not have, with a suggestion: a plan would
+// otherwise tell an OS to implement "not_a_syscall".
+func (e *Entry) checkNames() error {
+	table := verdict.SyscallTable(e.Architecture)
+	for _, c := range []struct {
+		field string
+		f     *Features
+		sub   bool
+	}{{"syscalls", &e.Syscalls, false}, {"features", &e.Features, true}} {
+		for _, l := range []struct {
+			class string
+			keys  []string
+		}{{"required", c.f.Required}, {"stub", c.f.Stub}, {"fake", c.f.Fake}, {"both", c.f.Both}, {"traced", c.f.Traced}, {"flaky", c.f.Flaky}} {
+			for k, key := range l.keys {
+				name := key
+				if c.sub {
+					parent, _, ok := strings.Cut(key, ":")
+					if !ok {
+						return fmt.Errorf("%s.%s[%d]: sub-feature %q is not of the form syscall:value", c.field, l.class, k, key)
+					}
+					name = parent
+				}
+				if err := verdict.CheckSyscall(table, name); err != nil {
+					return fmt.Errorf("%s.%s[%d]: %w", c.field, l.class, k, err)
+				}
+			}
+		}
+	}
+	return nil
 }

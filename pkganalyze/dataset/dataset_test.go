@@ -154,11 +154,23 @@ func TestCollect(t *testing.T) {
 
 	// Malformed files: a bad status, a trace verdict with stub results,
 	// not YAML, not a verdict, a verdict with no package.
-	os.WriteFile("tree/bad-status_1_amd64.loupe.yaml", []byte("schema: loupe/verdict/v1\nstatus: great\nmode: analyze\npackage: x\narchitecture: amd64\nbinaries: []\n"), 0o644)
-	os.WriteFile("tree/bad-trace_1_amd64.loupe.yaml", []byte("schema: loupe/verdict/v1\nstatus: ok\nmode: trace\npackage: y\narchitecture: amd64\nbinaries:\n  - path: /bin/y\n    syscalls:\n      - name: read\n        stub: true\n"), 0o644)
+	end := func(bins, sys int) string {
+		return fmt.Sprintf("end:\n  binaries: %d\n  syscalls: %d\n  features: 0\n  pseudo_files: 0\n  conflicts: 0\n", bins, sys)
+	}
+	os.WriteFile("tree/bad-status_1_amd64.loupe.yaml", []byte("schema: loupe/verdict/v2\nstatus: great\nmode: analyze\npackage: x\narchitecture: amd64\nbinaries: []\n"+end(0, 0)), 0o644)
+	os.WriteFile("tree/bad-trace_1_amd64.loupe.yaml", []byte("schema: loupe/verdict/v2\nstatus: ok\nmode: trace\npackage: y\narchitecture: amd64\nbinaries:\n  - path: /bin/y\n    syscalls:\n      - name: read\n        stub: true\n"+end(1, 1)), 0o644)
 	os.WriteFile("tree/garbage_1_amd64.loupe.yaml", []byte("{{{ not yaml"), 0o644)
 	os.WriteFile("tree/other_1_amd64.loupe.yaml", []byte("schema: something/else\n"), 0o644)
-	os.WriteFile("tree/nopkg_1_amd64.loupe.yaml", []byte("schema: loupe/verdict/v1\nstatus: ok\nmode: trace\narchitecture: amd64\nbinaries: []\n"), 0o644)
+	os.WriteFile("tree/nopkg_1_amd64.loupe.yaml", []byte("schema: loupe/verdict/v2\nstatus: ok\nmode: trace\narchitecture: amd64\nbinaries: []\n"+end(0, 0)), 0o644)
+	// A verdict cut at half its lines (it parsed as ok, with fewer
+	// syscalls, before the end block), and a whole one of schema v1: kept,
+	// with a problem, since it cannot prove it is whole.
+	whole, _ := verdict.Marshal(mkVerdict("cut", "1", "amd64", verdict.ModeAnalyze, shipped("/bin/cut", sc("read", 0, "required"), sc("write", 1, "fake"), sc("close", 3, "stub"))))
+	lines := strings.SplitAfter(string(whole), "\n")
+	os.WriteFile("tree/cut_1_amd64.loupe.yaml", []byte(strings.Join(lines[:len(lines)/2], "")), 0o644)
+	legacy, _ := verdict.Marshal(mkVerdict("legacy", "1", "amd64", verdict.ModeAnalyze, shipped("/bin/legacy", sc("read", 0, "required"))))
+	ls := strings.Replace(string(legacy), "schema: "+verdict.Schema, "schema: "+verdict.SchemaV1, 1)
+	os.WriteFile("tree/legacy_1_amd64.loupe.yaml", []byte(ls[:strings.Index(ls, "end:\n")]), 0o644)
 	// A .changes whose verdict was modified after the build, and one that
 	// lists a missing verdict.
 	write(t, "sbuild/tampered/grep_3.8-5_amd64.loupe.yaml", mkVerdict("grep", "3.8-5", "amd64", verdict.ModeAnalyze))
@@ -204,8 +216,11 @@ func TestCollect(t *testing.T) {
 	if byName["bzip2/arm64"] == nil {
 		t.Error("bzip2/arm64 lost: architectures are separate entries")
 	}
-	if len(ds.Problems) != 7 {
-		t.Errorf("want 7 problems, got %d: %v", len(ds.Problems), ds.Problems)
+	if len(ds.Problems) != 9 {
+		t.Errorf("want 9 problems, got %d: %v", len(ds.Problems), ds.Problems)
+	}
+	if byName["cut/amd64"] != nil || byName["legacy/amd64"] == nil {
+		t.Errorf("the cut verdict must be skipped, the v1 one kept: %v", byName)
 	}
 	for _, p := range ds.Problems {
 		if strings.Contains(p.File, "bad-status") && (p.Field != "status" || p.Line != 2) {
@@ -229,12 +244,52 @@ func TestFoldBinaries(t *testing.T) {
 	}
 }
 
+// TestHelpersNeverCount: a dh_loupe verdict's test helpers are not the
+// package's, whether listed under helpers or, in verdicts written before
+// that key, as binaries with shipped: false; even when nothing else ran (a
+// not-exercised -doc package). Only a plain command's verdict (no source)
+// with nothing marked shipped counts all its binaries.
+func TestHelpersNeverCount(t *testing.T) {
+	helper := verdict.Binary{Path: "tests/t", Syscalls: []verdict.Syscall{{Name: "ptrace", Number: 101}}}
+	for _, tc := range []struct {
+		name  string
+		v     *verdict.File
+		want  int
+		noted bool
+	}{
+		{"legacy not-exercised", mkVerdict("hello-doc", "1", "all", verdict.ModeTrace, helper), 0, false},
+		{"helpers key", func() *verdict.File {
+			v := mkVerdict("hello-doc", "1", "all", verdict.ModeTrace)
+			v.Helpers = []verdict.Helper{{Path: "tests/t", Processes: 1, Syscalls: helper.Syscalls}}
+			return v
+		}(), 0, false},
+		{"plain command", func() *verdict.File {
+			v := mkVerdict("cmd", "1", "amd64", verdict.ModeTrace, helper)
+			v.Source = ""
+			return v
+		}(), 1, true},
+	} {
+		e := FromVerdict(tc.v, Provenance{File: "x"})
+		n := len(e.Syscalls.Required) + len(e.Syscalls.Stub) + len(e.Syscalls.Fake) + len(e.Syscalls.Both) + len(e.Syscalls.Traced)
+		if n != tc.want || (len(e.Notes) > 0) != tc.noted {
+			t.Errorf("%s: %d syscalls counted (%+v), notes %q; want %d", tc.name, n, e.Syscalls, e.Notes, tc.want)
+		}
+	}
+}
+
 func TestParseRejects(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{`{"schema":"loupe/dataset/v9","entries":[]}`, "unsupported version"},
 		{`{"schema":"x"}`, "not a loupe dataset"},
 		{"{\n\"schema\": \"loupe/dataset/v1\",\n\"entries\": [}", "d.json:3"},
 		{`{"schema":"loupe/dataset/v1","entries":[{"name":""}]}`, "entries[0]"},
+		// Unknown names used to be planned as "implement: not_a_syscall".
+		{`{"schema":"loupe/dataset/v1","entries":[{"name":"a","origin":"verdict","architecture":"amd64","syscalls":{"required":["read","not_a_syscall"]}}]}`,
+			`d.json: field entries[0].syscalls.required[1]: unknown amd64 syscall "not_a_syscall"`},
+		{`{"schema":"loupe/dataset/v1","entries":[{"name":"a","origin":"verdict","architecture":"amd64","syscalls":{"stub":["gettimeofdya"]}}]}`,
+			`field entries[0].syscalls.stub[0]: unknown amd64 syscall "gettimeofdya" (did you mean "gettimeofday"?)`},
+		{`{"schema":"loupe/dataset/v1","entries":[{"name":"a","origin":"loupedb","architecture":"amd64","features":{"fake":["fcntll:F_SETFD"]}}]}`,
+			`field entries[0].features.fake[0]: unknown amd64 syscall "fcntll" (did you mean "fcntl"?)`},
 	} {
 		if _, err := Parse("d.json", []byte(tt.in)); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Parse(%s) = %v, want error containing %q", tt.in, err, tt.want)
@@ -248,4 +303,30 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestChangesEntriesStayBeside: a .changes names files beside it. An entry
+// with "../" (or a symlink) used to be read, wherever it pointed; now it is
+// a problem and nothing outside the .changes' directory is read.
+func TestChangesEntriesStayBeside(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	bin := verdict.Binary{Path: "/bin/o", Shipped: true, Syscalls: []verdict.Syscall{sc("read", 0, "required")}}
+	write(t, "outside_1_amd64.loupe.yaml", mkVerdict("outside", "1", "amd64", verdict.ModeAnalyze, bin))
+	write(t, "b/target_1_amd64.loupe.yaml", mkVerdict("linked", "1", "amd64", verdict.ModeAnalyze, bin))
+	os.MkdirAll("b/build", 0o755)
+	os.Symlink("../target_1_amd64.loupe.yaml", "b/build/linked_1_amd64.loupe.yaml")
+	changesFile(t, "b/build/x_1_amd64.changes", "x", "1", "../../outside_1_amd64.loupe.yaml", "linked_1_amd64.loupe.yaml")
+	vs, probs, err := ChangesVerdicts("b/build/x_1_amd64.changes")
+	if err != nil || len(vs) != 0 || len(probs) != 2 {
+		t.Fatalf("verdicts %v problems %v err %v", vs, probs, err)
+	}
+	if !strings.Contains(probs[0].String(), `lists "../../outside_1_amd64.loupe.yaml", which is not a file name beside the .changes`) ||
+		!strings.Contains(probs[1].String(), "lists linked_1_amd64.loupe.yaml, which is not a regular file") {
+		t.Errorf("problems: %v", probs)
+	}
+	ds, err := Collect(context.Background(), []string{"b/build/x_1_amd64.changes"}, CollectOptions{})
+	if err != nil || len(ds.Entries) != 0 || len(ds.Problems) != 2 {
+		t.Errorf("Collect: %v entries %+v problems %v", err, ds.Entries, ds.Problems)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // tricky strings: YAML would read many of them as something else than a
@@ -48,7 +49,11 @@ func randVerdict(r *rand.Rand) *verdict.File {
 	for i := 0; i < r.Intn(3); i++ {
 		b := verdict.Binary{Path: "/usr/bin/" + pick(r), SHA256: pick(r), BuildID: pick(r), Shipped: r.Intn(2) == 0, Package: pick(r), Processes: r.Intn(9)}
 		for j := 0; j < r.Intn(6); j++ {
-			s := verdict.Syscall{Name: pick(r) + "x", Number: r.Intn(400), Calls: uint64(r.Intn(1e6))}
+			// Real names: readers refuse unknown ones (and a number that is not the name's).
+			names := sysent.AMD64.Names()
+			name := names[r.Intn(len(names))]
+			nr, _ := sysent.AMD64.Number(name)
+			s := verdict.Syscall{Name: name, Number: nr, Calls: uint64(r.Intn(1e6))}
 			if mode == verdict.ModeAnalyze {
 				s.Stub, s.Fake = b2p(r.Intn(2) == 0), b2p(r.Intn(2) == 0)
 				s.Required = r.Intn(2) == 0
@@ -69,6 +74,19 @@ func randVerdict(r *rand.Rand) *verdict.File {
 	}
 	if r.Intn(5) == 0 {
 		v.Conflicts = []verdict.Conflict{{Features: []string{pick(r)}, Demoted: []string{pick(r)}}}
+	}
+	if len(v.Binaries) > 0 && r.Intn(3) == 0 {
+		v.Binaries[0].StandIn = pick(r)
+	}
+	for i := 0; i < r.Intn(4); i++ {
+		h := verdict.Helper{Path: pick(r) + "h", Processes: r.Intn(9)}
+		if r.Intn(3) == 0 {
+			h.Note = pick(r)
+		}
+		if r.Intn(3) == 0 {
+			h.Syscalls = []verdict.Syscall{{Name: pick(r) + "x", Number: r.Intn(400), Calls: uint64(r.Intn(9))}}
+		}
+		v.Helpers = append(v.Helpers, h)
 	}
 	return v
 }
@@ -186,4 +204,24 @@ func TestPlainStringPrefilter(t *testing.T) {
 			t.Errorf("plainString(%q) = %v, the full check says %v", w, got, full)
 		}
 	}
+}
+
+// FuzzParseDataset: Parse never panics, and what it accepts marshals into a
+// file it accepts again.
+func FuzzParseDataset(f *testing.F) {
+	f.Add([]byte(`{"schema":"loupe/dataset/v1","entries":[{"name":"a","origin":"verdict","architecture":"amd64","status":"ok","mode":"analyze","syscalls":{"required":["read"],"stub":["ioctl"]},"features":{"fake":["fcntl:F_SETFD"]}}]}`))
+	f.Add([]byte(`{"schema":"loupe/dataset/v1","entries":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := Parse("f.json", data)
+		if err != nil {
+			return
+		}
+		b, err := Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse("again.json", b); err != nil {
+			t.Fatalf("a marshalled dataset does not parse: %v", err)
+		}
+	})
 }

@@ -5,9 +5,10 @@ import (
 )
 
 // FromVerdict folds a verdict file into an entry. Only the binaries the
-// package ships count; when the verdict marks none as shipped (e.g. a
-// standalone `loupe analyze` of a command), all binaries count and a note
-// says so.
+// package ships count, never its test helpers (the helpers list, or the
+// entries with shipped: false of verdicts written before it). When a
+// verdict of a plain command (no source: not dh_loupe's) marks no binary
+// as shipped, all its binaries count and a note says so.
 func FromVerdict(v *verdict.File, prov Provenance) Entry {
 	e := Entry{
 		Name:         v.Package,
@@ -32,7 +33,7 @@ func FromVerdict(v *verdict.File, prov Provenance) Entry {
 			bins = append(bins, b)
 		}
 	}
-	if len(bins) == 0 && len(v.Binaries) > 0 {
+	if len(bins) == 0 && len(v.Binaries) > 0 && v.Source == "" {
 		for i := range v.Binaries {
 			bins = append(bins, &v.Binaries[i])
 		}

@@ -165,21 +165,29 @@ func WorkloadKind(dir string) (string, bool) {
 
 // Import reads every dyn.csv under root (a loupedb checkout, or its apps/
 // directory) and returns one entry per (app, workload). Files it cannot use
-// are returned as problems; the error is only for an unreadable root.
+// are returned as problems. The error is for a root that is not a loupedb
+// at all: unreadable, not a directory, or without a single
+// <app>/<workload>/<run>/data/dyn.csv (a typo must not import nothing and
+// succeed).
 func Import(root string) ([]dataset.Entry, []dataset.Problem, error) {
+	const layout = "want a loupedb checkout: DIR/apps/<app>/<workload>/<run>/data/dyn.csv"
+	st, err := os.Stat(root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("import loupedb: %w (%s)", err, layout)
+	}
+	if !st.IsDir() {
+		return nil, nil, fmt.Errorf("import loupedb: %s is not a directory (%s)", root, layout)
+	}
 	apps := root
 	if st, err := os.Stat(filepath.Join(root, "apps")); err == nil && st.IsDir() {
 		apps = filepath.Join(root, "apps")
-	}
-	if _, err := os.Stat(apps); err != nil {
-		return nil, nil, fmt.Errorf("import loupedb: %w", err)
 	}
 	type run struct {
 		path, name string
 	}
 	groups := map[[2]string][]run{}
 	var problems []dataset.Problem
-	err := filepath.WalkDir(apps, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(apps, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			problems = append(problems, dataset.Problem{File: p, Message: "cannot read: " + err.Error()})
 			return nil
@@ -199,6 +207,9 @@ func Import(root string) ([]dataset.Entry, []dataset.Problem, error) {
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("import loupedb: %w", err)
+	}
+	if len(groups) == 0 {
+		return nil, nil, fmt.Errorf("import loupedb: no <app>/<workload>/<run>/data/dyn.csv under %s (%s)", apps, layout)
 	}
 	keys := make([][2]string, 0, len(groups))
 	for k := range groups {

@@ -1,6 +1,7 @@
 package loupedb
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 func parse(t *testing.T, path string) *Table {
@@ -180,4 +182,93 @@ func TestImportShared(t *testing.T) {
 	if string(a) != string(b) {
 		t.Error("import is not deterministic")
 	}
+}
+
+// dynCSV is a valid 335-row (exclusive) dyn.csv in which read is used and
+// works stubbed.
+func dynCSV() string {
+	var b strings.Builder
+	b.WriteString(Header + "\n")
+	for i := 0; i < 335; i++ {
+		if i == 0 {
+			b.WriteString("0,Y,N,Y,N\n")
+			continue
+		}
+		b.WriteString(strconv.Itoa(i) + ",N,N,N,N\n")
+	}
+	return b.String()
+}
+
+// TestImportRefusesNonLoupeDB: a --loupedb that is a file, or a directory
+// with no dyn.csv in the loupedb layout, used to import nothing and succeed
+// (loupe db exited 0, even with --strict). It is now an error; a checkout
+// and its apps/ directory both work.
+func TestImportRefusesNonLoupeDB(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	noApps := filepath.Join(tmp, "no-apps")
+	os.MkdirAll(filepath.Join(noApps, "docs"), 0o755)
+	os.WriteFile(filepath.Join(noApps, "dyn.csv"), []byte(dynCSV()), 0o644) // not in the layout
+	for _, tt := range []struct{ root, want string }{
+		{file, "is not a directory (want a loupedb checkout: DIR/apps/<app>/<workload>/<run>/data/dyn.csv)"},
+		{noApps, "no <app>/<workload>/<run>/data/dyn.csv under " + noApps},
+		{filepath.Join(tmp, "missing"), "no such file or directory (want a loupedb checkout"},
+	} {
+		if _, _, err := Import(tt.root); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Import(%s): %v, want %q", tt.root, err, tt.want)
+		}
+	}
+	good := filepath.Join(tmp, "good")
+	p := filepath.Join(good, "apps", "redis", "suite", "imported", "data", "dyn.csv")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, []byte(dynCSV()), 0o644)
+	for _, root := range []string{good, filepath.Join(good, "apps")} {
+		es, probs, err := Import(root)
+		if err != nil || len(probs) != 0 || len(es) != 1 || strings.Join(es[0].Syscalls.Stub, ",") != "read" {
+			t.Errorf("Import(%s): %v %v %+v", root, err, probs, es)
+		}
+	}
+}
+
+// FuzzParseDynCSV: any input either parses into a table whose every entry
+// is a syscall the table knows, in a known dialect, or fails with an error
+// naming the file; it never panics. The seeds are upstream's two dialects
+// (when shared/loupedb is beside the repository) and a synthetic file;
+// crashers found are kept in testdata/fuzz/FuzzParseDynCSV.
+func FuzzParseDynCSV(f *testing.F) {
+	f.Add([]byte(dynCSV()))
+	f.Add([]byte(strings.TrimPrefix(dynCSV(), Header+"\n")))
+	f.Add([]byte(dynCSV() + "335,N,N,N,N\n"))
+	f.Add([]byte(Header + "\n0,Y,Y,Y,Y\n"))
+	if db, _ := testutil.LoupeDB(); db != "" {
+		for _, p := range []string{"apps/nginx/benchmark-wrk", "apps/nginx/suite-nginx-tests", "apps/envoy/*"} {
+			ms, _ := filepath.Glob(filepath.Join(db, p, "*", "data", "dyn.csv"))
+			for _, m := range ms {
+				if b, err := os.ReadFile(m); err == nil {
+					f.Add(b)
+				}
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tb, err := ParseDynCSV("f.csv", bytes.NewReader(data))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.csv") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if tb.Dialect != Exclusive && tb.Dialect != Inclusive {
+			t.Fatalf("dialect %q", tb.Dialect)
+		}
+		for name, st := range tb.Syscalls {
+			if _, ok := sysent.AMD64.Number(name); !ok {
+				t.Fatalf("unknown syscall %q in the table", name)
+			}
+			if st&dataset.Tested == 0 {
+				t.Fatalf("%s: untested state %v", name, st)
+			}
+		}
+	})
 }

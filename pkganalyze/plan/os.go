@@ -34,6 +34,10 @@ type OS struct {
 	// Unknown lists names that are not amd64 syscalls (kept in State: a
 	// dataset could still use them, e.g. syscall_<n>).
 	Unknown []string
+	// Warnings say, with file, line and a suggestion, which names are
+	// Unknown. Upstream's own OS lists have some (Gvisor.syscalls lists
+	// futimensat, a libc function): they are warned about, not refused.
+	Warnings []string
 }
 
 // Count returns how many syscalls the OS has in state a.
@@ -99,6 +103,11 @@ func ParseOS(name string, r io.Reader) (*OS, error) {
 		}
 		if old, ok := o.State[sys]; ok && old != a {
 			return nil, fmt.Errorf("%s:%d: %s listed twice, as %s and %s", name, ln, sys, old, a)
+		}
+		if _, seen := o.State[sys]; !seen {
+			if err := lookupErr(sys); err != nil {
+				o.Warnings = append(o.Warnings, fmt.Sprintf("%s:%d: field name: %v; kept, but no data can use it", name, ln, err))
+			}
 		}
 		o.State[sys] = a
 	}

@@ -416,9 +416,7 @@ func Compute(o *OS, apps []*App, w Workload, opt Options) *Plan {
 				" only; not usable: "+strings.Join(a.Ignored, "; "))
 		}
 	}
-	if len(o.Unknown) > 0 {
-		pl.Warnings = append(pl.Warnings, "OS file names that are not amd64 syscalls (kept, but no data uses them): "+strings.Join(o.Unknown, ", "))
-	}
+	pl.Warnings = append(pl.Warnings, o.Warnings...)
 	since := map[int]int{} // syscall -> step it was stubbed/faked
 	prevFeat := map[string]string{}
 	total, implemented := 0.0, 0

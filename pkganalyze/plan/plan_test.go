@@ -267,6 +267,13 @@ func TestParseOSAndCosts(t *testing.T) {
 		t.Errorf("conflict: %v", err)
 	}
 	o, err := ParseOS("x", strings.NewReader("# comment\nread\nnot_a_syscall\n\nwrite,faked\n"))
+	if want := `x:3: field name: unknown amd64 syscall "not_a_syscall" (did you mean "afs_syscall"?); kept, but no data can use it`; len(o.Warnings) != 1 || o.Warnings[0] != want {
+		t.Errorf("warnings %q, want %q", o.Warnings, want)
+	}
+	if o2, _ := ParseOS("Gvisor.syscalls", strings.NewReader("read\nfutimensat\n")); o2 == nil || len(o2.Warnings) != 1 ||
+		!strings.Contains(o2.Warnings[0], `Gvisor.syscalls:2: field name: unknown amd64 syscall "futimensat" (did you mean "futimesat"?)`) {
+		t.Errorf("futimensat: %+v", o2)
+	}
 	if err != nil || o.State["write"] != Faked || o.State["read"] != Implemented || strings.Join(o.Unknown, ",") != "not_a_syscall" {
 		t.Errorf("ParseOS: %+v %v", o, err)
 	}
@@ -445,4 +452,22 @@ func checkEvidence(t *testing.T, label, db string, es []dataset.Entry, w Workloa
 	if w == Bench && missing == 0 {
 		t.Errorf("%s: every loupedb app has a benchmark: the no-data check checked nothing", label)
 	}
+}
+
+// FuzzParseOS: an OS file parses or fails naming the file; never panics.
+func FuzzParseOS(f *testing.F) {
+	f.Add([]byte("read\nwrite\n# c\n\nfutimensat\n"))
+	f.Add([]byte("name,status\nread,implemented\nwrite,stubbed\nopen,faked\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o, err := ParseOS("os", bytes.NewReader(data))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "os:") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if len(o.Warnings) != len(o.Unknown) {
+			t.Fatalf("%d warnings for %d unknown names", len(o.Warnings), len(o.Unknown))
+		}
+	})
 }

@@ -44,6 +44,9 @@ type Analysis struct {
 // verdict when interrupted), with the verdict's isolation filled in.
 // resumed is the number of runs the state directory already held.
 func Analyze(ctx context.Context, a Analysis) (f *verdict.File, resumed int, err error) {
+	if err := (pkganalyze.Config{Replicas: a.Replicas, Jobs: a.Jobs, Timeout: a.Timeout}).Check(); err != nil {
+		return nil, 0, err
+	}
 	if a.Identities == nil {
 		a.Identities = exeid.NewCache()
 	}

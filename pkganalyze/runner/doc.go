@@ -28,5 +28,8 @@
 // The scratch directory must lie outside every overlaid directory; by
 // default it is a new directory under /var/tmp, flock'ed while in use and
 // removed by Close. New removes the ones whose lock nobody holds (left by a
-// loupe killed with -9).
+// loupe killed with -9), but only real directories of this user that nobody
+// else can write, their locks opened without O_CREAT or following symlinks:
+// /var/tmp is shared. A RecoveryFile is honoured only for this runner's tree
+// and a snapshot in a scratch directory of this user's.
 package runner

@@ -344,7 +344,7 @@ func (r *Runner) markDirty(dirty bool) error {
 		return nil
 	}
 	b, _ := json.MarshalIndent(recovery{Tree: r.cfg.Dir, Snapshot: r.snap.dir, Scratch: r.scratch, Owned: r.ownScratch}, "", "  ")
-	return atomicfile.WriteFile(r.cfg.RecoveryFile, append(b, '\n'), 0o600)
+	return atomicfile.Replace(r.cfg.RecoveryFile, append(b, '\n'), 0o600)
 }
 
 // recover restores the tree if a previous loupe died during a snapshot-mode
@@ -364,6 +364,25 @@ func (r *Runner) recover() error {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return fmt.Errorf("recovery file %s: %w", r.cfg.RecoveryFile, err)
 	}
+	// The file may lie in a tree the workload writes: restore only this
+	// analysis's tree, from a snapshot in a scratch directory of ours.
+	bad := func(why string) error {
+		return fmt.Errorf("recovery file %s: %s: it was not written by loupe for this analysis; check the tree %s, then remove the file",
+			r.cfg.RecoveryFile, why, r.cfg.Dir)
+	}
+	switch {
+	case rec.Tree != r.cfg.Dir:
+		return bad(fmt.Sprintf("it names the tree %q", rec.Tree))
+	case !filepath.IsAbs(rec.Scratch) || rec.Snapshot != filepath.Join(rec.Scratch, "snapshot"):
+		return bad(fmt.Sprintf("snapshot %q is not the snapshot directory of scratch %q", rec.Snapshot, rec.Scratch))
+	case rec.Owned && !strings.HasPrefix(filepath.Base(rec.Scratch), scratchPrefix):
+		return bad(fmt.Sprintf("scratch %q is not named %s*", rec.Scratch, scratchPrefix))
+	}
+	for _, d := range []string{rec.Scratch, rec.Snapshot} {
+		if err := ownedDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return bad(err.Error())
+		}
+	}
 	if _, err := os.Stat(filepath.Join(rec.Snapshot, "complete")); err != nil {
 		return fmt.Errorf("a previous loupe was killed while running in %s, and its snapshot %s is gone: check the tree, then remove %s",
 			rec.Tree, rec.Snapshot, r.cfg.RecoveryFile)
@@ -381,7 +400,7 @@ func (r *Runner) recover() error {
 		return fmt.Errorf("restore %s after a killed loupe: %w (its snapshot is %s)", rec.Tree, err, rec.Snapshot)
 	}
 	r.note(fmt.Sprintf("restored %s from the snapshot of a previous loupe that was killed during a run", rec.Tree))
-	if rec.Owned && strings.HasPrefix(filepath.Base(rec.Scratch), scratchPrefix) {
+	if rec.Owned {
 		removeAll(rec.Scratch)
 	} else {
 		removeAll(rec.Snapshot)

@@ -1,4 +1,4 @@
-// Package verdict defines loupe's verdict file, schema "loupe/verdict/v1":
+// Package verdict defines loupe's verdict file, schema "loupe/verdict/v2":
 // what an analysis (or a plain trace) concluded about each binary's use of
 // system calls, sub-features and pseudo-files. The schema is documented in
 // doc/verdict-schema.md; this package is its single implementation.
@@ -8,7 +8,9 @@
 // sorted, maps are never emitted). Measurements that vary from run to run
 // (times, RSS, measured impact figures) live only in RunMetadata.
 //
-// Readers ignore unknown keys, so later versions can add keys inside v1.
+// Readers ignore unknown keys, so later versions can add keys inside v2.
+// Every file ends with an End block that proves it whole; files of the
+// older schema v1, which have none, are read as Legacy.
 package verdict
 
 import (
@@ -16,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -24,10 +25,15 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // Schema is the value of the schema key.
-const Schema = "loupe/verdict/v1"
+const Schema = "loupe/verdict/v2"
+
+// SchemaV1 is the schema of verdicts written before the end block existed.
+// They are still read, but cannot prove they are whole (Legacy).
+const SchemaV1 = "loupe/verdict/v1"
 
 // Status is the state of a whole verdict file.
 type Status string
@@ -78,9 +84,43 @@ type File struct {
 	Flaky     bool       `yaml:"flaky,omitempty"`
 	Evidence  []string   `yaml:"evidence,omitempty"`
 	Binaries  []Binary   `yaml:"binaries"`
+	Helpers   []Helper   `yaml:"helpers,omitempty"` // dh_loupe's test helpers; see Helper and TestHelpers
 	Conflicts []Conflict `yaml:"conflicts,omitempty"`
 	// RunMetadata is the only part that varies between identical analyses.
 	RunMetadata RunMetadata `yaml:"run_metadata"`
+	// End is written last (it must stay the last field): a file cut short
+	// lacks it, or part of it. Marshal fills it in; readers check it.
+	End *End `yaml:"end"`
+}
+
+// End closes a verdict: the number of entries in each list above it. A
+// reader refuses a file whose end block is missing, incomplete, or does
+// not match what the file lists (doc/verdict-schema.md, "Whole files").
+// The fields are pointers so that a count cut off reads as missing, not 0.
+type End struct {
+	Binaries    *int `yaml:"binaries"`
+	Helpers     *int `yaml:"helpers"`
+	Syscalls    *int `yaml:"syscalls"`
+	Features    *int `yaml:"features"`
+	PseudoFiles *int `yaml:"pseudo_files"`
+	Conflicts   *int `yaml:"conflicts"`
+}
+
+// Legacy reports whether f was read from a file of schema v1, written
+// before verdicts carried an end block: nothing proves it is whole.
+func (f *File) Legacy() bool { return f.Schema == SchemaV1 }
+
+// counts returns the end block that f's lists call for.
+func (f *File) counts() *End {
+	var sys, feat, pf int
+	for _, b := range f.Binaries {
+		sys += len(b.Syscalls)
+		feat += len(b.Features)
+		pf += len(b.PseudoFiles)
+	}
+	n := func(v int) *int { return &v }
+	return &End{Binaries: n(len(f.Binaries)), Helpers: n(len(f.Helpers)), Syscalls: n(sys), Features: n(feat), PseudoFiles: n(pf),
+		Conflicts: n(len(f.Conflicts))}
 }
 
 // Workload is what was run.
@@ -124,9 +164,11 @@ type Binary struct {
 	Path string `yaml:"path"`
 	// BuildPath is the path executed in the build tree, when it differs.
 	BuildPath string `yaml:"build_path,omitempty"`
+	StandIn   string `yaml:"stand_in,omitempty"` // a declared test-only variant's build path: the installed file never ran
 	BuildID   string `yaml:"build_id,omitempty"`
 	SHA256    string `yaml:"sha256"`
-	// Shipped is false for test helpers that the package does not install.
+	// Shipped is false for test helpers that the package does not install
+	// (only in verdicts written before File.Helpers).
 	Shipped bool `yaml:"shipped"`
 	// Package is the binary package that ships it (dh_loupe).
 	Package     string    `yaml:"package,omitempty"`
@@ -135,6 +177,41 @@ type Binary struct {
 	Syscalls    []Syscall `yaml:"syscalls"`
 	Features    []Feature `yaml:"features,omitempty"`
 	PseudoFiles []Feature `yaml:"pseudo_files,omitempty"`
+}
+
+// Helper is a test helper (File.Helpers): an executable of the build tree
+// that the test step ran and that no package ships (or that
+// debian/loupe.yaml excludes). Its syscalls are not the package's, and it
+// is never experimented on, so by default only its path and process count
+// are listed; the syscall lists (untested outcomes) are kept only on
+// request (dh_loupe's helpers=full), since suites can run hundreds of
+// helpers.
+type Helper struct {
+	// Path is relative to the source tree.
+	Path string `yaml:"path"`
+	// Processes counts the process images that ran it.
+	Processes int `yaml:"processes"`
+	// Note says why an executable that looks like a shipped one is a
+	// helper: a libtool wrapper script, an exclusion, a likely test build.
+	Note        string    `yaml:"note,omitempty"`
+	Syscalls    []Syscall `yaml:"syscalls,omitempty"`
+	Features    []Feature `yaml:"features,omitempty"`
+	PseudoFiles []Feature `yaml:"pseudo_files,omitempty"`
+}
+
+// TestHelpers returns f's test helpers: the helpers list, and the
+// entries of binaries with shipped false that verdicts written before
+// the helpers key had (the same executable may then appear more than once,
+// one entry per interpreter).
+func (f *File) TestHelpers() []Helper {
+	out := append([]Helper{}, f.Helpers...)
+	for _, b := range f.Binaries {
+		if !b.Shipped {
+			out = append(out, Helper{Path: b.Path, Processes: b.Processes, Syscalls: b.Syscalls,
+				Features: b.Features, PseudoFiles: b.PseudoFiles})
+		}
+	}
+	return out
 }
 
 // Outcome is the verdict on one feature (syscall, sub-feature or
@@ -257,18 +334,12 @@ func (f *File) Normalize() {
 	})
 	for i := range f.Binaries {
 		b := &f.Binaries[i]
-		sort.Slice(b.Syscalls, func(i, j int) bool { return b.Syscalls[i].Number < b.Syscalls[j].Number })
-		sort.Slice(b.Features, func(i, j int) bool { return b.Features[i].Key < b.Features[j].Key })
-		sort.Slice(b.PseudoFiles, func(i, j int) bool { return b.PseudoFiles[i].Key < b.PseudoFiles[j].Key })
-		for k := range b.Syscalls {
-			sortImpact(b.Syscalls[k].Impact)
-		}
-		for k := range b.Features {
-			sortImpact(b.Features[k].Impact)
-		}
-		for k := range b.PseudoFiles {
-			sortImpact(b.PseudoFiles[k].Impact)
-		}
+		sortUses(b.Syscalls, b.Features, b.PseudoFiles)
+	}
+	sort.SliceStable(f.Helpers, func(i, j int) bool { return f.Helpers[i].Path < f.Helpers[j].Path })
+	for i := range f.Helpers {
+		h := &f.Helpers[i]
+		sortUses(h.Syscalls, h.Features, h.PseudoFiles)
 	}
 	for i := range f.Conflicts {
 		sort.Strings(f.Conflicts[i].Features)
@@ -292,6 +363,23 @@ func (f *File) Normalize() {
 	})
 }
 
+// sortUses sorts one executable's syscalls by number, its sub-features and
+// pseudo-files by key, and their impacts.
+func sortUses(sc []Syscall, features, pseudo []Feature) {
+	sort.Slice(sc, func(i, j int) bool { return sc[i].Number < sc[j].Number })
+	sort.Slice(features, func(i, j int) bool { return features[i].Key < features[j].Key })
+	sort.Slice(pseudo, func(i, j int) bool { return pseudo[i].Key < pseudo[j].Key })
+	for k := range sc {
+		sortImpact(sc[k].Impact)
+	}
+	for k := range features {
+		sortImpact(features[k].Impact)
+	}
+	for k := range pseudo {
+		sortImpact(pseudo[k].Impact)
+	}
+}
+
 func sortImpact(im []Impact) {
 	sort.Slice(im, func(i, j int) bool {
 		a, b := im[i], im[j]
@@ -302,12 +390,12 @@ func sortImpact(im []Impact) {
 	})
 }
 
-// Marshal normalises f and encodes it as YAML.
+// Marshal normalises f, fills in its end block and encodes it as YAML, in
+// the current schema (a legacy File is written as a current one).
 func Marshal(f *File) ([]byte, error) {
-	if f.Schema == "" {
-		f.Schema = Schema
-	}
+	f.Schema = Schema
 	f.Normalize()
+	f.End = f.counts()
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -320,34 +408,17 @@ func Marshal(f *File) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// WriteFile writes f to path atomically: readers see the old file or the
-// whole new one. A symlink is followed (the link stays). A path that is not a
-// regular file (a device such as /dev/null, a fifo, /dev/stdout on a pipe) is
-// written in place: replacing it by rename would destroy the device node.
+// WriteFile writes f to path atomically (atomicfile.WriteFile): readers see
+// the old file or the whole new one. A symlink is followed (the link stays).
+// A path that is not a regular file (a device such as /dev/null, a fifo,
+// /dev/stdout on a pipe) is written in place: replacing it by rename would
+// destroy the device node.
 func WriteFile(path string, f *File) error {
 	b, err := Marshal(f)
 	if err != nil {
 		return err
 	}
-	target := path
-	if r, err := filepath.EvalSymlinks(path); err == nil {
-		target = r
-	}
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		if fi.IsDir() {
-			return fmt.Errorf("write %s: is a directory", path)
-		}
-		out, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		if _, err := out.Write(b); err != nil {
-			out.Close()
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		return out.Close()
-	}
-	return atomicfile.WriteFile(target, b, 0o644)
+	return atomicfile.WriteFile(path, b, 0o644)
 }
 
 // ReadFile reads and validates a verdict file.
@@ -383,7 +454,8 @@ var ErrNotVerdict = errors.New("not a loupe verdict (schema key missing or diffe
 
 // Parse decodes and validates a verdict document; name is used in errors.
 // Unknown keys are ignored, so files written by later loupe versions that add
-// keys inside v1 still parse.
+// keys inside v2 still parse. A v2 file must be whole (End); a v1 file is
+// accepted as Legacy.
 func Parse(name string, data []byte) (*File, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -397,10 +469,10 @@ func Parse(name string, data []byte) (*File, error) {
 	if sch == nil {
 		return nil, fmt.Errorf("%s: %w", name, ErrNotVerdict)
 	}
-	if sch.Value != Schema {
+	if sch.Value != Schema && sch.Value != SchemaV1 {
 		if strings.HasPrefix(sch.Value, "loupe/verdict/") {
 			return nil, &FieldError{File: name, Line: sch.Line, Field: "schema",
-				Msg: fmt.Sprintf("unsupported version %q (this loupe reads %s; upgrade loupe)", sch.Value, Schema)}
+				Msg: fmt.Sprintf("unsupported version %q (this loupe reads %s and %s; upgrade loupe)", sch.Value, Schema, SchemaV1)}
 		}
 		return nil, fmt.Errorf("%s: %w", name, ErrNotVerdict)
 	}
@@ -481,8 +553,18 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 	bad := func(path []any, msg string) error {
 		n := nodeAt(doc, path...)
 		line := 0
-		if n != nil {
+		switch {
+		case path == nil && doc != nil:
+			line = lastLine(doc) // the whole file: point at where it ends
+		case n != nil:
 			line = n.Line
+		default:
+			// A missing key: point at the deepest part of the path there is.
+			for k := len(path) - 1; k > 0 && line == 0; k-- {
+				if a := nodeAt(doc, path[:k]...); a != nil {
+					line = a.Line
+				}
+			}
 		}
 		return &FieldError{File: name, Line: line, Field: fieldName(path), Msg: msg}
 	}
@@ -503,6 +585,15 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 	}
 	if f.Workload.Replicas < 0 {
 		return bad([]any{"workload", "replicas"}, "negative replica count")
+	}
+	for _, c := range []struct {
+		key string
+		n   int
+	}{{"total", f.Runs.Total}, {"baseline", f.Runs.Baseline}, {"reference", f.Runs.Reference}, {"sensitivity", f.Runs.Sensitivity},
+		{"experiments", f.Runs.Experiments}, {"confirmation", f.Runs.Confirmation}, {"culprit_search", f.Runs.CulpritSearch}} {
+		if c.n < 0 {
+			return bad([]any{"runs", c.key}, "negative run count")
+		}
 	}
 	checkOutcome := func(path []any, o Outcome) error {
 		if f.Mode == ModeTrace && (o.Stub != nil || o.Fake != nil) {
@@ -525,38 +616,80 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 		}
 		return nil
 	}
-	for i, b := range f.Binaries {
-		if b.Path == "" {
-			return bad([]any{"binaries", i}, "binary without path")
+	table := SyscallTable(f.Architecture)
+	// uses checks one executable's syscalls, sub-features and pseudo-files.
+	uses := func(at []any, sc []Syscall, features, pseudo []Feature, helper bool) error {
+		check := func(p []any, o Outcome) error {
+			if helper && (o.Stub != nil || o.Fake != nil) {
+				return bad(p, "test helpers are never experimented on: stub/fake must be null")
+			}
+			return checkOutcome(p, o)
 		}
-		for j, s := range b.Syscalls {
-			p := []any{"binaries", i, "syscalls", j}
+		for j, s := range sc {
+			p := append(append([]any{}, at...), "syscalls", j)
 			if s.Name == "" {
 				return bad(p, "syscall without name")
 			}
-			if err := checkOutcome(p, s.Outcome); err != nil {
+			if err := CheckSyscall(table, s.Name); err != nil {
+				return bad(append(p, "name"), err.Error())
+			}
+			if table != nil {
+				if nr, _ := table.Number(s.Name); nr != s.Number {
+					return bad(append(p, "number"), fmt.Sprintf("%d is not the number of %s (%d on %s)", s.Number, s.Name, nr, table.Arch()))
+				}
+			}
+			if err := check(p, s.Outcome); err != nil {
 				return err
 			}
 		}
 		for _, list := range []struct {
 			key string
 			fs  []Feature
-		}{{"features", b.Features}, {"pseudo_files", b.PseudoFiles}} {
+		}{{"features", features}, {"pseudo_files", pseudo}} {
 			for j, ft := range list.fs {
-				p := []any{"binaries", i, list.key, j}
+				p := append(append([]any{}, at...), list.key, j)
 				if ft.Key == "" {
 					return bad(p, "feature without key")
 				}
 				if list.key == "pseudo_files" && !strings.HasPrefix(ft.Key, "/") {
 					return bad(append(p, "key"), fmt.Sprintf("pseudo-file %q is not an absolute path", ft.Key))
 				}
-				if list.key == "features" && !strings.Contains(ft.Key, ":") {
-					return bad(append(p, "key"), fmt.Sprintf("sub-feature %q is not of the form syscall:value", ft.Key))
+				if list.key == "features" {
+					parent, _, ok := strings.Cut(ft.Key, ":")
+					if !ok {
+						return bad(append(p, "key"), fmt.Sprintf("sub-feature %q is not of the form syscall:value", ft.Key))
+					}
+					if err := CheckSyscall(table, parent); err != nil {
+						return bad(append(p, "key"), fmt.Sprintf("sub-feature %q: %v", ft.Key, err))
+					}
 				}
-				if err := checkOutcome(p, ft.Outcome); err != nil {
+				if err := check(p, ft.Outcome); err != nil {
 					return err
 				}
 			}
+		}
+		return nil
+	}
+	for i, b := range f.Binaries {
+		if b.Path == "" {
+			return bad([]any{"binaries", i}, "binary without path")
+		}
+		if b.Processes < 0 {
+			return bad([]any{"binaries", i, "processes"}, "negative process count")
+		}
+		if err := uses([]any{"binaries", i}, b.Syscalls, b.Features, b.PseudoFiles, false); err != nil {
+			return err
+		}
+	}
+	for i, h := range f.Helpers {
+		if h.Path == "" {
+			return bad([]any{"helpers", i}, "helper without path")
+		}
+		if h.Processes < 0 {
+			return bad([]any{"helpers", i, "processes"}, "negative process count")
+		}
+		if err := uses([]any{"helpers", i}, h.Syscalls, h.Features, h.PseudoFiles, true); err != nil {
+			return err
 		}
 	}
 	for i, c := range f.Conflicts {
@@ -564,7 +697,77 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 			return bad([]any{"conflicts", i, "features"}, "conflict without features")
 		}
 	}
+	return f.checkEnd(bad)
+}
+
+// checkEnd proves a current-schema file whole: its end block is there,
+// complete, and matches the lists. Legacy (v1) files have none to check.
+func (f *File) checkEnd(bad func(path []any, msg string) error) error {
+	switch f.Schema {
+	case SchemaV1:
+		return nil
+	case Schema:
+	default:
+		return bad([]any{"schema"}, fmt.Sprintf("want %s", Schema))
+	}
+	const regen = "regenerate it (a new build with dh_loupe, or loupe analyze)"
+	if f.End == nil {
+		return bad(nil, "the end block is missing: the file is incomplete (cut short?), since a verdict ends with "+
+			"\"end:\" and the counts of its lists; "+regen)
+	}
+	want := f.counts()
+	for _, c := range []struct {
+		key       string
+		got, want *int
+	}{
+		{"binaries", f.End.Binaries, want.Binaries},
+		{"helpers", f.End.Helpers, want.Helpers},
+		{"syscalls", f.End.Syscalls, want.Syscalls},
+		{"features", f.End.Features, want.Features},
+		{"pseudo_files", f.End.PseudoFiles, want.PseudoFiles},
+		{"conflicts", f.End.Conflicts, want.Conflicts},
+	} {
+		switch {
+		case c.got == nil:
+			return bad([]any{"end", c.key}, "missing: the end block is incomplete (the file was cut short?); "+regen)
+		case *c.got != *c.want:
+			return bad([]any{"end", c.key}, fmt.Sprintf("%d, but the file lists %d: it is incomplete or was edited; %s", *c.got, *c.want, regen))
+		}
+	}
 	return nil
+}
+
+// SyscallTable is the syscall table names in a verdict or dataset entry of
+// architecture arch are checked against: amd64's for amd64, and for "all"
+// and "" (arch-independent packages and plain commands, traced on the only
+// architecture loupe traces today); nil, meaning unchecked, for
+// architectures loupe has no table of.
+func SyscallTable(arch string) *sysent.Table {
+	switch arch {
+	case "", "all":
+		return sysent.AMD64
+	}
+	return sysent.ForArch(arch)
+}
+
+// CheckSyscall refuses a name table does not know, suggesting the closest
+// one (names of the form syscall_<n>, for numbers the headers lacked, are
+// known). A nil table checks nothing.
+func CheckSyscall(table *sysent.Table, name string) error {
+	if table == nil {
+		return nil
+	}
+	_, err := table.Lookup(name)
+	return err
+}
+
+// lastLine is the line of the last node under n.
+func lastLine(n *yaml.Node) int {
+	l := n.Line
+	for _, c := range n.Content {
+		l = max(l, lastLine(c))
+	}
+	return l
 }
 
 func lookup(m *yaml.Node, key string) *yaml.Node {

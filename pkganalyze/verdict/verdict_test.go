@@ -45,8 +45,15 @@ func sample() *File {
 				},
 				PseudoFiles: []Feature{{Key: "/proc/self/status", Calls: 1, Outcome: Outcome{Stub: nil, Fake: Bool(true)}}},
 			},
-			{Path: "/build/sed-4.9/testsuite/helper", SHA256: "ef56", Shipped: false, Interpreter: "/usr/bin/perl", Processes: 1,
+			// A stand-in's results: the installed psed never ran.
+			{Path: "/usr/bin/psed", BuildPath: "testsuite/psed-debug", StandIn: "testsuite/psed-debug", SHA256: "ef56", Shipped: true,
+				Package: "sed", Processes: 1,
 				Syscalls: []Syscall{{Name: "getuid", Number: 102, Calls: 1, Outcome: Outcome{Stub: Bool(true), Fake: Bool(true), Required: true}}}},
+		},
+		Helpers: []Helper{
+			{Path: "testsuite/sed", Processes: 12, Note: "libtool wrapper script of testsuite/.libs/sed"},
+			// helpers=full: untested syscall lists.
+			{Path: "testsuite/helper", Processes: 1, Syscalls: []Syscall{{Name: "getuid", Number: 102, Calls: 1}}},
 		},
 		Conflicts: []Conflict{
 			{Features: []string{"getuid", "geteuid"}, Interventions: []string{"getuid=stub", "geteuid=stub"}, Demoted: []string{"getuid"}},
@@ -131,13 +138,33 @@ func TestMarshalDeterministic(t *testing.T) {
 		sc[i], sc[j] = sc[j], sc[i]
 	}
 	s.Conflicts[0].Features = []string{"geteuid", "getuid"}
+	s.Helpers[0], s.Helpers[1] = s.Helpers[1], s.Helpers[0]
 	b, _ := Marshal(s)
 	if !bytes.Equal(a, b) {
 		t.Errorf("order of input changed the output:\n%s", udiff(t, a, b))
 	}
 }
 
-// Later issues add keys inside v1: readers ignore them.
+// Verdicts written before the helpers key listed test helpers in binaries,
+// with shipped: false and full syscall lists: they still parse, and
+// TestHelpers finds their helpers.
+func TestLegacyHelpers(t *testing.T) {
+	f, err := ReadFile(filepath.Join("testdata", "legacy-helpers.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.TestHelpers()
+	if len(f.Helpers) != 0 || len(h) != 1 || h[0].Path != "/build/sed-4.9/testsuite/helper" || h[0].Processes != 1 ||
+		len(h[0].Syscalls) != 1 || h[0].Syscalls[0].Name != "getuid" {
+		t.Errorf("legacy helpers: %+v", h)
+	}
+	n := sample()
+	if h := n.TestHelpers(); len(h) != 2 || h[0].Path != "testsuite/sed" {
+		t.Errorf("helpers of a current verdict: %+v", h)
+	}
+}
+
+// Later issues add keys inside v2: readers ignore them.
 func TestUnknownKeysIgnored(t *testing.T) {
 	b, _ := Marshal(sample())
 	s := strings.Replace(string(b), "status: ok\n", "status: ok\nfuture_key: {a: 1}\n", 1)
@@ -183,7 +210,7 @@ func TestWriteFileSpecialTargets(t *testing.T) {
 		if err := WriteFile(p, sample()); err != nil {
 			t.Fatal(err)
 		}
-		if b := <-got; !bytes.Contains(b, []byte("schema: loupe/verdict/v1")) {
+		if b := <-got; !bytes.Contains(b, []byte("schema: "+Schema)) {
 			t.Errorf("the reader got %q", b)
 		}
 		if fi, err := os.Lstat(p); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
@@ -247,7 +274,11 @@ func TestParseErrors(t *testing.T) {
 		{name: "not a mapping", doc: "- a\n- b\n", line: 1, msg: "expected a YAML mapping"},
 		{name: "no schema", doc: "status: ok\n", notVerdct: true},
 		{name: "other schema", doc: "schema: something/else\n", notVerdct: true},
-		{name: "future version", doc: "schema: loupe/verdict/v2\nstatus: ok\n", line: 1, field: "schema", msg: "upgrade loupe"},
+		{name: "future version", doc: "schema: loupe/verdict/v3\nstatus: ok\n", line: 1, field: "schema", msg: "upgrade loupe"},
+		{name: "no end", doc: g[:strings.Index(g, "end:\n")], field: "", msg: "the end block is missing: the file is incomplete"},
+		{name: "end cut", doc: g[:strings.Index(g, "  conflicts: 1\n")], field: "end.conflicts", msg: "missing: the end block is incomplete"},
+		{name: "end mismatch", doc: strings.Replace(g, "  syscalls: 5\n", "  syscalls: 6\n", 1),
+			line: lineOf(g, "  syscalls: 5\n"), field: "end.syscalls", msg: "6, but the file lists 5: it is incomplete or was edited"},
 		{name: "bad status", doc: strings.Replace(g, "status: ok", "status: fine", 1), line: 2, field: "status", msg: `unknown status "fine"`},
 		{name: "bad mode", doc: strings.Replace(g, "mode: analyze", "mode: guess", 1), line: 3, field: "mode", msg: "unknown mode"},
 		{name: "bad granularity", doc: strings.Replace(g, "granularity: features", "granularity: atoms", 1), line: 4, field: "granularity"},
@@ -265,8 +296,24 @@ func TestParseErrors(t *testing.T) {
 			line: lineOf(g, "direction: up"), field: "binaries[1].syscalls[2].impact[0].direction", msg: "unknown direction"},
 		{name: "pseudo-file not a path", doc: strings.Replace(g, "key: /proc/self/status", "key: proc/self/status", 1),
 			line: lineOf(g, "key: /proc/self/status"), field: "binaries[1].pseudo_files[0].key", msg: "not an absolute path"},
+		{name: "unknown syscall", doc: strings.Replace(g, "name: read", "name: raed", 1),
+			line: lineOf(g, "name: read"), field: "binaries[1].syscalls[0].name", msg: `unknown amd64 syscall "raed" (did you mean "read"?)`},
+		{name: "not a syscall", doc: strings.Replace(g, "name: read", "name: not_a_syscall", 1),
+			line: lineOf(g, "name: read"), field: "binaries[1].syscalls[0].name", msg: `unknown amd64 syscall "not_a_syscall"`},
+		{name: "wrong number", doc: strings.Replace(g, "name: read\n        number: 0", "name: read\n        number: 7", 1),
+			line: lineOf(g, "name: read") + 1, field: "binaries[1].syscalls[0].number", msg: "7 is not the number of read (0 on amd64)"},
+		{name: "unknown sub-feature syscall", doc: strings.Replace(g, "key: ioctl:TCGETS", "key: iocttl:TCGETS", 1),
+			line: lineOf(g, "key: ioctl:TCGETS"), field: "binaries[1].features[1].key", msg: `sub-feature "iocttl:TCGETS": unknown amd64 syscall "iocttl" (did you mean "ioctl"?)`},
+		{name: "negative run count", doc: strings.Replace(g, "experiments: 8", "experiments: -8", 1),
+			line: lineOf(g, "experiments: 8"), field: "runs.experiments", msg: "negative run count"},
+		{name: "negative process count", doc: strings.Replace(g, "processes: 40", "processes: -40", 1),
+			line: lineOf(g, "processes: 40"), field: "binaries[1].processes", msg: "negative process count"},
 		{name: "trace with stub", doc: strings.Replace(g, "mode: analyze", "mode: trace", 1),
 			field: "binaries[0].syscalls[0]", msg: "trace-mode verdicts have stub/fake null"},
+		{name: "helper without path", doc: strings.Replace(g, "path: testsuite/helper", "path: \"\"", 1),
+			line: lineOf(g, "path: testsuite/helper"), field: "helpers[0]", msg: "helper without path"},
+		{name: "helper experimented on", doc: strings.Replace(g, "number: 102\n        calls: 1\n        stub: null", "number: 102\n        calls: 1\n        stub: true", 1),
+			line: lineOf(g, "path: testsuite/helper") + 3, field: "helpers[0].syscalls[0]", msg: "never experimented on"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("v.yaml", []byte(tc.doc))
@@ -290,5 +337,53 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error %q does not name file:line", err)
 			}
 		})
+	}
+}
+
+// TestTruncatedRefused: a verdict cut anywhere, at a line boundary (the
+// issue's 1/2, 2/3 and 3/4 of its lines) or inside a line, is refused.
+// Before the end block, such files parsed as status ok with fewer binaries
+// or syscalls. Only the final newline may go.
+func TestTruncatedRefused(t *testing.T) {
+	b, err := Marshal(sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < len(b)-1; n++ {
+		if f, err := Parse("cut.yaml", b[:n]); err == nil {
+			t.Fatalf("a verdict cut at byte %d of %d parsed: status %s, %d binaries", n, len(b), f.Status, len(f.Binaries))
+		}
+	}
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	for _, frac := range [][2]int{{1, 2}, {2, 3}, {3, 4}} {
+		cut := bytes.Join(lines[:len(lines)*frac[0]/frac[1]], nil)
+		// A cut inside an entry may fail an earlier check first; a cut
+		// between entries is caught by the end block.
+		if _, err := Parse("cut.yaml", cut); err == nil {
+			t.Errorf("cut at %d/%d of the lines: parsed", frac[0], frac[1])
+		}
+	}
+}
+
+// TestLegacyV1: verdicts written before the end block (schema v1) are still
+// read, and say so; writing one again makes it a current, whole file.
+func TestLegacyV1(t *testing.T) {
+	b, _ := Marshal(sample())
+	s := string(b)
+	v1 := strings.Replace(s[:strings.Index(s, "end:\n")], "schema: "+Schema, "schema: "+SchemaV1, 1)
+	f, err := Parse("old.yaml", []byte(v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Legacy() || f.End != nil {
+		t.Errorf("legacy %v end %v", f.Legacy(), f.End)
+	}
+	// A cut v1 file cannot be told from a whole one: that is why it is legacy.
+	if f, err := Parse("old.yaml", []byte(v1[:len(v1)/2])); err == nil && !f.Legacy() {
+		t.Error("a cut v1 file is not marked legacy")
+	}
+	again, err := Marshal(f)
+	if err != nil || !bytes.Equal(again, b) {
+		t.Errorf("rewriting a v1 verdict: %v\n%s", err, udiff(t, b, again))
 	}
 }

@@ -8,7 +8,7 @@
 // # Contract
 //
 // A sub-feature is named by a key "<syscall>:<value>", the form the verdict
-// schema (loupe/verdict/v1, per-binary "features") and tracer.Rule.Feature
+// schema (loupe/verdict/v2, per-binary "features") and tracer.Rule.Feature
 // use: "ioctl:TCGETS", "fcntl:F_SETFD", "mmap:anon+private",
 // "mprotect:read+write", "futex:FUTEX_WAIT", "clone:thread",
 // "socket:AF_INET+SOCK_STREAM", "setsockopt:SOL_SOCKET+SO_REUSEADDR",

@@ -43,6 +43,21 @@ func TestUnknownNumbersAreNamedNotDropped(t *testing.T) {
 	}
 }
 
+// TestSuggestTranspositions: a swapped pair of letters is one edit.
+func TestSuggestTranspositions(t *testing.T) {
+	for typo, want := range map[string]string{"fnctl": "fcntl", "raed": "read", "wrtie": "write", "getpdi": "getpid", "wrte": "write", "futimensat": "futimesat"} {
+		if got := AMD64.Suggest(typo); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", typo, got, want)
+		}
+	}
+	if d := editDistance("ab", "ba"); d != 1 {
+		t.Errorf("editDistance(ab, ba) = %d", d)
+	}
+	if d := editDistance("kitten", "sitting"); d != 3 {
+		t.Errorf("editDistance(kitten, sitting) = %d", d)
+	}
+}
+
 func TestLookupSuggests(t *testing.T) {
 	_, err := AMD64.Lookup("getrlimt")
 	if err == nil || !regexp.MustCompile(`did you mean "getrlimit"`).MatchString(err.Error()) {

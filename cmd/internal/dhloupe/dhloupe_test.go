@@ -3,6 +3,7 @@ package dhloupe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer"
 	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
 
@@ -156,15 +158,15 @@ func TestVerdictAnalyzePlumbing(t *testing.T) {
 		t.Fatal(err)
 	}
 	if f.Mode != verdict.ModeAnalyze || f.Status != verdict.StatusOK || f.Package != "hello-loupe" ||
-		f.Version != "1:1.0" || f.Runs.Total != 9 || len(f.Binaries) != 2 {
+		f.Version != "1:1.0" || f.Runs.Total != 9 || len(f.Binaries) != 1 || len(f.Helpers) != 1 {
 		t.Fatalf("verdict %+v", f)
 	}
-	h, p := f.Binaries[0], f.Binaries[1]
+	h, p := f.Binaries[0], f.Helpers[0]
 	if h.Path != "/usr/bin/hello-loupe" || h.BuildPath != "hello-loupe" || !h.Shipped || h.Package != "hello-loupe" ||
 		*h.Syscalls[0].Stub != true || *h.Syscalls[0].Fake != false {
 		t.Errorf("shipped binary %+v", h)
 	}
-	if p.Path != "tests/probe" || p.Shipped {
+	if p.Path != "tests/probe" || p.Processes != 1 || len(p.Syscalls) != 0 {
 		t.Errorf("helper %+v", p)
 	}
 	if !strings.Contains(out, "loupe: hello-loupe status=ok mode=analyze syscalls=1") {
@@ -220,5 +222,184 @@ func TestVerdictNotRequested(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), "*.loupe.yaml")); len(m) != 0 {
 		t.Errorf("wrote %v", m)
+	}
+}
+
+// TestVerdictOutputs: dh_loupe_verdict checks that it can write the
+// verdicts before the analyses (which can take hours); if writing still
+// fails at the end, the verdict is kept and the error says where; and a
+// symlink planted at ../<pkg>_<ver>_<arch>.loupe.yaml (by the test suite,
+// say) is replaced, never followed.
+func TestVerdictOutputs(t *testing.T) {
+	engineRan := false
+	var plant func(artifact string)
+	engine := func(ctx context.Context, req AnalyzeRequest) (*verdict.File, error) {
+		engineRan = true
+		f := req.Template
+		f.Status, f.Mode = verdict.StatusOK, verdict.ModeAnalyze
+		if plant != nil {
+			plant(filepath.Join(filepath.Dir(req.Step.Dir), "hello-loupe_1.0_"+hostArch(t)+".loupe.yaml"))
+		}
+		return &f, nil
+	}
+	env := []string{"DEB_BUILD_OPTIONS=loupe=analyze"}
+	t.Run("unwritable before", func(t *testing.T) {
+		dir, _ := verdictTree(t)
+		artifact := filepath.Join(filepath.Dir(dir), "hello-loupe_1.0_"+hostArch(t)+".loupe.yaml")
+		os.Mkdir(artifact, 0o755)
+		engineRan, plant = false, nil
+		code, out := runMain(t, "dh_loupe_verdict", dir, env, Deps{Analyze: engine})
+		if code != 0 || engineRan || !strings.Contains(out, "cannot write the verdicts: "+artifact+" is a directory; no verdicts written") {
+			t.Errorf("exit %d, analysis ran %v; output:\n%s", code, engineRan, out)
+		}
+		code, out = runMain(t, "dh_loupe_verdict", dir, []string{"DEB_BUILD_OPTIONS=loupe=analyze,strict"}, Deps{Analyze: engine})
+		if code != 255 || engineRan {
+			t.Errorf("strict: exit %d, analysis ran %v; output:\n%s", code, engineRan, out)
+		}
+	})
+	t.Run("unwritable after", func(t *testing.T) {
+		dir, _ := verdictTree(t)
+		engineRan, plant = false, func(a string) { os.Mkdir(a, 0o755) }
+		code, out := runMain(t, "dh_loupe_verdict", dir, env, Deps{Analyze: engine})
+		kept, _ := filepath.Glob(filepath.Join(dir, debhelper.StateDir, "loupe-kept-hello-loupe_1.0_*-*.loupe.yaml"))
+		if code != 0 || len(kept) != 1 || !strings.Contains(out, "it is kept in "+kept[0]) {
+			t.Fatalf("exit %d, kept %v; output:\n%s", code, kept, out)
+		}
+		if f, err := verdict.ReadFile(kept[0]); err != nil || f.Status != verdict.StatusOK {
+			t.Errorf("kept verdict: %v %+v", err, f)
+		}
+	})
+	t.Run("planted symlink", func(t *testing.T) {
+		dir, _ := verdictTree(t)
+		victim := filepath.Join(t.TempDir(), "victim")
+		os.WriteFile(victim, []byte("precious\n"), 0o644)
+		engineRan, plant = false, func(a string) { os.Symlink(victim, a) }
+		code, out := runMain(t, "dh_loupe_verdict", dir, env, Deps{Analyze: engine})
+		if code != 0 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+			t.Errorf("the symlink's target was overwritten: %q", b)
+		}
+		a := filepath.Join(filepath.Dir(dir), "hello-loupe_1.0_"+hostArch(t)+".loupe.yaml")
+		if fi, err := os.Lstat(a); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("artifact %v %v", fi, err)
+		}
+	})
+}
+
+// TestVerdictSizeBudget: a suite that runs hundreds of test helpers (as
+// gnulib's do) keeps verdicts small. The package's verdict lists each
+// helper by path and process count only (under 100 KB for 310 helpers with
+// 60 syscalls each), and a -doc package that ships no executable lists none
+// of them. helpers=full keeps the helpers' syscalls on request.
+func TestVerdictSizeBudget(t *testing.T) {
+	dir, run := verdictTree(t)
+	ctl := filepath.Join(dir, "debian/control")
+	b, err := os.ReadFile(ctl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := "\nPackage: hello-loupe-doc\nArchitecture: all\nDescription: documentation\n documentation.\n"
+	if err := os.WriteFile(ctl, append(b, doc...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manual := filepath.Join(dir, "debian/hello-loupe-doc/usr/share/doc/hello-loupe-doc/manual.txt")
+	os.MkdirAll(filepath.Dir(manual), 0o755)
+	if err := os.WriteFile(manual, []byte("manual\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const helpers, perHelper = 310, 60
+	var sc []verdict.Syscall
+	for n := 0; n < perHelper; n++ {
+		sc = append(sc, verdict.Syscall{Name: fmt.Sprintf("syscall_%d", n), Number: n, Calls: 7})
+	}
+	fs := []verdict.Feature{{Key: "mmap:anon+private", Calls: 3}, {Key: "ioctl:TCGETS", Calls: 1}}
+	for i := 0; i < helpers; i++ {
+		run.Binaries = append(run.Binaries, verdict.Binary{Path: filepath.Join(dir, fmt.Sprintf("gnulib-tests/test-helper-%03d", i)),
+			SHA256: strings.Repeat("ab", 32), BuildID: strings.Repeat("cd", 20), Processes: 2, Syscalls: sc, Features: fs,
+			PseudoFiles: []verdict.Feature{{Key: "/proc/self/maps", Calls: 1}}})
+	}
+	run.Packages = append(run.Packages, "hello-loupe-doc")
+	if _, err := debhelper.WriteRun(dir, run); err != nil {
+		t.Fatal(err)
+	}
+	arch := "hello-loupe_1.0_" + hostArch(t) + ".loupe.yaml"
+	read := func(name string) (*verdict.File, int) {
+		t.Helper()
+		p := filepath.Join(filepath.Dir(dir), name)
+		f, err := verdict.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := os.Stat(p)
+		return f, int(fi.Size())
+	}
+	for _, tc := range []struct {
+		dbo       string
+		archLimit int
+		full      bool
+	}{
+		{"loupe=trace", 100 << 10, false},
+		{"loupe=trace,helpers=full", 0, true},
+	} {
+		code, out := runMain(t, "dh_loupe_verdict", dir, []string{"DEB_BUILD_OPTIONS=" + tc.dbo}, Deps{})
+		if code != 0 {
+			t.Fatalf("%s: exit %d:\n%s", tc.dbo, code, out)
+		}
+		f, size := read(arch)
+		d, docSize := read("hello-loupe-doc_1.0_all.loupe.yaml")
+		t.Logf("%s: %s %d bytes, %s %d bytes", tc.dbo, arch, size, "hello-loupe-doc_1.0_all.loupe.yaml", docSize)
+		if f.Status != verdict.StatusOK || len(f.Binaries) != 1 || len(f.Helpers) != helpers+1 {
+			t.Fatalf("%s: status %s, %d binaries, %d helpers", tc.dbo, f.Status, len(f.Binaries), len(f.Helpers))
+		}
+		h := f.Helpers[0]
+		if h.Path != "gnulib-tests/test-helper-000" || h.Processes != 2 || (len(h.Syscalls) == perHelper) != tc.full ||
+			(len(h.Features) == 2) != tc.full || (len(h.PseudoFiles) == 1) != tc.full {
+			t.Errorf("%s: helper %s: %d processes, %d syscalls, %d features, %d pseudo-files", tc.dbo, h.Path, h.Processes,
+				len(h.Syscalls), len(h.Features), len(h.PseudoFiles))
+		}
+		if tc.archLimit > 0 && size > tc.archLimit {
+			t.Errorf("%s: %s is %d bytes, over the budget of %d", tc.dbo, arch, size, tc.archLimit)
+		}
+		// The -doc package: not-exercised, no helpers, a few lines.
+		if d.Status != verdict.StatusNotExercised || d.Reason != "hello-loupe-doc ships no executable" || len(d.Helpers) != 0 ||
+			len(d.Binaries) != 0 || docSize > 4<<10 {
+			t.Errorf("%s: doc verdict: status %s (%s), %d helpers, %d bytes", tc.dbo, d.Status, d.Reason, len(d.Helpers), docSize)
+		}
+		if want := fmt.Sprintf("the test step ran %d test helpers; they are not listed, since hello-loupe-doc ships no executable", helpers+1); !reflect.DeepEqual(d.Evidence, []string{want}) {
+			t.Errorf("%s: doc evidence %q", tc.dbo, d.Evidence)
+		}
+	}
+}
+
+// TestWhitelist: the test step's whitelist is the build tree except
+// debian/, plus binaries.add and stand-ins globs, which may point under
+// debian/ (a debug build made in debian/build-debug).
+func TestWhitelist(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &debhelper.Config{File: debhelper.ConfigFile,
+		Add:      []debhelper.AddRule{{Path: "debian/build-x/foo", Package: "foo"}},
+		StandIns: []debhelper.StandIn{{Path: "debian/build-debug/*-debug", Installed: "/usr/bin/foo", Line: 2}}}
+	for _, tc := range []struct {
+		cfg  *debhelper.Config
+		rel  string
+		want bool
+	}{
+		{nil, "src/foo", true},
+		{nil, "debian/build-debug/foo-debug", false},
+		{cfg, "src/foo", true},
+		{cfg, "debian/build-debug/foo-debug", true},
+		{cfg, "debian/build-x/foo", true},
+		{cfg, "debian/foo/usr/bin/foo", false},
+		{cfg, "../elsewhere/foo-debug", false},
+	} {
+		m, err := whitelist(dir, tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Match(tracer.NewExe(filepath.Join(dir, tc.rel), nil)); got != tc.want {
+			t.Errorf("config %v: %s matched %v, want %v (%s)", tc.cfg != nil, tc.rel, got, tc.want, m)
+		}
 	}
 }

@@ -197,6 +197,9 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 		}
 		return execStep(u, argv, pio)
 	}
+	if err := debhelper.CheckRun(pio.Dir, pkgs); err != nil {
+		return fail(err)
+	}
 	wl, err := whitelist(pio.Dir, s.Config)
 	if err != nil {
 		return fail(err)
@@ -252,31 +255,27 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 
 // whitelist is every executable under the source tree except debian/
 // (whose contents are packaging, staging and installed copies), plus what
-// debian/loupe.yaml adds.
+// debian/loupe.yaml adds or declares as stand-ins.
 func whitelist(dir string, cfg *debhelper.Config) (tracer.Matcher, error) {
 	m, err := tracer.MatchPrefix(dir, "debian")
 	if err != nil {
 		return nil, fmt.Errorf("whitelist: %w", err)
 	}
-	if cfg == nil || len(cfg.Add) == 0 {
+	if cfg == nil || len(cfg.Globs()) == 0 {
 		return m, nil
 	}
-	return tracer.MatchAny(m, addMatcher{dir: dir, cfg: cfg}), nil
+	return tracer.MatchAny(m, configMatcher{dir: dir, cfg: cfg}), nil
 }
 
-// addMatcher matches the build-tree globs of binaries.add.
-type addMatcher struct {
+// configMatcher matches the build-tree globs of binaries.add and stand-ins.
+type configMatcher struct {
 	dir string
 	cfg *debhelper.Config
 }
 
-func (m addMatcher) Match(e *tracer.Exe) bool { return m.cfg.Adds(m.dir, e.Path) }
-func (m addMatcher) String() string {
-	var g []string
-	for _, r := range m.cfg.Add {
-		g = append(g, r.Path)
-	}
-	return "config-add(" + strings.Join(g, ",") + ")"
+func (m configMatcher) Match(e *tracer.Exe) bool { return m.cfg.Claims(m.dir, e.Path) }
+func (m configMatcher) String() string {
+	return "config(" + strings.Join(m.cfg.Globs(), ",") + ")"
 }
 
 // fromTrace turns the tracer's per-executable records into verdict

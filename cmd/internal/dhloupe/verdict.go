@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
+	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
@@ -56,6 +57,13 @@ func verdictMain(ctx context.Context, name string, pio IO, deps Deps) int {
 		}
 		return 0
 	}
+	// The verdicts are written after the analyses, which can take hours:
+	// make sure they can be, first.
+	for _, p := range pkgs {
+		if err := atomicfile.CheckReplaceable(debhelper.ArtifactPath(pio.Dir, debhelper.ArtifactName(p, src.Version, src.FileArch(p, host)))); err != nil {
+			return giveUp(fmt.Errorf("cannot write the verdicts: %w", err))
+		}
+	}
 	runs, runsErr := debhelper.ReadRuns(pio.Dir)
 	dirs := map[string]string{}
 	for _, p := range src.PackageNames() {
@@ -81,6 +89,9 @@ func verdictMain(ctx context.Context, name string, pio IO, deps Deps) int {
 		if f.Status == verdict.StatusError {
 			u.errorf("%s: %s", p, f.Reason)
 			failed = true
+		}
+		if f.Status == verdict.StatusNotExercised {
+			u.infof("%s: %s", p, f.Reason)
 		}
 		fmt.Fprintf(pio.Stdout, "loupe: %s status=%s mode=%s syscalls=%d\n", p, f.Status, f.Mode, shippedSyscalls(f))
 	}
@@ -160,15 +171,29 @@ func (v *verdicts) verdict(p string) *verdict.File {
 	if !ok {
 		attrs = debhelper.Attribute(v.pio.Dir, run.Binaries, v.idx, v.s.Config)
 		v.attrs[run] = attrs
+		for _, a := range attrs {
+			if a.StandIn != nil && len(a.Owners) == 0 {
+				v.u.warnf("%s: %s", a.Rel, a.Note)
+			}
+		}
 	}
+	ex := debhelper.Explain(attrs, v.idx, v.s.Config, p)
 	f.Binaries = debhelper.Binaries(attrs, p)
+	f.Helpers = debhelper.Helpers(attrs, v.s.Helpers == debhelper.HelpersFull, ex.HelperNotes)
+	f.Evidence = ex.Evidence
+	if !ex.ShipsExecutables && len(f.Helpers) > 0 {
+		// A -doc or data package: the helpers say nothing about it, and
+		// a suite may run hundreds of them.
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the test step ran %d test helpers; they are not listed, since %s ships no executable",
+			len(f.Helpers), p))
+		f.Helpers = nil
+	}
 	f.RunMetadata.Notes = append(f.RunMetadata.Notes, attributionNotes(attrs, p)...)
 	if run.Error != "" {
 		return errorf("%s", run.Error)
 	}
-	if len(debhelper.Shipped(attrs, p)) == 0 {
-		f.Status = verdict.StatusNotExercised
-		f.Reason = fmt.Sprintf("the test step ran none of the executables %s ships", p)
+	if ex.Reason != "" {
+		f.Status, f.Reason = verdict.StatusNotExercised, ex.Reason
 		return f
 	}
 	if v.s.Mode != debhelper.ModeAnalyze {
@@ -204,7 +229,7 @@ func (v *verdicts) analyze(f *verdict.File, p string, run *debhelper.Run, attrs 
 		Stdout:      v.pio.Stdout,
 		Stderr:      v.pio.Stderr,
 	}
-	req.Template.Binaries = nil
+	req.Template.Binaries, req.Template.Helpers, req.Template.Evidence = nil, nil, nil
 	v.u.infof("%s: analyzing %d binaries (%d replicas, %d jobs)", p, len(req.Whitelist), req.Replicas, req.Jobs)
 	got, err := v.deps.Analyze(v.ctx, req)
 	if err != nil {
@@ -224,19 +249,14 @@ func (v *verdicts) analyze(f *verdict.File, p string, run *debhelper.Run, attrs 
 	out.Binaries = nil
 	for _, b := range got.Binaries {
 		if a, ok := byPath[b.Path]; ok {
-			for _, o := range a.Owners {
-				if o.Package == p {
-					b.Path, b.BuildPath, b.Shipped, b.Package = o.Installed, a.Rel, true, p
-				}
+			if e, ok := a.Entry(p, b); ok {
+				b = e
 			}
 		}
 		out.Binaries = append(out.Binaries, b)
 	}
-	for _, b := range f.Binaries {
-		if !b.Shipped {
-			out.Binaries = append(out.Binaries, b) // test helpers, from the trace
-		}
-	}
+	out.Helpers = f.Helpers // from the trace: never experimented on
+	out.Evidence = append(out.Evidence, f.Evidence...)
 	out.RunMetadata.Notes = append(out.RunMetadata.Notes, f.RunMetadata.Notes...)
 	return &out
 }
@@ -262,12 +282,13 @@ func attributionNotes(attrs []debhelper.Attribution, p string) []string {
 	var out []string
 	for _, a := range attrs {
 		for _, o := range a.Owners {
-			if o.Package == p {
+			switch {
+			case o.Package != p:
+			case a.StandIn != nil:
+				out = append(out, fmt.Sprintf("%s: stand-in for %s (%s)", a.Rel, o.Installed, a.StandIn.Where(debhelper.ConfigFile)))
+			default:
 				out = append(out, fmt.Sprintf("%s: shipped as %s (by %s)", a.Rel, o.Installed, a.By))
 			}
-		}
-		if len(a.Owners) == 0 && a.Note != "" {
-			out = append(out, fmt.Sprintf("%s: test helper: %s", a.Rel, a.Note))
 		}
 	}
 	return out

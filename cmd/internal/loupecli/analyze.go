@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
@@ -38,15 +39,15 @@ func analyzeCommand() *cli.Command {
 			"(stopping at the first failure); everything that held is confirmed in one combined run, and " +
 			"conflicts are found by delta debugging. Runs see the tree (--tree, default the current directory), " +
 			"/tmp and the home directory at their usual paths but write to private copies, each with its own " +
-			"HOME, TMPDIR and network namespace. The verdict (YAML, schema loupe/verdict/v1, see " +
+			"HOME, TMPDIR and network namespace. The verdict (YAML, schema loupe/verdict/v2, see " +
 			"doc/verdict-schema.md) goes to stdout or --output. With --state, finished runs are journaled and the " +
 			"same command resumes after an interruption. Exit status: 0 ok, 1 the workload fails untouched, " +
 			"2 loupe failed, 3 nothing could be tested (insensitive or not-exercised), 130 interrupted.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "binary", Aliases: []string{"b"}, Usage: "whitelist this executable or script (repeatable; at least one)"},
-			&cli.IntFlag{Name: "replicas", Aliases: []string{"r"}, Value: 3, Usage: "replicas of each baseline, experiment and confirmation"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "runs at once"},
-			&cli.DurationFlag{Name: "timeout", Usage: "limit of every run (default: 5 x the slowest baseline run + 5s, baseline unlimited)"},
+			&cli.IntFlag{Name: "replicas", Aliases: []string{"r"}, Value: 3, Usage: "replicas of each baseline, experiment and confirmation (1 to 100)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "runs at once (1 to 256)"},
+			&cli.DurationFlag{Name: "timeout", Usage: "limit of every run, at most 24h (default, or 0: 5 x the slowest baseline run + 5s, baseline unlimited)"},
 			&cli.StringFlag{Name: "state", Usage: "journal finished runs in `DIR`, and resume from it"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the verdict to `FILE` (atomically) instead of stdout"},
 			&cli.StringFlag{Name: "tree", Usage: "the workload's tree: its working directory, kept private (default: the current directory)"},
@@ -67,8 +68,10 @@ func runAnalyze(c *cli.Context) error {
 	if len(bins) == 0 {
 		return errors.New("analyze: no --binary: name the executable(s) whose syscalls to analyse")
 	}
-	if c.Int("replicas") < 1 || c.Int("jobs") < 1 {
-		return errors.New("analyze: --replicas and --jobs must be at least 1")
+	if err := errors.Join(limits.Count("--replicas", c.Int("replicas"), 1, limits.MaxReplicas),
+		limits.Count("--jobs", c.Int("jobs"), 1, limits.MaxJobs),
+		limits.Timeout("--timeout", c.Duration("timeout"))); err != nil {
+		return fmt.Errorf("analyze: %w", err)
 	}
 	gran := verdict.Granularity(c.String("granularity"))
 	switch gran {
@@ -93,6 +96,12 @@ func runAnalyze(c *cli.Context) error {
 	tree, err := filepath.Abs(tree)
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
+	}
+
+	if out := c.String("output"); out != "" {
+		if err := checkOutput("analyze", "--output", out); err != nil {
+			return err
+		}
 	}
 
 	a := runner.Analysis{
@@ -153,18 +162,14 @@ func isolationHint(err error) string {
 }
 
 func writeVerdict(c *cli.Context, f *verdict.File) error {
-	if out := c.String("output"); out != "" {
-		if err := verdict.WriteFile(out, f); err != nil {
-			return fmt.Errorf("analyze: %w", err)
-		}
-		return nil
-	}
 	b, err := verdict.Marshal(f)
 	if err != nil {
-		return err
+		return fmt.Errorf("analyze: %w", err)
 	}
-	_, err = c.App.Writer.Write(b)
-	return err
+	if err := writeOutput("verdict", c.String("output"), b, c.App.Writer); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
 }
 
 // summarize prints what the verdict says, in a few lines: the cost (units by

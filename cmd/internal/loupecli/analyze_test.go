@@ -55,7 +55,7 @@ func TestAnalyzeUsageErrors(t *testing.T) {
 		{"missing binary", []string{"analyze", "--binary", filepath.Join(tmp, "nope"), "--", "/bin/true"}, "nope: "},
 		{"bad granularity", []string{"analyze", "--binary", "/bin/true", "--granularity", "bytes", "--", "/bin/true"}, "--granularity"},
 		{"bad isolation", []string{"analyze", "--binary", "/bin/true", "--isolation", "vm", "--", "/bin/true"}, "--isolation"},
-		{"zero replicas", []string{"analyze", "--binary", "/bin/true", "--replicas", "0", "--", "/bin/true"}, "at least 1"},
+		{"zero replicas", []string{"analyze", "--binary", "/bin/true", "--replicas", "0", "--", "/bin/true"}, "--replicas 0: want a whole number from 1 to 100"},
 		{"bad tree", []string{"analyze", "--binary", "/bin/true", "--tree", filepath.Join(tmp, "none"), "--", "/bin/true"}, "workload tree"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,7 +26,38 @@ type exitError struct {
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-func writeFileAtomic(path string, data []byte) error { return atomicfile.WriteFile(path, data, 0o644) }
+// checkOutput fails, before any work, when a file the command writes at
+// the end could not be written (its directory is missing, read-only, ...).
+func checkOutput(cmd, flag, path string) error {
+	if err := atomicfile.CheckWritable(path); err != nil {
+		return fmt.Errorf("%s: %s: %w", cmd, flag, err)
+	}
+	return nil
+}
+
+// writeOutput writes a command's result to path (atomically), or to w when
+// path is "". If that fails all the same, the result is kept in a new file
+// of the temporary directory, and the error says where: a finished result
+// is never lost.
+func writeOutput(what, path string, data []byte, w io.Writer) error {
+	var err error
+	if path == "" {
+		if _, err = w.Write(data); err != nil {
+			err = fmt.Errorf("write the %s to standard output: %w", what, err)
+			path = what + ".out"
+		}
+	} else {
+		err = atomicfile.WriteFile(path, data, 0o644)
+	}
+	if err == nil {
+		return nil
+	}
+	kept, kerr := atomicfile.Keep(path, data)
+	if kerr != nil {
+		return fmt.Errorf("%w; the %s is lost: %v", err, what, kerr)
+	}
+	return fmt.Errorf("%w; the %s is kept in %s", err, what, kept)
+}
 
 // New returns the loupe application.
 func New(stdin io.Reader, stdout, stderr io.Writer) *cli.App {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
@@ -21,15 +22,25 @@ func dbCommand() *cli.Command {
 			"package and architecture: the newest Debian version wins, ties go to analyze over trace, then " +
 			"status ok, then the lowest sha256; the others are kept as superseded, with their provenance. " +
 			"Malformed files are reported with file, line and field and skipped; --strict makes them fatal.\n\n" +
-			"--loupedb imports upstream Loupe results (apps/<app>/<workload>/<run>/data/dyn.csv).\n\n" +
+			"--loupedb imports upstream Loupe results (DIR/apps/<app>/<workload>/<run>/data/dyn.csv); a DIR that holds " +
+			"none (a file, a directory without apps/) is an error, whatever --strict says.\n\n" +
 			"Example: loupe db -o rebuild.dataset.json --loupedb ../shared/loupedb rebuild-out/",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the dataset to `FILE` (default: stdout)"},
 			&cli.StringSliceFlag{Name: "loupedb", Usage: "import an upstream loupedb `DIR`"},
 			&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 if any input was malformed"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "files parsed in parallel (default: CPUs)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "files parsed in parallel, at most 256 (default, or 0: CPUs)"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := limits.Count("--jobs", c.Int("jobs"), 0, limits.MaxJobs); err != nil {
+				return fmt.Errorf("db: %w", err)
+			}
+			out := c.String("output")
+			if out != "" {
+				if err := checkOutput("db", "--output", out); err != nil {
+					return err
+				}
+			}
 			ds := &dataset.Dataset{Schema: dataset.Schema}
 			if c.NArg() > 0 {
 				var err error
@@ -57,18 +68,16 @@ func dbCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if out := c.String("output"); out != "" {
-				if err := dataset.WriteFile(out, ds); err != nil {
-					return fmt.Errorf("db: %w", err)
-				}
+			if err := writeOutput("dataset", out, b, c.App.Writer); err != nil {
+				return fmt.Errorf("db: %w", err)
+			}
+			if out != "" {
 				sup := 0
 				for _, e := range ds.Entries {
 					sup += len(e.Superseded)
 				}
 				fmt.Fprintf(c.App.ErrWriter, "loupe db: %d entries (%d superseded duplicates kept as provenance), %d problems -> %s\n",
 					len(ds.Entries), sup, len(ds.Problems), out)
-			} else if _, err := c.App.Writer.Write(b); err != nil {
-				return err
 			}
 			if c.Bool("strict") && len(ds.Problems) > 0 {
 				return exitError{code: 1}

@@ -1,6 +1,7 @@
 package loupecli
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -30,10 +31,17 @@ func planCommand() *cli.Command {
 			&cli.StringFlag{Name: "cost", Usage: "per-syscall implementation cost `FILE`"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, yaml or json"},
 			&cli.BoolFlag{Name: "naive", Usage: "ignore stub/fake evidence: implement everything traced"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the plan to `FILE` (atomically) instead of stdout"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return fmt.Errorf("plan: want one DATASET argument (see loupe db)")
+			}
+			out := c.String("output")
+			if out != "" {
+				if err := checkOutput("plan", "--output", out); err != nil {
+					return err
+				}
 			}
 			ds, err := dataset.ReadFile(c.Args().First())
 			if err != nil {
@@ -43,7 +51,14 @@ func planCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return plan.Write(c.App.Writer, p, c.String("format"))
+			var buf bytes.Buffer
+			if err := plan.Write(&buf, p, c.String("format")); err != nil {
+				return fmt.Errorf("plan: %w", err)
+			}
+			if err := writeOutput("plan", out, buf.Bytes(), c.App.Writer); err != nil {
+				return fmt.Errorf("plan: %w", err)
+			}
+			return nil
 		},
 	}
 }
@@ -52,6 +67,9 @@ func makePlan(c *cli.Context, ds *dataset.Dataset) (*plan.Plan, error) {
 	o, err := plan.ReadOS(c.String("os"))
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
+	}
+	for _, w := range o.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "loupe plan: warning: %s\n", w)
 	}
 	w, err := plan.ParseWorkload(c.String("workload"))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper/rebuild"
+	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 )
@@ -20,8 +21,8 @@ func rebuildCommand() *cli.Command {
 		Name:      "rebuild",
 		Usage:     "rebuild source packages with sbuild (locally or on debusine) and dh_loupe enabled, resumably",
 		ArgsUsage: "[SOURCE...]",
-		Description: "Builds each SOURCE (a .dsc, or a source package name or name_version that sbuild fetches) " +
-			"with dh_loupe enabled, on one of two backends.\n\n" +
+		Description: "Builds each SOURCE (an existing .dsc, or a source package name or name_version that sbuild fetches; " +
+			"anything else, such as a path or \"..\", is refused before any build) with dh_loupe enabled, on one of two backends.\n\n" +
 			"--backend sbuild (default): sbuild --chroot-mode=unshare on this machine, DH_EXTRA_ADDONS=loupe " +
 			"(through $build_environment in a generated SBUILD_CONFIG) and the dh-loupe .deb injected " +
 			"(--extra-package, --add-depends=dh-loupe).\n\n" +
@@ -34,7 +35,7 @@ func rebuildCommand() *cli.Command {
 			"Each package lands in OUT/pkgs/<name>; OUT/rebuild-journal.jsonl records each outcome, so a run that was " +
 			"stopped continues where it was and finished packages are skipped. Statuses: built, tests-failed, " +
 			"insensitive, loupe-error, build-failed. OUT is an input of loupe db (or use --db).\n\n" +
-			"Example: loupe rebuild --chroot bookworm.tar.zst --dh-loupe-deb dh-loupe_0.1.0_amd64.deb " +
+			"Example: loupe rebuild --chroot bookworm.tar.zst --dh-loupe-deb dh-loupe_0.2.0_amd64.deb " +
 			"--out rebuild --jobs 2 --db rebuild.dataset.json sed bzip2 hello\n" +
 			"Example: loupe rebuild --backend debusine --workspace loupe --environment 12 --mode trace " +
 			"--out rebuild --jobs 50 sed_4.9-1.dsc",
@@ -46,7 +47,7 @@ func rebuildCommand() *cli.Command {
 			&cli.StringFlag{Name: "dist", Value: "bookworm", Usage: "sbuild: distribution (sbuild --dist)"},
 			&cli.StringFlag{Name: "mode", Usage: "loupe mode: trace or analyze (sbuild: put in DEB_BUILD_OPTIONS; debusine: checked against the environment's)"},
 			&cli.StringFlag{Name: "list", Usage: "read SOURCEs from `FILE`, one per line"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "parallel builds (debusine: work requests in flight)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "parallel builds, 1 to 256 (debusine: work requests in flight)"},
 			&cli.BoolFlag{Name: "retry-failed", Usage: "rebuild recorded packages whose status is not built"},
 			&cli.StringFlag{Name: "db", Usage: "then collect OUT into the dataset `FILE`"},
 			&cli.StringSliceFlag{Name: "sbuild-arg", Usage: "sbuild: extra sbuild argument (repeatable)"},
@@ -69,6 +70,12 @@ func rebuildCommand() *cli.Command {
 			if len(specs) == 0 {
 				return fmt.Errorf("rebuild: no source packages given")
 			}
+			if err := rebuild.CheckSpecs(specs); err != nil {
+				return fmt.Errorf("rebuild: %w", err)
+			}
+			if err := limits.Count("--jobs", c.Int("jobs"), 1, limits.MaxJobs); err != nil {
+				return fmt.Errorf("rebuild: %w", err)
+			}
 			switch m := c.String("mode"); m {
 			case "", "trace", "analyze":
 			default:
@@ -77,6 +84,12 @@ func rebuildCommand() *cli.Command {
 			out, err := filepath.Abs(c.String("out"))
 			if err != nil {
 				return err
+			}
+			db := c.String("db")
+			if db != "" {
+				if err := checkOutput("rebuild", "--db", db); err != nil {
+					return err
+				}
 			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return fmt.Errorf("rebuild: %w", err)
@@ -99,11 +112,11 @@ func rebuildCommand() *cli.Command {
 				}
 				b = sb
 			case "debusine":
-				db, err := newDebusine(c, out)
+				d, err := newDebusine(c, out)
 				if err != nil {
 					return fmt.Errorf("rebuild: %w", err)
 				}
-				b = db
+				b = d
 			default:
 				return fmt.Errorf("rebuild: --backend %q: want sbuild or debusine", c.String("backend"))
 			}
@@ -113,14 +126,18 @@ func rebuildCommand() *cli.Command {
 			if runErr != nil {
 				return runErr
 			}
-			if db := c.String("db"); db != "" {
+			if db != "" {
 				ds, err := dataset.Collect(c.Context, []string{out}, dataset.CollectOptions{})
 				if err != nil {
 					return fmt.Errorf("rebuild: %w", err)
 				}
 				ds.Loupe = version.Version
-				if err := dataset.WriteFile(db, ds); err != nil {
+				b, err := dataset.Marshal(ds)
+				if err != nil {
 					return fmt.Errorf("rebuild: %w", err)
+				}
+				if err := writeOutput("dataset", db, b, nil); err != nil {
+					return fmt.Errorf("rebuild: %w (the builds are in %s: loupe db -o FILE %s collects them again)", err, out, out)
 				}
 				fmt.Fprintf(c.App.Writer, "loupe rebuild: %d dataset entries, %d problems -> %s\n", len(ds.Entries), len(ds.Problems), db)
 			}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/report"
@@ -35,6 +34,10 @@ func reportCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return fmt.Errorf("report: want one DATASET argument (see loupe db)")
 			}
+			out := c.String("output")
+			if err := checkOutput("report", "--output", out); err != nil {
+				return err
+			}
 			ds, err := dataset.ReadFile(c.Args().First())
 			if err != nil {
 				return fmt.Errorf("report: %w", err)
@@ -43,6 +46,9 @@ func reportCommand() *cli.Command {
 			if f := c.String("os"); f != "" {
 				if opt.OS, err = plan.ReadOS(f); err != nil {
 					return fmt.Errorf("report: %w", err)
+				}
+				for _, w := range opt.OS.Warnings {
+					fmt.Fprintf(c.App.ErrWriter, "loupe report: warning: %s\n", w)
 				}
 			}
 			if opt.Workload, err = plan.ParseWorkload(c.String("workload")); err != nil {
@@ -62,8 +68,7 @@ func reportCommand() *cli.Command {
 			if err := report.Write(&buf, ds, opt); err != nil {
 				return fmt.Errorf("report: %w", err)
 			}
-			out := c.String("output")
-			if err := atomicfile.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+			if err := writeOutput("report", out, buf.Bytes(), nil); err != nil {
 				return fmt.Errorf("report: %w", err)
 			}
 			fmt.Fprintf(c.App.ErrWriter, "loupe report: wrote %s (%d bytes)\n", out, buf.Len())

@@ -67,8 +67,12 @@ func runTrace(c *cli.Context) error {
 	var ms []tracer.Matcher
 	if bins := c.StringSlice("binary"); len(bins) > 0 {
 		for _, b := range bins {
-			if _, err := os.Stat(b); err != nil {
+			fi, err := os.Stat(b)
+			if err != nil {
 				return fmt.Errorf("trace: --binary %s: %w", b, err)
+			}
+			if fi.IsDir() {
+				return fmt.Errorf("trace: --binary %s: is a directory (use --binary-dir)", b)
 			}
 		}
 		m, err := tracer.MatchPath(bins...)
@@ -78,6 +82,12 @@ func runTrace(c *cli.Context) error {
 		ms = append(ms, m)
 	}
 	for _, d := range c.StringSlice("binary-dir") {
+		// A typo must not silently whitelist nothing (and record nothing).
+		if fi, err := os.Stat(d); err != nil {
+			return fmt.Errorf("trace: --binary-dir %s: %w", d, err)
+		} else if !fi.IsDir() {
+			return fmt.Errorf("trace: --binary-dir %s: not a directory (use --binary for one executable)", d)
+		}
 		m, err := tracer.MatchPrefix(d)
 		if err != nil {
 			return fmt.Errorf("trace: --binary-dir %s: %w", d, err)
@@ -92,6 +102,12 @@ func runTrace(c *cli.Context) error {
 		return fmt.Errorf("trace: %w", err)
 	}
 	opts.Rules = rules
+	out := c.String("output")
+	if out != "" {
+		if err := checkOutput("trace", "--output", out); err != nil {
+			return err
+		}
+	}
 
 	ctx, stop := tracer.ForegroundContext(c.Context)
 	defer stop()
@@ -114,14 +130,12 @@ func runTrace(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if out := c.String("output"); out != "" {
-		if err := writeFileAtomic(out, doc); err != nil {
-			return fmt.Errorf("trace: %w", err)
-		}
-	} else if _, err := c.App.Writer.Write(doc); err != nil {
-		return err
+	st := exitError{code: res.Exit.ShellCode(), sig: res.Exit.Signal}
+	if err := writeOutput("trace", out, doc, c.App.Writer); err != nil {
+		// The command ran: loupe still ends as it did.
+		st.msg = "trace: " + err.Error()
 	}
-	return exitError{code: res.Exit.ShellCode(), sig: res.Exit.Signal}
+	return st
 }
 
 // parseRules turns --stub/--fake/--errno values into rules, validating the

@@ -83,6 +83,10 @@ func TestTraceCLI(t *testing.T) {
 		{name: "stub", args: []string{"--binary", fx, "--stub", "sysinfo", "--", fx, "ok"}, wantCode: 38},
 		{name: "fake", args: []string{"--binary", fx, "--fake", "sysinfo", "--", fx, "ok"}},
 		{name: "missing binary", args: []string{"--binary", "/nonexistent", "--", "true"}, wantCode: 2, stderr: "--binary /nonexistent"},
+		// Accepted silently before: a typo traced nothing and said nothing.
+		{name: "missing binary dir", args: []string{"--binary-dir", "/nonexistent", "--", "true"}, wantCode: 2, stderr: "--binary-dir /nonexistent: stat /nonexistent: no such file or directory"},
+		{name: "binary dir is a file", args: []string{"--binary-dir", "/bin/true", "--", "true"}, wantCode: 2, stderr: "--binary-dir /bin/true: not a directory"},
+		{name: "binary is a dir", args: []string{"--binary", "/usr/bin", "--", "true"}, wantCode: 2, stderr: "--binary /usr/bin: is a directory (use --binary-dir)"},
 		{name: "unknown syscall suggests", args: []string{"--stub", "sysinfoo", "--", "true"}, wantCode: 2, stderr: `did you mean "sysinfo"`},
 		{name: "command not found", args: []string{"--", "/nonexistent/cmd"}, wantCode: 127, stderr: "cannot run"},
 		{name: "no command", args: []string{}, wantCode: 2, stderr: "no command"},
