@@ -12,6 +12,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/debhelper/rebuild"
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
+	"salsa.debian.org/loupe-team/loupe/internal/progress"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 )
@@ -57,6 +58,7 @@ func rebuildCommand() *cli.Command {
 			&cli.StringFlag{Name: "environment", Usage: "debusine: environment `LOOKUP` or artifact id with dh-loupe enabled"},
 			&cli.StringFlag{Name: "arch", Value: "amd64", Usage: "debusine: host architecture"},
 			&cli.DurationFlag{Name: "poll", Value: 10 * time.Second, Usage: "debusine: how often to ask for a work request's status"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print neither each package nor the progress on stderr"},
 		},
 		Action: func(c *cli.Context) error {
 			specs := c.Args().Slice()
@@ -120,8 +122,15 @@ func rebuildCommand() *cli.Command {
 			default:
 				return fmt.Errorf("rebuild: --backend %q: want sbuild or debusine", c.String("backend"))
 			}
-			results, runErr := rebuild.Run(c.Context, b, specs, rebuild.Options{Out: out, Jobs: c.Int("jobs"),
-				RetryFailed: c.Bool("retry-failed"), Progress: c.App.ErrWriter})
+			opt := rebuild.Options{Out: out, Jobs: c.Int("jobs"), RetryFailed: c.Bool("retry-failed")}
+			if !c.Bool("quiet") {
+				p := progress.New(c.App.ErrWriter, "loupe rebuild: ", progress.Options{What: "packages"})
+				opt.Progress = p.Log(c.App.ErrWriter)
+				opt.Done = func(done, planned int) { p.Update(progress.State{Done: done, Planned: planned}) }
+				p.Start()
+				defer p.Stop()
+			}
+			results, runErr := rebuild.Run(c.Context, b, specs, opt)
 			rebuild.Summary(c.App.Writer, results)
 			if runErr != nil {
 				return runErr
