@@ -7,7 +7,7 @@ export GOFLAGS ?= -buildvcs=false
 BIN := $(CURDIR)/bin
 GO_TEST_FLAGS ?= -count=1 -timeout 60m
 
-.PHONY: help deps build test test-short test-sbuild fuzz demo demo-trace bench generate vet fmt deb clean
+.PHONY: help deps build test test-short test-sbuild test-debusine fuzz demo demo-trace bench generate vet fmt deb clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,14 @@ test-sbuild: build deb ## build testdata packages with sbuild in unshare mode: b
 	scripts/sbuild-chroot unstable-if-available
 	LOUPE_BIN=$(BIN) LOUPE_SBUILD=1 LOUPE_DEB=$(CURDIR)/$$(ls dist/dh-loupe_*_amd64.deb) \
 	  go test -count=1 -timeout 60m -run 'Sbuild' -v ./debhelper/...
+
+test-debusine: build deb ## rebuild testdata packages on a local debusine (scripts/debusine-local; slow)
+	scripts/debusine-local up
+	deb=$(CURDIR)/$$(ls dist/dh-loupe_*_amd64.deb); \
+	  trace=$$(scripts/debusine-local env trace $$deb) && analyze=$$(scripts/debusine-local env analyze $$deb) && \
+	  LOUPE_BIN=$(BIN) LOUPE_DEBUSINE=1 LOUPE_DEBUSINE_CONFIG=$${LOUPE_DEBUSINE_STATE:-/var/lib/loupe-debusine}/client.ini \
+	  LOUPE_DEBUSINE_ENV_TRACE=$$trace LOUPE_DEBUSINE_ENV_ANALYZE=$$analyze \
+	  go test -count=1 -timeout 90m -run 'Debusine' -v ./debhelper/rebuild/
 
 fuzz: ## run every fuzzer for FUZZTIME each (default 30s); commit crashers from testdata/fuzz/
 	scripts/fuzz

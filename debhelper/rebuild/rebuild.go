@@ -37,7 +37,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -297,27 +296,45 @@ func (j *Journal) Record(r Result) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	f, err := os.OpenFile(j.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("journal: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := appendLine(j.path, b); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	j.done[r.Spec] = r
+	return nil
+}
+
+// appendLine appends b and a newline to path and syncs it: a record that
+// survives a crash right after (a torn last line is skipped on reading).
+func appendLine(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
 	return f.Close()
 }
 
 // Builder builds one package into dir (which exists and is empty) and
-// writes its console output to out. Sbuild is the real one.
+// writes its console output to out. It leaves in dir what the package's
+// build left: the build log (*.build), and if it built, the .changes and
+// the verdicts it lists; Inspect reads them. A build that ran and failed
+// returns an error wrapping ErrBuildFailed (a status of the package); any
+// other error is the backend's own problem and stops the run. The
+// backends: Sbuild (local sbuild, unshare mode) and Debusine (sbuild work
+// requests on a debusine server).
 type Builder interface {
 	Build(ctx context.Context, spec, dir string, out io.Writer) error
 }
+
+// ErrBuildFailed marks a build that ran and failed.
+var ErrBuildFailed = errors.New("build failed")
 
 // Options configure a rebuild.
 type Options struct {
@@ -452,14 +469,13 @@ func buildOne(ctx context.Context, b Builder, spec, outDir string) (Result, erro
 	berr := b.Build(ctx, spec, dir, out)
 	out.Close()
 	r := Inspect(dir)
-	var ee *exec.ExitError
-	if berr != nil && !errors.As(berr, &ee) && ctx.Err() == nil {
-		// sbuild could not even start: that is the driver's problem.
+	if berr != nil && !errors.Is(berr, ErrBuildFailed) && ctx.Err() == nil {
+		// The backend could not even build: that is the driver's problem.
 		return r, fmt.Errorf("rebuild %s: %w", spec, berr)
 	}
 	if berr != nil && r.Changes != "" && r.Status == Built {
-		// sbuild failed after the .changes existed (e.g. lintian).
-		r.Detail += "; sbuild exited with " + berr.Error()
+		// The build failed after the .changes existed (e.g. lintian).
+		r.Detail += "; " + berr.Error()
 	}
 	return r, nil
 }

@@ -112,7 +112,7 @@ func (r *replay) Build(ctx context.Context, spec, dir string, out io.Writer) err
 	}
 	fmt.Fprintf(out, "replayed %s\n", src)
 	if _, err := os.Stat(filepath.Join(src, "exit-status-2")); err == nil {
-		return exec.Command("false").Run() // a real *exec.ExitError
+		return fmt.Errorf("replay %w: %w", ErrBuildFailed, exec.Command("false").Run())
 	}
 	return nil
 }

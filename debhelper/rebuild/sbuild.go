@@ -2,6 +2,7 @@ package rebuild
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -196,5 +197,10 @@ func (s *Sbuild) Build(ctx context.Context, spec, dir string, out io.Writer) err
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
-	return cmd.Run()
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("sbuild %w: exited with %w", ErrBuildFailed, err)
+	}
+	return err
 }

@@ -273,6 +273,32 @@ func repoSources(t *testing.T, pkgs ...string) map[string]string {
 	return out
 }
 
+// checkTraceRebuild checks the results of a trace rebuild of hello-loupe,
+// multi-loupe and failing-loupe, in that order, on any backend.
+func checkTraceRebuild(t *testing.T, res []Result) {
+	t.Helper()
+	wantBins := map[string][]string{"hello-loupe": {"hello-loupe"}, "multi-loupe": {"multi-loupe-bin", "multi-loupe-scripts"}}
+	for i, name := range []string{"hello-loupe", "multi-loupe"} {
+		r := res[i]
+		t.Logf("%s: %s in %.0fs", name, r.Status, r.Seconds)
+		var got []string
+		for _, b := range r.Binaries {
+			got = append(got, b.Package)
+			if b.Status != "ok" || b.Mode != "trace" || b.Verdict == "" || b.Syscalls == 0 {
+				t.Errorf("%s: binary %+v: want status ok, mode trace, a verdict in the .changes", name, b)
+			}
+		}
+		if r.Status != Built || r.Changes == "" || strings.Join(got, " ") != strings.Join(wantBins[name], " ") {
+			t.Errorf("%s: %+v, binaries %v want %v (log %s)", name, r, got, wantBins[name], r.Log)
+		}
+	}
+	if f := res[2]; f.Status != TestsFailed || f.Changes != "" || f.Log == "" {
+		t.Errorf("failing-loupe: %+v, want tests-failed with a build log and without .changes", f)
+	} else {
+		t.Logf("failing-loupe: %s in %.0fs (%s)", f.Status, f.Seconds, f.Detail)
+	}
+}
+
 // TestSbuildRebuildDhLoupe rebuilds the repository's testdata packages
 // hello-loupe and multi-loupe (both build-depend on dh-sequence-loupe) and
 // failing-loupe (its test suite fails) with the real dh-loupe .deb, in
@@ -306,26 +332,7 @@ func TestSbuildRebuildDhLoupe(t *testing.T) {
 	var sum bytes.Buffer
 	Summary(&sum, res)
 	t.Logf("summary:\n%s", sum.String())
-	wantBins := map[string][]string{"hello-loupe": {"hello-loupe"}, "multi-loupe": {"multi-loupe-bin", "multi-loupe-scripts"}}
-	for i, name := range []string{"hello-loupe", "multi-loupe"} {
-		r := res[i]
-		t.Logf("%s: %s in %.0fs", name, r.Status, r.Seconds)
-		var got []string
-		for _, b := range r.Binaries {
-			got = append(got, b.Package)
-			if b.Status != "ok" || b.Mode != "trace" || b.Verdict == "" || b.Syscalls == 0 {
-				t.Errorf("%s: binary %+v: want status ok, mode trace, a verdict in the .changes", name, b)
-			}
-		}
-		if r.Status != Built || r.Changes == "" || strings.Join(got, " ") != strings.Join(wantBins[name], " ") {
-			t.Errorf("%s: %+v, binaries %v want %v (log %s)", name, r, got, wantBins[name], r.Log)
-		}
-	}
-	if f := res[2]; f.Status != TestsFailed || f.Changes != "" {
-		t.Errorf("failing-loupe: %+v, want tests-failed without .changes (log %s)", f, f.Log)
-	} else {
-		t.Logf("failing-loupe: %s in %.0fs (%s)", f.Status, f.Seconds, f.Detail)
-	}
+	checkTraceRebuild(t, res)
 	log, _ := os.ReadFile(res[0].Log)
 	if !bytes.Contains(log, []byte("DH_EXTRA_ADDONS=loupe")) {
 		t.Errorf("the build log does not show DH_EXTRA_ADDONS=loupe reaching the build (%s)", res[0].Log)
