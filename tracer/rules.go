@@ -38,7 +38,7 @@ func compileRules(t *sysent.Table, dec *subfeature.Decoder, rules []Rule) (*rule
 	if nr, ok := t.Number("execveat"); ok {
 		rs.execNrs[1] = nr
 	}
-	var all *Rule          // "*" with Stub, Fake or Errno
+	var all *Rule             // "*" with Stub, Fake or Errno
 	allowed := map[int]bool{} // whole syscalls exempted from "*"
 	for i := range rules {
 		r := &rules[i]
