@@ -76,7 +76,7 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands:             []*cli.Command{traceCommand()},
 		ExitErrHandler:       func(*cli.Context, error) {},
 	}
-	app.Commands = append(app.Commands, analyzeCommand(), dbCommand(), planCommand(), reportCommand(), rebuildCommand(), manCommand())
+	app.Commands = append(app.Commands, analyzeCommand(), dbCommand(), planCommand(), simulateCommand(), reportCommand(), rebuildCommand(), manCommand())
 	return app
 }
 

@@ -47,7 +47,7 @@ func planCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("plan: %w", err)
 			}
-			p, err := makePlan(c, ds)
+			p, err := makePlan(c, ds, "plan")
 			if err != nil {
 				return err
 			}
@@ -63,22 +63,37 @@ func planCommand() *cli.Command {
 	}
 }
 
-func makePlan(c *cli.Context, ds *dataset.Dataset) (*plan.Plan, error) {
+// makePlan computes the plan of --os, --workload, --cost, --apps and
+// --naive for ds, as loupe plan does; cmd names the command in messages.
+func makePlan(c *cli.Context, ds *dataset.Dataset, cmd string) (*plan.Plan, error) {
+	o, err := readOS(c, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return planFor(c, o, ds, cmd)
+}
+
+// readOS reads --os, printing its warnings.
+func readOS(c *cli.Context, cmd string) (*plan.OS, error) {
 	o, err := plan.ReadOS(c.String("os"))
 	if err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
+		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	for _, w := range o.Warnings {
-		fmt.Fprintf(c.App.ErrWriter, "loupe plan: warning: %s\n", w)
+		fmt.Fprintf(c.App.ErrWriter, "loupe %s: warning: %s\n", cmd, w)
 	}
+	return o, nil
+}
+
+func planFor(c *cli.Context, o *plan.OS, ds *dataset.Dataset, cmd string) (*plan.Plan, error) {
 	w, err := plan.ParseWorkload(c.String("workload"))
 	if err != nil {
-		return nil, fmt.Errorf("plan: --%w", err)
+		return nil, fmt.Errorf("%s: --%w", cmd, err)
 	}
 	var costs map[string]float64
 	if f := c.String("cost"); f != "" {
 		if costs, err = plan.ReadCosts(f); err != nil {
-			return nil, fmt.Errorf("plan: %w", err)
+			return nil, fmt.Errorf("%s: %w", cmd, err)
 		}
 	}
 	var only []string

@@ -64,39 +64,11 @@ func runTrace(c *cli.Context) error {
 	if c.Bool("kill-leftovers") {
 		opts.Leftovers = tracer.LeftoversKill
 	}
-	var ms []tracer.Matcher
-	if bins := c.StringSlice("binary"); len(bins) > 0 {
-		for _, b := range bins {
-			fi, err := os.Stat(b)
-			if err != nil {
-				return fmt.Errorf("trace: --binary %s: %w", b, err)
-			}
-			if fi.IsDir() {
-				return fmt.Errorf("trace: --binary %s: is a directory (use --binary-dir)", b)
-			}
-		}
-		m, err := tracer.MatchPath(bins...)
-		if err != nil {
-			return fmt.Errorf("trace: %w", err)
-		}
-		ms = append(ms, m)
+	wl, err := whitelistFlags(c, "trace")
+	if err != nil {
+		return err
 	}
-	for _, d := range c.StringSlice("binary-dir") {
-		// A typo must not silently whitelist nothing (and record nothing).
-		if fi, err := os.Stat(d); err != nil {
-			return fmt.Errorf("trace: --binary-dir %s: %w", d, err)
-		} else if !fi.IsDir() {
-			return fmt.Errorf("trace: --binary-dir %s: not a directory (use --binary for one executable)", d)
-		}
-		m, err := tracer.MatchPrefix(d)
-		if err != nil {
-			return fmt.Errorf("trace: --binary-dir %s: %w", d, err)
-		}
-		ms = append(ms, m)
-	}
-	if len(ms) > 0 {
-		opts.Whitelist = tracer.MatchAny(ms...)
-	}
+	opts.Whitelist = wl
 	rules, err := parseRules(c.StringSlice("stub"), c.StringSlice("fake"), c.StringSlice("errno"))
 	if err != nil {
 		return fmt.Errorf("trace: %w", err)
@@ -136,6 +108,45 @@ func runTrace(c *cli.Context) error {
 		st.msg = "trace: " + err.Error()
 	}
 	return st
+}
+
+// whitelistFlags builds the whitelist of --binary and --binary-dir; nil
+// when neither is given.
+func whitelistFlags(c *cli.Context, cmd string) (tracer.Matcher, error) {
+	var ms []tracer.Matcher
+	if bins := c.StringSlice("binary"); len(bins) > 0 {
+		for _, b := range bins {
+			fi, err := os.Stat(b)
+			if err != nil {
+				return nil, fmt.Errorf("%s: --binary %s: %w", cmd, b, err)
+			}
+			if fi.IsDir() {
+				return nil, fmt.Errorf("%s: --binary %s: is a directory (use --binary-dir)", cmd, b)
+			}
+		}
+		m, err := tracer.MatchPath(bins...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cmd, err)
+		}
+		ms = append(ms, m)
+	}
+	for _, d := range c.StringSlice("binary-dir") {
+		// A typo must not silently whitelist nothing (and record nothing).
+		if fi, err := os.Stat(d); err != nil {
+			return nil, fmt.Errorf("%s: --binary-dir %s: %w", cmd, d, err)
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("%s: --binary-dir %s: not a directory (use --binary for one executable)", cmd, d)
+		}
+		m, err := tracer.MatchPrefix(d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: --binary-dir %s: %w", cmd, d, err)
+		}
+		ms = append(ms, m)
+	}
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	return tracer.MatchAny(ms...), nil
 }
 
 // parseRules turns --stub/--fake/--errno values into rules, validating the
