@@ -300,7 +300,7 @@ func WriteSummary(w io.Writer, prefix string, r *Report) error {
 	}
 	fmt.Fprintf(&b, "%son %s the workload %s\n", prefix, osDesc, status)
 	if p := r.Plan; p != nil {
-		fmt.Fprintf(&b, "%splan step %d of %d (%s): the plan claims %d applications run", prefix, p.Step, p.Steps-1, p.Dataset, len(p.Supported))
+		fmt.Fprintf(&b, "%splan step %d of %d (%s): the plan claims %s run", prefix, p.Step, p.Steps-1, p.Dataset, plural(len(p.Supported), "application"))
 		if p.AppClaimed != nil {
 			if *p.AppClaimed {
 				fmt.Fprintf(&b, ", %s among them", r.App)
@@ -323,7 +323,7 @@ func WriteSummary(w io.Writer, prefix string, r *Report) error {
 			}
 			continue
 		}
-		fmt.Fprintf(&b, "%s%d %s the OS lacks were called:\n", prefix, len(x.ls), x.what)
+		fmt.Fprintf(&b, "%sthe workload called %s the OS lacks:\n", prefix, plural(len(x.ls), strings.TrimSuffix(x.what, "s")))
 		width := 0
 		for _, l := range x.ls {
 			width = max(width, len(l.Name))
@@ -345,4 +345,11 @@ func WriteSummary(w io.Writer, prefix string, r *Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
