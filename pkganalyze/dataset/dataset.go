@@ -36,9 +36,12 @@ const (
 type Dataset struct {
 	Schema string `json:"schema"`
 	// Loupe is the version of loupe that wrote the file.
-	Loupe    string    `json:"loupe,omitempty"`
-	Entries  []Entry   `json:"entries"`
-	Problems []Problem `json:"problems,omitempty"`
+	Loupe   string  `json:"loupe,omitempty"`
+	Entries []Entry `json:"entries"`
+	// Simulations are loupe simulate reports (doc/simulate.md): which
+	// applications were run on which OS, or plan step, and how that went.
+	Simulations []Simulation `json:"simulations,omitempty"`
+	Problems    []Problem    `json:"problems,omitempty"`
 }
 
 // Workload is what produced an entry's evidence.
@@ -269,6 +272,7 @@ func (d *Dataset) Normalize() {
 		}
 		sort.Strings(e.Notes)
 	}
+	sortSimulations(d.Simulations)
 	sort.SliceStable(d.Problems, func(i, j int) bool {
 		a, b := d.Problems[i], d.Problems[j]
 		if a.File != b.File {
@@ -354,6 +358,11 @@ func Parse(name string, b []byte) (*Dataset, error) {
 		}
 		if err := e.checkNames(); err != nil {
 			return nil, fmt.Errorf("%s: field entries[%d].%w", name, i, err)
+		}
+	}
+	for i, s := range d.Simulations {
+		if s.App == "" || s.OS == "" {
+			return nil, fmt.Errorf("%s: field simulations[%d]: simulation without app or os", name, i)
 		}
 	}
 	return &d, nil

@@ -220,6 +220,23 @@ func TestSimulatePlanStep(t *testing.T) {
 			t.Errorf("step %d: %s is %s (%s): a claimed app uses only what the plan provides", step, l.Name, l.State, l.Rule)
 		}
 	}
+	// The report enters a dataset: the dataset records the validated step.
+	rb, _ := r.Marshal()
+	rpath := filepath.Join(t.TempDir(), "simfixture.simulation.yaml")
+	os.WriteFile(rpath, rb, 0o644)
+	ds2 := filepath.Join(t.TempDir(), "d2.dataset.json")
+	if code, _, stderr := runCLI(t, "", "db", "-o", ds2, dsPath, rpath); code != 0 || !strings.Contains(stderr, ", 1 simulation,") {
+		t.Fatalf("db: exit %d\n%s", code, stderr)
+	}
+	d2, err := dataset.ReadFile(ds2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss := d2.SimulationsOf("simfixture"); len(ss) != 1 || *ss[0].PlanStep != step || !ss[0].Passed || !*ss[0].Claimed || ss[0].OS != "Kerla" ||
+		len(d2.Entries) != len(ds.Entries) {
+		t.Errorf("dataset simulations %+v (%d entries, want %d)", d2.Simulations, len(d2.Entries), len(ds.Entries))
+	}
+
 	code, stderr, r = sim(step - 1)
 	if code == 0 || *r.Plan.AppClaimed {
 		t.Fatalf("step %d: exit %d, claimed %v\n%s", step-1, code, *r.Plan.AppClaimed, stderr)
