@@ -30,7 +30,7 @@ func TestCollectSimulations(t *testing.T) {
 	r := &simulate.Report{App: "srv", OS: simulate.OS{Name: "Kerla after plan step 2", File: "/x/Kerla.syscalls", SHA256: "aa"},
 		Plan:    &simulate.PlanStep{Dataset: "d.json", DatasetSHA256: "bb", Step: 2, Steps: 9, AppClaimed: &yes},
 		Command: []string{"make", "check"}, Exit: simulate.Exit{Code: 2},
-		Lacking: []simulate.Lack{{Name: "socket", Calls: 1, State: "absent", Returns: "-ENOSYS", Rule: "not listed"}},
+		Lacking:  []simulate.Lack{{Name: "socket", Calls: 1, State: "absent", Returns: "-ENOSYS", Rule: "not listed"}},
 		Features: []simulate.Lack{{Name: "ioctl:TCGETS", Calls: 1, State: "faked", Returns: "0", Rule: "plan step 2"}}}
 	writeReport(t, filepath.Join(dir, "a"+simulate.Suffix), r)
 	named := filepath.Join(t.TempDir(), "report.yaml")
