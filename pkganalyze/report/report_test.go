@@ -33,6 +33,28 @@ func small() *dataset.Dataset {
 	}, Problems: []dataset.Problem{{File: "x.loupe.yaml", Line: 3, Field: "status", Message: "bad"}}}
 }
 
+// TestSimulations: simulations folded into the dataset have a section of
+// their own and a line in their application's details; a failure the plan
+// claimed would pass says so.
+func TestSimulations(t *testing.T) {
+	ds := small()
+	step, yes := 2, true
+	ds.Simulations = []dataset.Simulation{
+		{App: "alpha", OS: "Kerla", PlanStep: &step, Claimed: &yes, Exit: "exit 1", Command: "make check", Lacking: []string{"socket=absent", "/dev/shm=absent"}},
+		{App: "beta<script>", OS: "my<os>", Passed: true, Exit: "exit 0", Command: "./t"},
+	}
+	s := string(render(t, ds, Options{Title: "t"}))
+	for _, want := range []string{"<h2>Simulations</h2>", "<code>socket=absent /dev/shm=absent</code>", "<b>FAILED</b> (exit 1), claimed",
+		"Kerla after plan step 2: FAILED (exit 1), although the plan claims it", "my&lt;os&gt;: passed"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(strings.ToLower(s), "<script") || strings.Contains(string(render(t, small(), Options{})), "<h2>Simulations") {
+		t.Error("a name was not escaped, or a dataset without simulations has the section")
+	}
+}
+
 func render(t *testing.T, ds *dataset.Dataset, opt Options) []byte {
 	t.Helper()
 	var b bytes.Buffer
