@@ -45,11 +45,12 @@ demo: deps build ## build the example package testdata/hello-loupe with dh_loupe
 demo-trace: deps build ## loupe trace on a small example, without Debian packaging
 	testdata/demo/run-demo $(BIN)
 
-bench: build ## benchmarks: loupe vs native vs strace -f, as ratios
+bench: build ## benchmarks: tracing cost (loupe vs native vs strace -f) and analysis cost (runs vs upstream), as ratios
 	scripts/install-deps bench
 	bench/run $(BIN)
+	bench/analyze $(BIN)
 
-generate: ## regenerate the syscall and sub-feature tables from the kernel headers
+generate: ## regenerate the syscall and sub-feature tables (kernel headers) and the priors (data/loupedb)
 	go generate ./...
 
 deb: ## build the loupe and dh-loupe packages into dist/ (dpkg-buildpackage -b in a copy of the tree, offline)

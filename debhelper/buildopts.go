@@ -114,6 +114,8 @@ type Tuning struct {
 	TimeoutAuto bool
 	// Granularity selects the units the analysis tests (analyze mode).
 	Granularity verdict.Granularity
+	// Strategy is the analysis's search: adaptive or exhaustive.
+	Strategy string
 	// Helpers says how much of the test helpers a verdict lists.
 	Helpers HelperDetail
 }
@@ -145,12 +147,13 @@ type LoupeOptionError struct {
 }
 
 func (e *LoupeOptionError) Error() string {
-	return fmt.Sprintf("DEB_BUILD_OPTIONS: loupe=%s: %s (grammar: loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=DURATION][,granularity=syscalls|features|pseudo-files][,helpers=compact|full])", e.Value, e.Msg)
+	return fmt.Sprintf("DEB_BUILD_OPTIONS: loupe=%s: %s (grammar: loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=DURATION][,granularity=syscalls|features|pseudo-files][,helpers=compact|full][,strategy=adaptive|exhaustive])", e.Value, e.Msg)
 }
 
 // ParseLoupeOption parses the value of the loupe= build option:
 // off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=D]
-// [,granularity=syscalls|features|pseudo-files][,helpers=compact|full]. The parts
+// [,granularity=syscalls|features|pseudo-files][,helpers=compact|full]
+// [,strategy=adaptive|exhaustive]. The parts
 // may come in any order. On error the Tuning still holds what could be
 // read, so that "strict" is honoured even next to a typo.
 func ParseLoupeOption(v string) (Tuning, error) {
@@ -206,6 +209,13 @@ func ParseLoupeOption(v string) (Tuning, error) {
 				continue
 			}
 			t.Granularity = g
+		case key == "strategy":
+			st, ok := ParseStrategy(val)
+			if !ok {
+				errs = append(errs, fmt.Sprintf("strategy=%q: want adaptive or exhaustive", val))
+				continue
+			}
+			t.Strategy = st
 		default:
 			errs = append(errs, fmt.Sprintf("unknown setting %q", key))
 		}
@@ -222,6 +232,16 @@ func ParseGranularity(s string) (verdict.Granularity, bool) {
 	switch g := verdict.Granularity(s); g {
 	case verdict.GranSyscalls, verdict.GranFeatures, verdict.GranPseudoFiles:
 		return g, true
+	}
+	return "", false
+}
+
+// ParseStrategy accepts the analysis strategies of the verdict schema:
+// adaptive or exhaustive.
+func ParseStrategy(s string) (string, bool) {
+	switch s {
+	case verdict.StrategyAdaptive, verdict.StrategyExhaustive:
+		return s, true
 	}
 	return "", false
 }

@@ -83,6 +83,9 @@ func TestParseLoupeOption(t *testing.T) {
 		{in: "analyze,granularity=syscalls", want: Tuning{Mode: ModeAnalyze, Granularity: verdict.GranSyscalls}},
 		{in: "analyze,granularity=feature", want: Tuning{Mode: ModeAnalyze}, wantErr: `granularity="feature": want syscalls, features or pseudo-files`},
 		{in: "analyze,granularity=", want: Tuning{Mode: ModeAnalyze}, wantErr: `granularity=""`},
+		{in: "analyze,strategy=exhaustive", want: Tuning{Mode: ModeAnalyze, Strategy: verdict.StrategyExhaustive}},
+		{in: "strategy=adaptive,analyze", want: Tuning{Mode: ModeAnalyze, Strategy: verdict.StrategyAdaptive}},
+		{in: "analyze,strategy=fast", want: Tuning{Mode: ModeAnalyze}, wantErr: `strategy="fast": want adaptive or exhaustive`},
 		{in: "trace,helpers=full", want: Tuning{Mode: ModeTrace, Helpers: HelpersFull}},
 		{in: "helpers=compact,analyze", want: Tuning{Mode: ModeAnalyze, Helpers: HelpersCompact}},
 		{in: "trace,helpers=all", want: Tuning{Mode: ModeTrace}, wantErr: `helpers="all": want compact or full`},
@@ -105,10 +108,12 @@ func TestResolveSettings(t *testing.T) {
 	cfgTrace := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeTrace, Replicas: 7}}
 	cfgTuneOnly := &Config{File: ConfigFile, Tuning: Tuning{Replicas: 7}}
 	cfgFeatures := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeAnalyze, Replicas: 7, Granularity: verdict.GranFeatures}}
+	cfgJobs := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeAnalyze, Jobs: 3}}
 	cfgFull := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeTrace, Replicas: 7, Helpers: HelpersFull}}
 	tests := []struct {
 		name          string
 		gran          verdict.Granularity // "": syscalls
+		strategy      string              // "": adaptive
 		helpers       HelperDetail        // "": compact
 		env           []string
 		cfg           *Config
@@ -151,12 +156,27 @@ func TestResolveSettings(t *testing.T) {
 			artifacts: true, mode: ModeAnalyze, replicas: 3, jobs: 1, problems: 1},
 		{name: "bad value: artifacts with an error, no tracing", env: []string{"DEB_BUILD_OPTIONS=loupe=trace,stric"},
 			artifacts: true, mode: ModeTrace, replicas: 3, jobs: 1, problems: 1},
+		// Jobs: jobs= wins, else the build's parallel=N, else serial (as
+		// debhelper does for the build itself).
+		{name: "jobs from parallel=N", env: []string{"DEB_BUILD_OPTIONS=parallel=4 loupe=analyze"},
+			artifacts: true, traced: true, mode: ModeAnalyze, replicas: 3, jobs: 4},
+		{name: "jobs= wins over parallel=N", env: []string{"DEB_BUILD_OPTIONS=parallel=4 loupe=analyze,jobs=2"},
+			artifacts: true, traced: true, mode: ModeAnalyze, replicas: 3, jobs: 2},
+		{name: "config jobs wins over parallel=N", env: []string{"DEB_BUILD_OPTIONS=parallel=4"}, cfg: cfgJobs,
+			artifacts: true, traced: true, mode: ModeAnalyze, replicas: 3, jobs: 3},
+		{name: "serial without either", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze"},
+			artifacts: true, traced: true, mode: ModeAnalyze, replicas: 3, jobs: 1},
+		{name: "strategy from DBO", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze,strategy=exhaustive"},
+			artifacts: true, traced: true, mode: ModeAnalyze, replicas: 3, jobs: 1, strategy: verdict.StrategyExhaustive},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := ResolveSettings(tt.env, tt.cfg, nil)
 			if want := cmp.Or(tt.gran, verdict.GranSyscalls); s.Granularity != want {
 				t.Errorf("granularity = %q, want %q", s.Granularity, want)
+			}
+			if want := cmp.Or(tt.strategy, verdict.StrategyAdaptive); s.Strategy != want {
+				t.Errorf("strategy = %q, want %q", s.Strategy, want)
 			}
 			if want := cmp.Or(tt.helpers, HelpersCompact); s.Helpers != want {
 				t.Errorf("helpers = %q, want %q", s.Helpers, want)

@@ -23,9 +23,10 @@ const ConfigFile = "debian/loupe.yaml"
 //	mode: trace            # off | trace | analyze; setting it asks for verdicts
 //	strict: false          # loupe's own errors fail the build
 //	replicas: 3            # analyze: runs per experiment (1 to 100)
-//	jobs: 1                # analyze: experiments run at once (1 to 256)
+//	jobs: 2                # analyze: runs at once (1 to 256; default: parallel=N, else 1)
 //	timeout: 30m           # analyze: per run, at most 24h (default, or 0: from the baseline)
 //	granularity: syscalls  # analyze: syscalls | features | pseudo-files
+//	strategy: adaptive     # analyze: adaptive | exhaustive
 //	binaries:
 //	  add:                 # build-tree executables to count as shipped
 //	    - path: debian/build-x/foo   # glob, relative to the source tree
@@ -195,7 +196,7 @@ func (p configParser) fields(n *yaml.Node, field string, known ...string) (map[s
 }
 
 func (p configParser) top(n *yaml.Node, c *Config) error {
-	f, err := p.fields(n, "", "mode", "strict", "replicas", "jobs", "timeout", "granularity", "helpers", "binaries", "stand-ins")
+	f, err := p.fields(n, "", "mode", "strict", "replicas", "jobs", "timeout", "granularity", "helpers", "strategy", "binaries", "stand-ins")
 	if err != nil {
 		return err
 	}
@@ -249,6 +250,13 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 			return p.errf(kv[1], "helpers", "want compact or full, found %q", kv[1].Value)
 		}
 		c.Helpers = h
+	}
+	if kv, ok := f["strategy"]; ok {
+		st, ok := ParseStrategy(kv[1].Value)
+		if kv[1].Kind != yaml.ScalarNode || !ok {
+			return p.errf(kv[1], "strategy", "want adaptive or exhaustive, found %q", kv[1].Value)
+		}
+		c.Strategy = st
 	}
 	if kv, ok := f["binaries"]; ok {
 		if err := p.binaries(kv[1], c); err != nil {

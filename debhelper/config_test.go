@@ -32,6 +32,7 @@ replicas: 5
 jobs: 2
 timeout: 45m
 granularity: features
+strategy: exhaustive
 helpers: full
 binaries:
   add:
@@ -50,19 +51,19 @@ stand-ins:
 			pkgs: two,
 			want: &Config{File: "loupe.yaml",
 				Tuning: Tuning{Mode: ModeAnalyze, Strict: &yes, Replicas: 5, Jobs: 2, Timeout: 45 * time.Minute,
-					Granularity: verdict.GranFeatures, Helpers: HelpersFull},
+					Granularity: verdict.GranFeatures, Helpers: HelpersFull, Strategy: verdict.StrategyExhaustive},
 				Add: []AddRule{{Path: "debian/build-x/foo", Package: "foo", Installed: "/usr/bin/foo"},
 					{Path: "src/.libs/*", Package: "foo-data"}},
 				Exclude: []string{"tests/*", "/usr/lib/foo/helper"},
-				StandIns: []StandIn{{Path: "src/foo-debug", Installed: "/usr/bin/foo", Line: 19},
-					{Path: "obj-*/tests/foo.static", Installed: "/usr/bin/foo", Line: 20}}},
+				StandIns: []StandIn{{Path: "src/foo-debug", Installed: "/usr/bin/foo", Line: 20},
+					{Path: "obj-*/tests/foo.static", Installed: "/usr/bin/foo", Line: 21}}},
 		},
 		{name: "package inferred when only one", doc: "binaries:\n  add:\n    - build/foo\n", pkgs: one,
 			want: &Config{File: "loupe.yaml", Add: []AddRule{{Path: "build/foo", Package: "foo"}}}},
 		{name: "not a mapping", doc: "- mode\n", pkgs: one,
 			wantErr: "loupe.yaml:1: the top level: expected a mapping (key: value lines), found a list"},
 		{name: "unknown key", doc: "mode: trace\nreplica: 3\n", pkgs: one,
-			wantErr: "loupe.yaml:2: field replica: unknown key (known keys: mode, strict, replicas, jobs, timeout, granularity, helpers, binaries, stand-ins)"},
+			wantErr: "loupe.yaml:2: field replica: unknown key (known keys: mode, strict, replicas, jobs, timeout, granularity, helpers, strategy, binaries, stand-ins)"},
 		{name: "bad helpers", doc: "helpers: all\n", pkgs: one,
 			wantErr: `loupe.yaml:1: field helpers: want compact or full, found "all"`},
 		{name: "stand-ins not a mapping", doc: "stand-ins:\n  - src/foo-debug\n", pkgs: one,
@@ -87,6 +88,8 @@ stand-ins:
 			wantErr: `loupe.yaml:3: field mode: unknown mode "anlyze" (want off, trace or analyze)`},
 		{name: "bad strict", doc: "strict: sometimes\n", pkgs: one,
 			wantErr: `loupe.yaml:1: field strict: want true or false, found "sometimes"`},
+		{name: "bad strategy", doc: "strategy: quick\n", pkgs: one,
+			wantErr: `loupe.yaml:1: field strategy: want adaptive or exhaustive, found "quick"`},
 		{name: "bad replicas", doc: "replicas: 0\n", pkgs: one,
 			wantErr: `loupe.yaml:1: field replicas: want a whole number from 1 to 100, found "0"`},
 		{name: "negative replicas", doc: "replicas: -3\n", pkgs: one,
@@ -96,13 +99,13 @@ stand-ins:
 		{name: "bad jobs", doc: "jobs: [1]\n", pkgs: one,
 			wantErr: `loupe.yaml:1: field jobs: want a whole number from 1 to 256, found ""`},
 		{name: "bad timeout", doc: "timeout: soon\n", pkgs: one,
-			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s), found "soon"`},
+			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (3 x the slowest baseline run, at least 5s), found "soon"`},
 		{name: "negative timeout", doc: "timeout: -1s\n", pkgs: one,
-			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s), found "-1s"`},
+			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (3 x the slowest baseline run, at least 5s), found "-1s"`},
 		{name: "overflowing timeout", doc: "timeout: 10000000000\n", pkgs: one,
-			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s), found "10000000000"`},
+			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (3 x the slowest baseline run, at least 5s), found "10000000000"`},
 		{name: "wrapping timeout", doc: "timeout: 18446744074\n", pkgs: one,
-			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s), found "18446744074"`},
+			wantErr: `loupe.yaml:1: field timeout: want a duration such as 90s, 30m or 2h (at most 24h), whole seconds, or 0 or auto for automatic (3 x the slowest baseline run, at least 5s), found "18446744074"`},
 		{name: "automatic timeout", doc: "timeout: 0\n", pkgs: one, want: &Config{File: "loupe.yaml", Tuning: Tuning{TimeoutAuto: true}}},
 		{name: "bad granularity", doc: "mode: analyze\ngranularity: files\n", pkgs: one,
 			wantErr: `loupe.yaml:2: field granularity: want syscalls, features or pseudo-files, found "files"`},

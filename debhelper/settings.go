@@ -7,10 +7,11 @@ import (
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
-// Defaults of the analyze mode.
+// Defaults of the analyze mode. Jobs default to DEB_BUILD_OPTIONS
+// parallel=N, as debhelper's own, and to 1 without it.
 const (
 	DefaultReplicas = 3
-	DefaultJobs     = 1
+	DefaultStrategy = verdict.StrategyAdaptive
 )
 
 // Settings is what loupe does in this build, from DEB_BUILD_OPTIONS,
@@ -32,7 +33,9 @@ type Settings struct {
 	// Granularity of the analysis (default syscalls).
 	Granularity verdict.Granularity
 	// Helpers: how much of the test helpers verdicts list (default compact).
-	Helpers  HelperDetail
+	Helpers HelperDetail
+	// Strategy of the analysis (default adaptive).
+	Strategy string
 	NoCheck  bool
 	Parallel int
 	Config   *Config // nil without debian/loupe.yaml
@@ -87,7 +90,10 @@ func ResolveSettings(env []string, cfg *Config, cfgErr error) *Settings {
 		s.Strict = *fromCfg.Strict
 	}
 	s.Replicas = first(fromDBO.Replicas, fromCfg.Replicas, DefaultReplicas)
-	s.Jobs = first(fromDBO.Jobs, fromCfg.Jobs, DefaultJobs)
+	// jobs= (or jobs: in debian/loupe.yaml) wins; else the build's own
+	// parallel=N, which dpkg-buildpackage -J/-j sets; else serial.
+	s.Jobs = first(fromDBO.Jobs, fromCfg.Jobs, s.Parallel)
+	s.Strategy = first(fromDBO.Strategy, fromCfg.Strategy, DefaultStrategy)
 	// An explicit timeout=0 (automatic) in DEB_BUILD_OPTIONS wins over the
 	// file's timeout, like any other setting.
 	if fromDBO.Timeout > 0 || fromDBO.TimeoutAuto {

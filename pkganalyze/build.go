@@ -21,6 +21,7 @@ func (e *engine) build(status verdict.Status) *verdict.File {
 		}
 	}
 	f.Conflicts = e.conflicts
+	f.CombinationImpact = e.comb
 	e.finish(f)
 	return f
 }

@@ -46,17 +46,30 @@ func (e *engine) combination() []Intervention {
 // required and recorded as a conflict, and the smaller combination is
 // confirmed again. Each round demotes one unit, so this ends.
 func (e *engine) confirm(ctx context.Context) error {
+	return e.confirmRounds(ctx, e.n, "")
+}
+
+// confirmRounds is confirm with the given number of replicas per round
+// (the adaptive strategy also runs it over the first replica alone); what
+// names the rounds in the log.
+func (e *engine) confirmRounds(ctx context.Context, replicas int, what string) error {
 	for round := 1; ; round++ {
 		set := e.combination()
 		if len(set) == 0 {
 			return nil
 		}
-		e.logf("loupe: confirmation round %d: %d rules at once", round, len(set))
-		c := &chain{spec: RunSpec{Kind: KindConfirmation, Interventions: set, Timeout: e.timeout}, n: e.n, stopOnFail: true}
+		e.logf("loupe: %sconfirmation round %d: %d rules at once", what, round, len(set))
+		c := &chain{spec: RunSpec{Kind: KindConfirmation, Interventions: set, Timeout: e.timeout}, n: replicas, stopOnFail: true}
+		if what == "" {
+			e.setPhase("confirmation", chainsLeft([]*chain{c}))
+		}
 		if err := e.runChains(ctx, []*chain{c}); err != nil {
 			return err
 		}
 		if c.passed() {
+			if what == "" {
+				e.confirmed = c.outs
+			}
 			return nil
 		}
 		e.logf("loupe: confirmation failed (%s): searching for the culprits", c.outs[c.failedAt()].Describe())

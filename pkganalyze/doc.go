@@ -20,8 +20,10 @@
 //     cannot see the binaries fail: status insensitive, no experiments.
 //  3. Experiments: each unit (a feature key used in the baseline) is stubbed,
 //     and separately faked, in every whitelisted process at once, for up to
-//     N replicas. A verdict holds only if every replica passes. A run that
-//     exceeds the timeout fails. A replica whose rule never fired did not
+//     N replicas. A verdict holds only if every replica passes. How the
+//     replicas are run is the strategy (below). A run that exceeds the
+//     timeout (3 x the slowest baseline run's load-corrected time, at least
+//     TimeoutFloor; see Outcome.Effective) fails. A replica whose rule never fired did not
 //     test anything: a chain that passes without the rule ever firing leaves
 //     the action untested (null), and a failure without the rule firing is
 //     the workload failing on its own (flaky).
@@ -32,16 +34,30 @@
 //  5. Impact: each passing stub and fake is compared with the reference runs
 //     for peak RSS and max fds (per binary) and wall time (see RangeTest).
 //
-// # Cost
+// # Strategies and cost
 //
 // Upstream runs every experiment r times: (2 + 2s)·r runs for s units.
-// Here the replicas of one experiment run one after the other and stop at
-// the first failure, since no later replica can turn a failure into a pass:
-// a required unit costs 2 runs instead of 2r. The price is that flakiness is
-// only detected when a pass precedes a failure. Replicas of different
-// experiments run concurrently (Config.Jobs), breadth first. Which runs are
-// made depends only on run outcomes, never on timing or Jobs, so the verdict
-// and the run counts are the same for any Jobs and after a resume.
+//
+// StrategyExhaustive runs each unit and action (a pair) alone, its replicas
+// one after the other, stopping at the first failure, since no later
+// replica can turn a failure into a pass: a required unit costs 2 runs
+// instead of 2r. The price is that flakiness is only detected when a pass
+// precedes a failure.
+//
+// StrategyAdaptive (the default, adaptive.go) reaches the same verdicts
+// from fewer runs: replica by replica, pairs likely to fail (Priors) run
+// alone and the others in groups; a passing group run in which a pair's
+// rule fired stands for that pair's own run at that replica, and a failing
+// group is split until the failing pairs are found alone. The first group
+// is the combination the confirmation will apply, so that its runs double
+// as the confirmation's. On monotone workloads (a run fails exactly when one
+// of its interventions fails alone) every pair gets the outcome its own run
+// would have had, so the verdicts are the exhaustive strategy's; where an
+// intervention masks another's failure they may differ (doc/analyze.md).
+//
+// Runs of one batch go concurrently (Config.Jobs). Which runs are made
+// depends only on run outcomes, never on timing or Jobs, so the verdict and
+// the run counts are the same for any Jobs and after a resume.
 //
 // # Units
 //

@@ -41,6 +41,12 @@ type Config struct {
 	// Granularity selects the units: whole syscalls (default), plus
 	// sub-features, plus pseudo-files.
 	Granularity verdict.Granularity
+	// Strategy is the search (default StrategyAdaptive; see doc.go).
+	Strategy Strategy
+	// Priors order and group the adaptive strategy's experiments (nil:
+	// every intervention is assumed to fail half the time, so nothing is
+	// grouped before it has passed once). They never decide a verdict.
+	Priors Priors
 	// Journal remembers finished runs (a StateDir for --state); nil means
 	// an in-memory one.
 	Journal Journal
@@ -54,6 +60,48 @@ type Config struct {
 	Notes func() []string
 	// Now is the clock (tests fix it); nil means time.Now.
 	Now func() time.Time
+	// Progress, if set, is called after every run with a snapshot (see
+	// Progress); calls do not overlap.
+	Progress func(Progress)
+}
+
+// Strategy is how the experiments are searched.
+type Strategy string
+
+const (
+	// StrategyAdaptive screens units in groups chosen by priors, one
+	// replica at a time, and splits the groups that fail (doc.go).
+	StrategyAdaptive Strategy = verdict.StrategyAdaptive
+	// StrategyExhaustive runs every unit alone, N replicas each: the
+	// method before strategies existed, kept for comparison and research.
+	StrategyExhaustive Strategy = verdict.StrategyExhaustive
+)
+
+// ParseStrategy accepts "adaptive" and "exhaustive".
+func ParseStrategy(s string) (Strategy, error) {
+	switch st := Strategy(s); st {
+	case StrategyAdaptive, StrategyExhaustive:
+		return st, nil
+	}
+	return "", fmt.Errorf("strategy %q: want adaptive or exhaustive", s)
+}
+
+// Priors estimate how likely an intervention ("stub" or "fake") on a unit
+// key is to break a workload, from earlier analyses (package
+// pkganalyze/priors). The adaptive strategy uses them to decide what to
+// test alone and what in groups; they never decide a verdict.
+type Priors interface {
+	FailureRate(key, action string) float64
+	// FailureRateGiven is FailureRate knowing whether the other action on
+	// the same key held in this workload.
+	FailureRateGiven(key, action string, otherHeld bool) float64
+}
+
+func (c Config) strategy() Strategy {
+	if c.Strategy == "" {
+		return StrategyAdaptive
+	}
+	return c.Strategy
 }
 
 func (c Config) granularity() verdict.Granularity {
@@ -100,11 +148,17 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// DefaultTimeout is the per-run timeout derived from the baseline: five
-// times the slowest baseline or reference run, plus 5s so that very short
-// workloads are not killed by scheduling noise on a loaded machine.
+// TimeoutFloor is the least derived timeout: very short workloads still
+// get a few seconds, for their start-up and the tracer's.
+const TimeoutFloor = 5 * time.Second
+
+// DefaultTimeout is the per-run timeout derived from the baseline: three
+// times the slowest baseline or reference run, at least TimeoutFloor. Run
+// durations are load-corrected (Outcome.Effective), so the timeout need not
+// leave room for a loaded machine: a run that has done three times the
+// baseline's work is hung (doc/analyze.md, "Timeouts").
 func DefaultTimeout(slowest time.Duration) time.Duration {
-	return (5*slowest + 5*time.Second).Round(time.Millisecond)
+	return max(3*slowest, TimeoutFloor).Round(time.Millisecond)
 }
 
 // BaselineError is returned with a baseline-failed verdict: the workload
@@ -146,6 +200,9 @@ func Analyze(ctx context.Context, r Runner, cfg Config) (*verdict.File, error) {
 	cfg = cfg.withDefaults()
 	e := &engine{r: r, cfg: cfg, fp: Fingerprint(cfg), jobs: cfg.Jobs, n: cfg.Replicas,
 		used: map[string]usedRun{}, start: cfg.Now()}
+	if cfg.strategy() == StrategyAdaptive {
+		e.same = map[string]*flight{}
+	}
 	var f *verdict.File
 	err := bad
 	if err == nil {
@@ -176,8 +233,13 @@ type engine struct {
 	start   time.Time
 	timeout time.Duration // for runs after the baseline
 
-	mu       sync.Mutex
-	used     map[string]usedRun // by run key: the runs the method used
+	mu   sync.Mutex
+	used map[string]usedRun // by run key: the runs the method used
+	// same holds, by run key without the kind, the runs the adaptive
+	// strategy may reuse: a confirmation or culprit probe identical to an
+	// experiment run already made (same interventions and replica) takes
+	// its outcome instead of running again. nil: no reuse (exhaustive).
+	same     map[string]*flight
 	executed int
 	resumed  int
 	logMu    sync.Mutex
@@ -191,6 +253,23 @@ type engine struct {
 	figs      map[string][]verdict.ImpactFig
 	evidence  []string
 	flaky     bool
+
+	// The adaptive search's bookkeeping (adaptive.go): the groups that
+	// failed in the current batch, the notes on failures no unit explains,
+	// and the first internal error of a job callback.
+	failedGroups [][]*pair
+	unexplained  []string
+	internalErr  error
+
+	// confirmed are the runs of the confirmation round that passed; comb
+	// and combFigs the combination's impact on them.
+	confirmed []Outcome
+	comb      []verdict.CombinationImpact
+	combFigs  []verdict.ImpactFig
+
+	// phase and remaining feed progress reports (progress.go).
+	phase     string
+	remaining func() int
 }
 
 func (e *engine) logf(format string, args ...any) {
@@ -199,9 +278,43 @@ func (e *engine) logf(format string, args ...any) {
 	fmt.Fprintf(e.cfg.Log, format+"\n", args...)
 }
 
-// run makes one run, or takes it from the journal.
+// flight is a run that others may wait for (engine.same).
+type flight struct {
+	done chan struct{}
+	out  Outcome
+	err  error
+}
+
+// run makes one run, or takes it from the journal, or (strategy adaptive)
+// from an identical run of another kind made earlier in this analysis.
 func (e *engine) run(ctx context.Context, spec RunSpec) (Outcome, error) {
 	spec.Interventions = sortInterventions(spec.Interventions)
+	if e.same == nil {
+		return e.run1(ctx, spec)
+	}
+	alt := spec
+	alt.Kind = ""
+	k := runKey(e.fp, alt)
+	e.mu.Lock()
+	if f, ok := e.same[k]; ok {
+		e.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return Outcome{}, ctx.Err()
+		}
+		return f.out, f.err
+	}
+	f := &flight{done: make(chan struct{})}
+	e.same[k] = f
+	e.mu.Unlock()
+	f.out, f.err = e.run1(ctx, spec)
+	close(f.done)
+	return f.out, f.err
+}
+
+// run1 makes one run, or takes it from the journal.
+func (e *engine) run1(ctx context.Context, spec RunSpec) (Outcome, error) {
 	key := runKey(e.fp, spec)
 	if o, ok := e.cfg.Journal.Lookup(key); ok {
 		e.mu.Lock()
@@ -240,6 +353,8 @@ func (e *engine) analyze(ctx context.Context) (*verdict.File, error) {
 	e.logf("loupe: baseline: %d traced and %d reference runs", n, n)
 	e.base = &chain{spec: RunSpec{Kind: KindBaseline, Record: e.cfg.record(), Timeout: e.cfg.Timeout}, n: n}
 	e.ref = &chain{spec: RunSpec{Kind: KindReference, Record: RecordNone, Timeout: e.cfg.Timeout}, n: n}
+	base := chainsLeft([]*chain{e.base, e.ref})
+	e.setPhase("baseline", func() int { return base() + 1 })
 	if err := e.runChains(ctx, []*chain{e.base, e.ref}); err != nil {
 		return nil, err
 	}
@@ -250,7 +365,7 @@ func (e *engine) analyze(ctx context.Context) (*verdict.File, error) {
 	}
 	slowest := time.Duration(0)
 	for _, o := range append(append([]Outcome{}, e.base.outs...), e.ref.outs...) {
-		slowest = max(slowest, o.Wall)
+		slowest = max(slowest, o.duration())
 	}
 	e.timeout = e.cfg.Timeout
 	if e.timeout == 0 {
@@ -265,6 +380,7 @@ func (e *engine) analyze(ctx context.Context) (*verdict.File, error) {
 	e.logf("loupe: sensitivity control: whitelisted processes killed")
 	sens := &chain{spec: RunSpec{Kind: KindSensitivity, Interventions: []Intervention{{AllFeatures, Kill}},
 		Timeout: e.timeout}, n: 1}
+	e.setPhase("sensitivity", chainsLeft([]*chain{sens}))
 	if err := e.runChains(ctx, []*chain{sens}); err != nil {
 		return nil, err
 	}
@@ -280,8 +396,16 @@ func (e *engine) analyze(ctx context.Context) (*verdict.File, error) {
 	// 3. Experiments: each unit stubbed, then faked, N replicas each.
 	e.units, e.byKey = makeUnits(e.obs)
 	ns, nf, np := countUnits(e.units)
-	e.logf("loupe: experiments: %d units (%d syscalls, %d sub-features, %d pseudo-files; granularity %s), stub and fake, up to %d replicas each (timeout %s)",
-		len(e.units), ns, nf, np, e.cfg.granularity(), n, e.timeout)
+	e.logf("loupe: experiments (%s): %d units (%d syscalls, %d sub-features, %d pseudo-files; granularity %s), stub and fake, up to %d replicas each (timeout %s)",
+		e.cfg.strategy(), len(e.units), ns, nf, np, e.cfg.granularity(), n, e.timeout)
+	if e.cfg.strategy() == StrategyAdaptive {
+		e.setPhase("experiments", func() int { return 4*len(e.units) + e.n })
+		if err := e.adaptive(ctx); err != nil {
+			return nil, err
+		}
+		e.impact()
+		return e.build(verdict.StatusOK), nil
+	}
 	var chains []*chain
 	for _, u := range e.units {
 		for _, a := range []Action{Stub, Fake} {
@@ -291,13 +415,12 @@ func (e *engine) analyze(ctx context.Context) (*verdict.File, error) {
 			chains = append(chains, c)
 		}
 	}
+	left := chainsLeft(chains)
+	e.setPhase("experiments", func() int { return left() + n })
 	if err := e.runChains(ctx, chains); err != nil {
 		return nil, err
 	}
-	for _, u := range e.units {
-		u.stub = decide(u.key, Stub, u.chains[Stub], n)
-		u.fake = decide(u.key, Fake, u.chains[Fake], n)
-	}
+	e.decideAll()
 
 	// 4. Confirmation, and culprit search when it fails.
 	if err := e.confirm(ctx); err != nil {
@@ -347,7 +470,7 @@ func (e *engine) newFile(status verdict.Status) *verdict.File {
 		Mode:        verdict.ModeAnalyze,
 		Granularity: e.cfg.granularity(),
 		Workload: verdict.Workload{Command: e.cfg.Command, Dir: e.cfg.Dir, Replicas: e.n,
-			Timeout: timeoutString(e.cfg.Timeout)},
+			Timeout: timeoutString(e.cfg.Timeout), Strategy: string(e.cfg.strategy())},
 		Environment: e.cfg.Environment,
 		Binaries:    []verdict.Binary{},
 	}
@@ -376,6 +499,8 @@ func (e *engine) finish(f *verdict.File) {
 			f.Runs.Sensitivity++
 		case KindExperiment:
 			f.Runs.Experiments++
+		case KindGroup:
+			f.Runs.Groups++
 		case KindConfirmation:
 			f.Runs.Confirmation++
 		case KindCulprit:
@@ -420,6 +545,8 @@ func (e *engine) finish(f *verdict.File) {
 	if len(e.figs) > 0 {
 		m.Impacts = e.figs
 	}
+	m.CombinationImpacts = e.combFigs
+	m.Notes = append(m.Notes, e.unexplained...)
 	if e.cfg.Notes != nil {
 		m.Notes = append(m.Notes, e.cfg.Notes()...)
 	}

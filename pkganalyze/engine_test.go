@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -21,9 +22,18 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 
 var fixedNow = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func scenarioConfig(t *testing.T, s *scenario) Config {
+// strategies are the strategies every scenario runs under, with the suffix
+// of their golden files.
+var strategies = []struct {
+	st     Strategy
+	suffix string
+}{{StrategyExhaustive, ""}, {StrategyAdaptive, ".adaptive"}}
+
+func scenarioConfig(t *testing.T, s *scenario, st Strategy) Config {
 	t.Helper()
 	cfg := Config{
+		Strategy:    st,
+		Priors:      priors.Builtin(),
 		Command:     []string{"./run-tests"},
 		Dir:         "/src/demo",
 		Binaries:    []BinaryRef{{Path: "/src/demo/demo", SHA256: "00"}},
@@ -58,8 +68,10 @@ func runsList(made []RunSpec) []byte {
 	return b.Bytes()
 }
 
-// TestScenarios runs the engine on every scenario and compares the verdict
-// and the list of runs made (serially) with golden files.
+// TestScenarios runs the engine on every scenario, under each strategy, and
+// compares the verdict and the list of runs made (serially) with golden
+// files. The adaptive strategy must reach the exhaustive one's verdict on
+// every unit, unless the scenario documents why not (adaptive_differs).
 func TestScenarios(t *testing.T) {
 	paths, err := filepath.Glob("testdata/scenarios/*.yaml")
 	if err != nil || len(paths) == 0 {
@@ -72,52 +84,115 @@ func TestScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := &scenarioRunner{s: s}
-			f, err := Analyze(context.Background(), r, scenarioConfig(t, s))
-			if f == nil {
-				t.Fatalf("no verdict: %v", err)
-			}
-			var be *BaselineError
-			switch {
-			case f.Status == verdict.StatusBaselineFailed:
-				if !errors.As(err, &be) {
-					t.Fatalf("baseline-failed without a *BaselineError: %v", err)
+			units := map[Strategy]map[string]string{}
+			for _, st := range strategies {
+				f, made := runScenario(t, name+st.suffix, s, st.st)
+				units[st.st] = unitVerdicts(f)
+				if f.Workload.Strategy != string(st.st) {
+					t.Errorf("workload.strategy %q, want %q", f.Workload.Strategy, st.st)
 				}
-				if !strings.Contains(err.Error(), "scenario: the check failed") {
-					t.Errorf("baseline error does not show the failing output: %v", err)
+				if st.st == StrategyAdaptive {
+					upstream := (2 + 2*len(unitVerdicts(f))) * s.Replicas
+					t.Logf("%s: %d runs adaptive (upstream %d)", name, made, upstream)
 				}
-			case f.Status == verdict.StatusError:
-				if err == nil {
-					t.Fatal("status error without an error")
-				}
-			case err != nil:
-				t.Fatalf("status %s with error %v", f.Status, err)
 			}
-			b, err := verdict.Marshal(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// What is written must parse back, identical.
-			back, err := verdict.Parse(name, b)
-			if err != nil {
-				t.Fatalf("the verdict does not parse back: %v", err)
-			}
-			b2, _ := verdict.Marshal(back)
-			if !bytes.Equal(b, b2) {
-				t.Errorf("round trip changed the verdict:\n%s", testutil.Diff(t, b, b2))
-			}
-			golden(t, name+".verdict.yaml", b)
-			if s.Jobs <= 1 {
-				golden(t, name+".runs", runsList(r.made))
-			}
-			made := len(r.made)
-			if f.Status == verdict.StatusError {
-				made-- // the run that failed is not one the method used
-			}
-			if f.Runs.Total != made {
-				t.Errorf("runs.total = %d, but %d runs were made", f.Runs.Total, made)
+			if s.AdaptiveDiffers == "" {
+				compareUnits(t, units[StrategyExhaustive], units[StrategyAdaptive])
 			}
 		})
+	}
+}
+
+// runScenario analyses a scenario and checks the verdict against the
+// golden files name.verdict.yaml and name.runs; it returns the verdict and
+// the number of runs made.
+func runScenario(t *testing.T, name string, s *scenario, st Strategy) (*verdict.File, int) {
+	t.Helper()
+	r := &scenarioRunner{s: s}
+	f, err := Analyze(context.Background(), r, scenarioConfig(t, s, st))
+	if f == nil {
+		t.Fatalf("%s: no verdict: %v", name, err)
+	}
+	var be *BaselineError
+	switch {
+	case f.Status == verdict.StatusBaselineFailed:
+		if !errors.As(err, &be) {
+			t.Fatalf("%s: baseline-failed without a *BaselineError: %v", name, err)
+		}
+		if !strings.Contains(err.Error(), "scenario: the check failed") {
+			t.Errorf("%s: baseline error does not show the failing output: %v", name, err)
+		}
+	case f.Status == verdict.StatusError:
+		if err == nil {
+			t.Fatalf("%s: status error without an error", name)
+		}
+	case err != nil:
+		t.Fatalf("%s: status %s with error %v", name, f.Status, err)
+	}
+	b, err := verdict.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What is written must parse back, identical.
+	back, err := verdict.Parse(name, b)
+	if err != nil {
+		t.Fatalf("%s: the verdict does not parse back: %v", name, err)
+	}
+	b2, _ := verdict.Marshal(back)
+	if !bytes.Equal(b, b2) {
+		t.Errorf("%s: round trip changed the verdict:\n%s", name, testutil.Diff(t, b, b2))
+	}
+	golden(t, name+".verdict.yaml", b)
+	if s.Jobs <= 1 {
+		golden(t, name+".runs", runsList(r.made))
+	}
+	made := len(r.made)
+	if f.Status == verdict.StatusError {
+		made-- // the run that failed is not one the method used
+	}
+	if f.Runs.Total != made {
+		t.Errorf("%s: runs.total = %d, but %d runs were made", name, f.Runs.Total, made)
+	}
+	return f, made
+}
+
+// unitVerdicts lists, per binary and unit, what the verdict decided: stub,
+// fake, required, flaky and the evidence (impact aside: the adaptive
+// strategy measures grouped units on their groups).
+func unitVerdicts(f *verdict.File) map[string]string {
+	out := map[string]string{}
+	add := func(bin, key string, o verdict.Outcome) {
+		out[bin+" "+key] = fmt.Sprintf("stub=%s fake=%s required=%v flaky=%v evidence=%q",
+			bstr(o.Stub), bstr(o.Fake), o.Required, o.Flaky, o.Evidence)
+	}
+	for _, b := range f.Binaries {
+		for _, x := range b.Syscalls {
+			add(b.Path, x.Name, x.Outcome)
+		}
+		for _, x := range append(append([]verdict.Feature{}, b.Features...), b.PseudoFiles...) {
+			add(b.Path, x.Key, x.Outcome)
+		}
+	}
+	return out
+}
+
+func bstr(b *bool) string {
+	if b == nil {
+		return "null"
+	}
+	return fmt.Sprint(*b)
+}
+
+// compareUnits reports every unit whose verdict differs between strategies.
+func compareUnits(t *testing.T, exh, ada map[string]string) {
+	t.Helper()
+	if len(exh) != len(ada) {
+		t.Errorf("exhaustive has %d units, adaptive %d", len(exh), len(ada))
+	}
+	for _, k := range sortedKeys(exh) {
+		if exh[k] != ada[k] {
+			t.Errorf("%s:\n  exhaustive %s\n  adaptive   %s", k, exh[k], ada[k])
+		}
 	}
 }
 
@@ -132,8 +207,18 @@ func stripVarying(f *verdict.File) {
 // TestJobsDoNotChangeTheVerdict: the runs made and the verdict are the same
 // for any number of jobs.
 func TestJobsDoNotChangeTheVerdict(t *testing.T) {
-	for _, name := range []string{"mixed", "conflict", "flaky-unit", "features"} {
-		t.Run(name, func(t *testing.T) {
+	for _, name := range []string{"mixed", "conflict", "flaky-unit", "features", "timeout", "unexercised"} {
+		for _, st := range strategies {
+			t.Run(name+st.suffix, func(t *testing.T) {
+				jobsDoNotChange(t, name, st.st)
+			})
+		}
+	}
+}
+
+func jobsDoNotChange(t *testing.T, name string, st Strategy) {
+	{
+		{
 			s, err := loadScenario("testdata/scenarios/" + name + ".yaml")
 			if err != nil {
 				t.Fatal(err)
@@ -142,7 +227,7 @@ func TestJobsDoNotChangeTheVerdict(t *testing.T) {
 			var refRuns int
 			for _, jobs := range []int{1, 2, 5} {
 				r := &scenarioRunner{s: s}
-				cfg := scenarioConfig(t, s)
+				cfg := scenarioConfig(t, s, st)
 				cfg.Jobs = jobs
 				f, err := Analyze(context.Background(), r, cfg)
 				if err != nil {
@@ -161,7 +246,7 @@ func TestJobsDoNotChangeTheVerdict(t *testing.T) {
 					t.Errorf("jobs=%d changed the verdict:\n%s", jobs, testutil.Diff(t, ref, b))
 				}
 			}
-		})
+		}
 	}
 }
 
@@ -169,12 +254,18 @@ func TestJobsDoNotChangeTheVerdict(t *testing.T) {
 // with the same state directory: no run is made twice and the verdict is the
 // one of an uninterrupted analysis.
 func TestResume(t *testing.T) {
+	for _, st := range strategies {
+		t.Run(string(st.st), func(t *testing.T) { resume(t, st.st) })
+	}
+}
+
+func resume(t *testing.T, st Strategy) {
 	s, err := loadScenario("testdata/scenarios/conflict.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	whole := &scenarioRunner{s: s}
-	f, err := Analyze(context.Background(), whole, scenarioConfig(t, s))
+	f, err := Analyze(context.Background(), whole, scenarioConfig(t, s, st))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,13 +280,13 @@ func TestResume(t *testing.T) {
 		for k := 1; k < total; k += step {
 			t.Run(fmt.Sprintf("jobs%d-after%d", jobs, k), func(t *testing.T) {
 				dir := t.TempDir()
-				cfg := scenarioConfig(t, s)
+				cfg := scenarioConfig(t, s, st)
 				cfg.Jobs = jobs
-				st, err := OpenState(dir, cfg)
+				state, err := OpenState(dir, cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
-				cfg.Journal = st
+				cfg.Journal = state
 				ctx, cancel := context.WithCancel(context.Background())
 				first := &scenarioRunner{s: s, cancelAfter: k, cancel: cancel}
 				f, err := Analyze(ctx, first, cfg)
@@ -203,18 +294,18 @@ func TestResume(t *testing.T) {
 				if f != nil || !errors.Is(err, context.Canceled) {
 					t.Fatalf("interrupted analysis: verdict %v, error %v; want nil and context.Canceled", f != nil, err)
 				}
-				recorded := st.Len()
-				st.Close()
+				recorded := state.Len()
+				state.Close()
 
-				st, err = OpenState(dir, cfg)
+				state, err = OpenState(dir, cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer st.Close()
-				if st.Len() != recorded {
-					t.Fatalf("reopened journal has %d runs, %d were recorded", st.Len(), recorded)
+				defer state.Close()
+				if state.Len() != recorded {
+					t.Fatalf("reopened journal has %d runs, %d were recorded", state.Len(), recorded)
 				}
-				cfg.Journal = st
+				cfg.Journal = state
 				second := &scenarioRunner{s: s}
 				f, err = Analyze(context.Background(), second, cfg)
 				if err != nil {
@@ -328,8 +419,14 @@ func TestUnitKinds(t *testing.T) {
 }
 
 func TestDefaultTimeout(t *testing.T) {
-	if got := DefaultTimeout(2 * time.Second); got != 15*time.Second {
-		t.Errorf("DefaultTimeout(2s) = %s, want 15s", got)
+	for _, tc := range []struct{ slowest, want time.Duration }{
+		{2 * time.Second, 6 * time.Second},
+		{20 * time.Millisecond, TimeoutFloor},
+		{time.Minute, 3 * time.Minute},
+	} {
+		if got := DefaultTimeout(tc.slowest); got != tc.want {
+			t.Errorf("DefaultTimeout(%s) = %s, want %s", tc.slowest, got, tc.want)
+		}
 	}
 }
 
@@ -350,6 +447,7 @@ func TestRecordedJournals(t *testing.T) {
 	if len(dirs) == 0 {
 		t.Fatal("no recorded journals")
 	}
+	byName := map[string]map[string]string{}
 	for _, h := range dirs {
 		dir := filepath.Dir(h)
 		name := filepath.Base(dir)
@@ -373,6 +471,7 @@ func TestRecordedJournals(t *testing.T) {
 			}
 			cfg := Config{Command: hdr.Command, Dir: hdr.Dir, Binaries: hdr.Binaries, Replicas: hdr.Replicas,
 				Timeout: hdr.Timeout, Granularity: verdict.Granularity(hdr.Granularity), Jobs: 2,
+				Strategy: Strategy(hdr.Strategy), Priors: priors.Builtin(),
 				Environment: verdict.Environment{Kernel: "recorded", Libc: "recorded", Loupe: "test"},
 				Now:         func() time.Time { return fixedNow }}
 			st, err := OpenState(tmp, cfg)
@@ -394,32 +493,44 @@ func TestRecordedJournals(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden(t, "recorded-"+name+".verdict.yaml", out)
+			byName[name] = unitVerdicts(f)
 		})
+	}
+	// The same fixtures analysed for real under both strategies: the same
+	// verdict on every unit.
+	for name, ada := range byName {
+		if base, ok := strings.CutSuffix(name, "-adaptive"); ok && byName[base] != nil {
+			t.Run(base+"-strategies", func(t *testing.T) { compareUnits(t, byName[base], ada) })
+		}
 	}
 }
 
-// TestConfirmationMatchesVerdict: the last confirmation round applied exactly
-// what the verdict says an OS can stub or fake (stub preferred), minus the
-// sub-features whose syscall was applied as a whole. In particular a syscall
-// made required by a required sub-feature is not applied as a whole, its
-// working sub-features are.
+// TestConfirmationMatchesVerdict: what the verdict says an OS can stub or
+// fake (stub preferred), minus the sub-features whose syscall is applied as
+// a whole, passed applied at once in every replica: the confirmation's
+// guarantee. In particular a syscall made required by a required
+// sub-feature is not applied as a whole, its working sub-features are. (The
+// adaptive strategy may have made those runs as groups before the
+// confirmation asked for them.)
 func TestConfirmationMatchesVerdict(t *testing.T) {
-	for _, name := range []string{"features", "features-propagate", "mixed", "conflict"} {
-		t.Run(name, func(t *testing.T) {
+	for _, name := range []string{"features", "features-propagate", "mixed", "conflict-pairs"} {
+		for _, st := range strategies {
+			t.Run(name+st.suffix, func(t *testing.T) { confirmationMatches(t, name, st.st) })
+		}
+	}
+}
+
+func confirmationMatches(t *testing.T, name string, st Strategy) {
+	{
+		{
 			s, err := loadScenario(filepath.Join("testdata", "scenarios", name+".yaml"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			r := &scenarioRunner{s: s}
-			f, err := Analyze(context.Background(), r, scenarioConfig(t, s))
+			f, err := Analyze(context.Background(), r, scenarioConfig(t, s, st))
 			if err != nil || f.Status != verdict.StatusOK {
 				t.Fatalf("status %v: %v", f.Status, err)
-			}
-			var last []Intervention
-			for _, spec := range r.made {
-				if spec.Kind == KindConfirmation {
-					last = spec.Interventions
-				}
 			}
 			required := map[string]bool{}
 			action := map[string]Action{}
@@ -450,13 +561,66 @@ func TestConfirmationMatchesVerdict(t *testing.T) {
 				}
 				want = append(want, Intervention{k, action[k]}.String())
 			}
-			var got []string
-			for _, iv := range last {
-				got = append(got, iv.String())
+			passed := map[int]bool{}
+			for _, spec := range r.made {
+				var got []string
+				for _, iv := range spec.Interventions {
+					got = append(got, iv.String())
+				}
+				if strings.Join(got, " ") != strings.Join(want, " ") {
+					continue
+				}
+				o, _ := (&scenarioRunner{s: s}).Run(context.Background(), spec)
+				passed[spec.Replica] = passed[spec.Replica] || o.Pass
 			}
-			if strings.Join(got, " ") != strings.Join(want, " ") {
-				t.Errorf("last confirmation applied\n  %v\nthe verdict says an OS can stub or fake\n  %v", got, want)
+			for i := 0; i < s.Replicas; i++ {
+				if !passed[i] {
+					t.Errorf("no run applying what the verdict says an OS can stub or fake passed at replica %d:\n  %v", i+1, want)
+				}
 			}
-		})
+		}
+	}
+}
+
+// TestMasking asserts the documented outcome of a workload that is not
+// monotone (testdata/scenarios/masking.yaml): where stubbing getrandom
+// masks the failure of faking getcwd, the exhaustive strategy finds getcwd
+// required and the adaptive one fakeable; the adaptive confirmation then
+// applies getcwd=fake together with getrandom=stub, and that combination
+// passes: the joint guarantee holds, the per-unit one does not.
+func TestMasking(t *testing.T) {
+	s, err := loadScenario("testdata/scenarios/masking.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[Strategy]verdict.Outcome{}
+	for _, st := range strategies {
+		r := &scenarioRunner{s: s}
+		f, err := Analyze(context.Background(), r, scenarioConfig(t, s, st.st))
+		if err != nil || f.Status != verdict.StatusOK {
+			t.Fatalf("%s: %v %v", st.st, f.Status, err)
+		}
+		for _, x := range f.Binaries[0].Syscalls {
+			if x.Name == "getcwd" {
+				got[st.st] = x.Outcome
+			}
+		}
+		if st.st == StrategyAdaptive {
+			ok := false
+			for _, spec := range r.made {
+				o, _ := (&scenarioRunner{s: s}).Run(context.Background(), spec)
+				ok = ok || (interventionsString(spec.Interventions) == "getcwd=fake,getrandom=stub" && o.Pass)
+			}
+			if !ok {
+				t.Errorf("no passing run applied getcwd=fake with getrandom=stub")
+			}
+		}
+	}
+	e, a := got[StrategyExhaustive], got[StrategyAdaptive]
+	if bstr(e.Fake) != "false" || !e.Required {
+		t.Errorf("exhaustive: getcwd fake %s required %v, want false, required", bstr(e.Fake), e.Required)
+	}
+	if bstr(a.Fake) != "true" || a.Required {
+		t.Errorf("adaptive: getcwd fake %s required %v, want true, not required (the documented difference)", bstr(a.Fake), a.Required)
 	}
 }

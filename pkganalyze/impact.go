@@ -64,7 +64,9 @@ func RangeTest(b, o []float64, m Margin) string {
 
 // impact compares every passing experiment with the reference runs: per
 // binary that uses the unit, its peak RSS and max fds; for the workload, the
-// wall time.
+// wall time. A unit's impact is measured on the runs that applied it alone
+// (the adaptive strategy may have fewer of them than replicas, or none);
+// the impact of the confirmed combination, on the confirmation's runs.
 func (e *engine) impact() {
 	e.impacts = map[string]map[string][]verdict.Impact{}
 	e.figs = map[string][]verdict.ImpactFig{}
@@ -78,17 +80,50 @@ func (e *engine) impact() {
 			if r.ok == nil || !*r.ok {
 				continue
 			}
-			c := u.chains[a]
+			// Only the runs that applied the unit alone measure its own
+			// impact (all of them in the exhaustive strategy).
+			var outs []Outcome
+			for i, o := range u.chains[a].outs {
+				if i >= len(u.chains[a].grouped) || !u.chains[a].grouped[i] {
+					outs = append(outs, o)
+				}
+			}
+			if len(outs) == 0 {
+				continue
+			}
 			users := e.users(u.key)
 			for _, b := range users {
-				bb, bo := binMetric(e.ref.outs, b, rss), binMetric(c.outs, b, rss)
+				bb, bo := binMetric(e.ref.outs, b, rss), binMetric(outs, b, rss)
 				e.flag(u.key, a, MetricPeakRSS, b, bb, bo, []string{b})
-				bb, bo = binMetric(e.ref.outs, b, fds), binMetric(c.outs, b, fds)
+				bb, bo = binMetric(e.ref.outs, b, fds), binMetric(outs, b, fds)
 				e.flag(u.key, a, MetricMaxFDs, b, bb, bo, []string{b})
 			}
-			e.flag(u.key, a, MetricWall, "", refWall, walls(c.outs), users)
+			e.flag(u.key, a, MetricWall, "", refWall, walls(outs), users)
 		}
 	}
+	e.combinationImpact()
+}
+
+// combinationImpact compares the confirmation's runs (everything that
+// holds, applied at once) with the reference runs, per binary and for the
+// workload's wall time.
+func (e *engine) combinationImpact() {
+	if len(e.confirmed) == 0 {
+		return
+	}
+	test := func(metric, bin string, base, obs []float64) {
+		dir := RangeTest(base, obs, Margins[metric])
+		if dir == "" {
+			return
+		}
+		e.comb = append(e.comb, verdict.CombinationImpact{Metric: metric, Binary: bin, Direction: dir})
+		e.combFigs = append(e.combFigs, verdict.ImpactFig{Action: "combination", Metric: metric, Binary: bin, Baseline: base, Observed: obs})
+	}
+	for _, b := range e.obs.bins {
+		test(MetricPeakRSS, b.path, binMetric(e.ref.outs, b.path, rss), binMetric(e.confirmed, b.path, rss))
+		test(MetricMaxFDs, b.path, binMetric(e.ref.outs, b.path, fds), binMetric(e.confirmed, b.path, fds))
+	}
+	test(MetricWall, "", walls(e.ref.outs), walls(e.confirmed))
 }
 
 // flag records an impact on the unit's entry of each binary in on.

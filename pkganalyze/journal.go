@@ -51,7 +51,8 @@ func (j *MemJournal) Record(key string, _ RunSpec, o Outcome) error {
 
 // engineVersion changes when the method changes in a way that makes old
 // journals wrong; it is part of every fingerprint.
-const engineVersion = 1
+// Version 2: load-corrected run durations and the 3x timeout; strategies.
+const engineVersion = 2
 
 // Fingerprint identifies an analysis: the same fingerprint means the same
 // workload, binaries and options, so recorded runs can be reused. The
@@ -66,8 +67,10 @@ func Fingerprint(cfg Config) string {
 		Replicas    int
 		Timeout     time.Duration
 		Granularity string
+		Strategy    string
 	}
-	b, _ := json.Marshal(fp{engineVersion, cfg.Command, cfg.Dir, cfg.Binaries, cfg.Replicas, cfg.Timeout, string(cfg.granularity())})
+	b, _ := json.Marshal(fp{engineVersion, cfg.Command, cfg.Dir, cfg.Binaries, cfg.Replicas, cfg.Timeout, string(cfg.granularity()),
+		string(cfg.strategy())})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -110,6 +113,7 @@ type stateHeader struct {
 	Replicas    int           `json:"replicas"`
 	Timeout     time.Duration `json:"timeout,omitempty"`
 	Granularity string        `json:"granularity"`
+	Strategy    string        `json:"strategy,omitempty"`
 	Created     time.Time     `json:"created"`
 }
 
@@ -155,7 +159,8 @@ func (s *StateDir) open(cfg Config) error {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		h := stateHeader{Fingerprint: fp, Command: cfg.Command, Dir: cfg.Dir, Binaries: cfg.Binaries,
-			Replicas: cfg.Replicas, Timeout: cfg.Timeout, Granularity: string(cfg.granularity()), Created: time.Now().UTC()}
+			Replicas: cfg.Replicas, Timeout: cfg.Timeout, Granularity: string(cfg.granularity()),
+			Strategy: string(cfg.strategy()), Created: time.Now().UTC()}
 		b, _ := json.MarshalIndent(h, "", "  ")
 		if err := atomicfile.Replace(hpath, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("state: %w", err)
@@ -168,8 +173,12 @@ func (s *StateDir) open(cfg Config) error {
 			return fmt.Errorf("state %s: %w (remove the directory to start over)", hpath, err)
 		}
 		if h.Fingerprint != fp {
-			return fmt.Errorf("state %s: %w (it was made for %q with binaries %v, replicas %d); use another --state, or remove it to start over",
-				s.dir, ErrStateMismatch, h.Command, h.Binaries, h.Replicas)
+			strategy := h.Strategy
+			if strategy == "" {
+				strategy = "exhaustive, by an older loupe"
+			}
+			return fmt.Errorf("state %s: %w (it was made for %q with binaries %v, replicas %d, strategy %s); use another --state, or remove it to start over",
+				s.dir, ErrStateMismatch, h.Command, h.Binaries, h.Replicas, strategy)
 		}
 	}
 	jpath := filepath.Join(s.dir, "journal.jsonl")

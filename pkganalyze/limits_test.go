@@ -29,7 +29,7 @@ func TestAnalyzeRefusesOutOfBounds(t *testing.T) {
 		{"too many jobs", func(c *Config) { c.Jobs = 100000 }, "jobs 100000: want a whole number from 0 to 256"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := scenarioConfig(t, s)
+			cfg := scenarioConfig(t, s, StrategyAdaptive)
 			tt.mod(&cfg)
 			r := &scenarioRunner{s: s}
 			f, err := Analyze(context.Background(), r, cfg)

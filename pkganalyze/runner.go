@@ -36,6 +36,9 @@ const (
 	KindSensitivity Kind = "sensitivity"
 	// KindExperiment runs stub or fake one unit.
 	KindExperiment Kind = "experiment"
+	// KindGroup runs stub or fake several units at once (strategy
+	// adaptive): a pass credits every unit whose rule fired.
+	KindGroup Kind = "group"
 	// KindConfirmation runs apply every stub and fake that held at once.
 	KindConfirmation Kind = "confirmation"
 	// KindCulprit runs are delta-debugging probes after a failed
@@ -147,6 +150,11 @@ type Outcome struct {
 	TimedOut bool   `json:"timed_out,omitempty"`
 	// Wall is the run's duration.
 	Wall time.Duration `json:"wall"`
+	// Effective is the run's load-corrected duration: Wall minus the time
+	// its processes waited for a CPU (see pkganalyze/runner). Timeouts are
+	// derived from it, so that a loaded machine does not make runs look
+	// hung. Zero when the runner cannot measure it; Wall is used then.
+	Effective time.Duration `json:"effective,omitempty"`
 	// Output is the tail of the workload's combined stdout and stderr.
 	Output string `json:"output,omitempty"`
 	// Binaries are the whitelisted executables that ran, sorted by Path.
@@ -154,6 +162,15 @@ type Outcome struct {
 	// RuleHits counts, per intervention feature, how often its rule fired.
 	// A rule that never fired did not change the run.
 	RuleHits map[string]uint64 `json:"rule_hits,omitempty"`
+}
+
+// duration is the time the timeout compares: Effective when measured,
+// else Wall.
+func (o Outcome) duration() time.Duration {
+	if o.Effective > 0 {
+		return o.Effective
+	}
+	return o.Wall
 }
 
 // Describe is a one-line, deterministic account of the outcome (no times).

@@ -38,6 +38,10 @@ type scenario struct {
 	Rules []scenarioRule `yaml:"rules"`
 	// RunnerError makes the n-th run (1-based) fail with a loupe error.
 	RunnerError int `yaml:"runner_error"`
+	// AdaptiveDiffers explains why the adaptive strategy's verdict may
+	// differ from the exhaustive one here (rules that are not monotone or
+	// depend on the run kind); without it they must agree.
+	AdaptiveDiffers string `yaml:"adaptive_differs"`
 }
 
 type scenarioBin struct {
@@ -51,6 +55,10 @@ type scenarioBin struct {
 // scenarioRule applies when every intervention of When is in the run.
 type scenarioRule struct {
 	When []string `yaml:"when"` // "key=action"
+	// Unless disables the rule when any of these is in the run too: a
+	// non-monotone workload, where one intervention masks another's
+	// failure.
+	Unless []string `yaml:"unless"`
 	// Kinds restricts the rule to some run kinds (default: all).
 	Kinds []Kind `yaml:"kinds"`
 	// Fail fails the run; FailReplicas fails it only at those replicas.
@@ -145,6 +153,9 @@ func (r *scenarioRunner) Run(ctx context.Context, spec RunSpec) (Outcome, error)
 			all := true
 			for _, w := range rule.When {
 				all = all && have[w]
+			}
+			for _, u := range rule.Unless {
+				all = all && !have[u]
 			}
 			if !all {
 				continue

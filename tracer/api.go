@@ -161,6 +161,11 @@ type Options struct {
 	Grace     time.Duration
 	// Sandbox, if set, isolates the run (see Sandbox).
 	Sandbox *Sandbox
+	// Limit, if positive, kills the whole tree once the run's
+	// load-corrected time (Usage.Effective) exceeds it, and sets
+	// Result.LimitExceeded: a timeout that a loaded machine does not
+	// trigger. It is checked every 100ms.
+	Limit time.Duration
 	// NoSeccomp disables the seccomp filter loupe installs in in-scope
 	// processes and uses two ptrace stops per syscall instead.
 	NoSeccomp bool
@@ -289,6 +294,11 @@ type Result struct {
 	Mechanism string
 	// Stops counts the ptrace stops the tracer handled: the cost of the run.
 	Stops uint64
+	// Usage is the run's time until the root exited: wall, CPU, and
+	// load-corrected (see Usage).
+	Usage Usage
+	// LimitExceeded: Options.Limit was exceeded and the tree killed.
+	LimitExceeded bool
 	// Warnings are things the tracer could not do and worked around, such
 	// as a script probe that took too long (a hung file system).
 	Warnings []string

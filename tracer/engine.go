@@ -209,8 +209,12 @@ type engine struct {
 	usedSeccomp bool
 
 	killing atomic.Bool
-	liveMu  sync.Mutex
-	live    map[int]bool // tgids, for the context watcher
+	// clk measures the run's Usage; limitHit is set when it exceeded
+	// Options.Limit and the tree was killed.
+	clk      *clock
+	limitHit atomic.Bool
+	liveMu   sync.Mutex
+	live     map[int]bool // tgids, for the context watcher
 
 	statusBuf []byte
 	errFile   string
@@ -357,6 +361,10 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	stop := context.AfterFunc(ctx, e.killTree)
 	defer stop()
 	defer e.stand.remove()
+	e.clk = newClock(e.start, e.tracerTid)
+	watchDone := make(chan struct{})
+	defer close(watchDone)
+	go e.watch(e.clk, e.opts.Limit, watchDone)
 
 	// The helper is in group-stop; wake it so it can exec the command.
 	unix.Kill(pid, unix.SIGCONT)
@@ -1064,7 +1072,9 @@ func (e *engine) onDeath(pid int, t *task, ws unix.WaitStatus) {
 	if pid == e.rootPid {
 		e.rootExit = waitExit(ws)
 		e.res.Exit = e.rootExit
-		e.res.Wall = time.Since(e.start)
+		now := time.Now()
+		e.res.Wall = now.Sub(e.start)
+		e.clk.freeze(now)
 		e.rootDone = true
 		e.onRootDone()
 	}
@@ -1273,6 +1283,8 @@ func (e *engine) onEntry(t *task, info *syscallInfo, seccompStop bool) {
 
 // finish builds the Result from the records.
 func (e *engine) finish() {
+	e.res.Usage = e.clk.usage(time.Now())
+	e.res.LimitExceeded = e.limitHit.Load()
 	if e.usedSeccomp && e.usedPtrace {
 		e.res.Mechanism = "seccomp+ptrace"
 	} else if e.usedSeccomp {

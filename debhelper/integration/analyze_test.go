@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -46,8 +47,10 @@ func TestAnalyzeKnownAnswer(t *testing.T) {
 		t.Fatalf("header: status=%s (%s) mode=%s granularity=%s package=%s version=%s arch=%s",
 			f.Status, f.Reason, f.Mode, f.Granularity, f.Package, f.Version, f.Architecture)
 	}
+	// The default strategy, adaptive, takes the confirmation's run from
+	// an identical group run when it made one.
 	if f.Workload.Replicas != 1 || f.Workload.Command[0] != "dh" || f.Runs.Baseline != 1 || f.Runs.Sensitivity != 1 ||
-		f.Runs.Experiments < 4 || f.Runs.Confirmation < 1 {
+		f.Workload.Strategy != verdict.StrategyAdaptive || f.Runs.Experiments+f.Runs.Groups < 4 || f.Runs.Confirmation+f.Runs.Groups < 1 {
 		t.Errorf("workload %+v, runs %+v", f.Workload, f.Runs)
 	}
 	if f.RunMetadata.Isolation == "" {
@@ -76,7 +79,12 @@ func TestAnalyzeKnownAnswer(t *testing.T) {
 	if s := summaries(r.Out); !reflect.DeepEqual(s, []string{wantSummary}) {
 		t.Errorf("summary lines %q, want just %q", s, wantSummary)
 	}
-	if !strings.Contains(r.Out, "dh_loupe_verdict: limits-loupe: experiment prlimit64=stub") {
+	// A build log is not a terminal: plain progress lines.
+	if !regexp.MustCompile(`(?m)^dh_loupe_verdict: limits-loupe: runs \d+/\d+, units settled \d+/\d+`).MatchString(r.Out) ||
+		strings.Contains(r.Out, "\x1b[K") {
+		t.Errorf("the build log has no plain progress line:\n%s", tail(r.Out, 40))
+	}
+	if !regexp.MustCompile(`dh_loupe_verdict: limits-loupe: (experiment|group) \S*prlimit64=stub`).MatchString(r.Out) {
 		t.Errorf("the build log does not show the experiments:\n%s", tail(r.Out, 40))
 	}
 

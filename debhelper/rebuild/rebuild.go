@@ -325,6 +325,9 @@ type Options struct {
 	Jobs        int    // parallel builds
 	RetryFailed bool   // rebuild packages whose recorded status is not built
 	Progress    io.Writer
+	// Done, if set, is called after each package built, with the packages
+	// built so far and the packages to build in this run.
+	Done func(done, planned int)
 }
 
 // Run builds every spec not yet in the journal, jobs at a time, and
@@ -399,6 +402,11 @@ func Run(ctx context.Context, b Builder, specs []string, opt Options) ([]Result,
 				k := n
 				emu.Unlock()
 				say("[%d/%d] %s: %s (%s)\n", k, len(todo), spec, r.Status, r.Detail)
+				if opt.Done != nil {
+					pmu.Lock()
+					opt.Done(k, len(todo))
+					pmu.Unlock()
+				}
 			}
 		}()
 	}

@@ -178,9 +178,15 @@ func TestResume(t *testing.T) {
 	f.Close()
 
 	b2 := &replay{from: rec}
-	res, err := Run(context.Background(), b2, specs, Options{Out: out, Jobs: 2, Progress: &prog})
+	var done []string
+	res, err := Run(context.Background(), b2, specs, Options{Out: out, Jobs: 2, Progress: &prog,
+		Done: func(d, planned int) { done = append(done, fmt.Sprintf("%d/%d", d, planned)) }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The progress line's counts: the packages built in this run.
+	if got := strings.Join(done, " "); got != "1/3 2/3 3/3" {
+		t.Errorf("progress %q, want 1/3 2/3 3/3", got)
 	}
 	if got := strings.Join(sorted(b2.calls), " "); got != "build-failed insensitive loupe-error" {
 		t.Errorf("second run built %q, want only the unfinished ones", got)

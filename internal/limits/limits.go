@@ -22,7 +22,7 @@ const (
 
 // TimeoutWant says what a timeout may be, for error messages.
 var TimeoutWant = "a duration such as 90s, 30m or 2h (at most " + fmtDuration(MaxTimeout) +
-	"), whole seconds, or 0 or auto for automatic (5 x the slowest baseline run + 5s)"
+	"), whole seconds, or 0 or auto for automatic (3 x the slowest baseline run, at least 5s)"
 
 // CountWant says what a count in [min, max] may be, for error messages.
 func CountWant(min, max int) string { return fmt.Sprintf("a whole number from %d to %d", min, max) }

@@ -1,6 +1,6 @@
 // Package testutil holds what loupe's tests share: golden-file comparison
-// (with the -update convention) and the location of the upstream loupedb
-// data beside the repository. Only tests import it.
+// (with the -update convention) and the location of the project's copy of
+// the upstream loupedb data. Only tests import it.
 package testutil
 
 import (
@@ -45,31 +45,23 @@ func Diff(t *testing.T, want, got []byte) string {
 	return string(out)
 }
 
-// LoupeDB returns ../shared/loupedb beside the repository (where CI has
-// it), or "" with the reason when it is not there.
-func LoupeDB() (string, string) {
+// LoupeDB returns the project's copy of the upstream loupedb data,
+// data/loupedb (found above the test's directory). The data is part of the
+// project: the test fails if it is missing.
+func LoupeDB(t testing.TB) string {
+	t.Helper()
 	wd, _ := os.Getwd()
 	for d := wd; d != "/"; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			p := filepath.Join(d, "..", "shared", "loupedb")
+			p := filepath.Join(d, "data", "loupedb")
 			if _, err := os.Stat(filepath.Join(p, "apps")); err != nil {
-				return "", "upstream loupedb data not found at " + p + " (it lives in shared/ beside the repository): " + err.Error()
+				t.Fatalf("the bundled loupedb data is missing: %v (it is part of the project, data/loupedb)", err)
 			}
-			return p, ""
+			return p
 		}
 	}
-	return "", "go.mod not found above " + wd
-}
-
-// SharedDB is LoupeDB for a test that needs the data: it skips, saying
-// why, when the data is absent.
-func SharedDB(t *testing.T) string {
-	t.Helper()
-	p, why := LoupeDB()
-	if p == "" {
-		t.Skip(why)
-	}
-	return p
+	t.Fatalf("go.mod not found above %s", wd)
+	return ""
 }
 
 // DocSection checks that the section of a generated document between

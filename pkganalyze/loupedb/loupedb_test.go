@@ -32,7 +32,7 @@ func parse(t *testing.T, path string) *Table {
 // only under stubbing and mkdir only under faking) and on rows of the
 // inclusive dialect.
 func TestKnownRows(t *testing.T) {
-	db := testutil.SharedDB(t)
+	db := testutil.LoupeDB(t)
 	tests := []struct {
 		file    string
 		dialect string
@@ -134,7 +134,7 @@ func TestParseErrors(t *testing.T) {
 
 // TestImportShared imports the whole upstream database.
 func TestImportShared(t *testing.T) {
-	db := testutil.SharedDB(t)
+	db := testutil.LoupeDB(t)
 	entries, problems, err := Import(db)
 	if err != nil {
 		t.Fatal(err)
@@ -234,14 +234,14 @@ func TestImportRefusesNonLoupeDB(t *testing.T) {
 // FuzzParseDynCSV: any input either parses into a table whose every entry
 // is a syscall the table knows, in a known dialect, or fails with an error
 // naming the file; it never panics. The seeds are upstream's two dialects
-// (when shared/loupedb is beside the repository) and a synthetic file;
+// (the project's data/loupedb) and a synthetic file;
 // crashers found are kept in testdata/fuzz/FuzzParseDynCSV.
 func FuzzParseDynCSV(f *testing.F) {
 	f.Add([]byte(dynCSV()))
 	f.Add([]byte(strings.TrimPrefix(dynCSV(), Header+"\n")))
 	f.Add([]byte(dynCSV() + "335,N,N,N,N\n"))
 	f.Add([]byte(Header + "\n0,Y,Y,Y,Y\n"))
-	if db, _ := testutil.LoupeDB(); db != "" {
+	if db := testutil.LoupeDB(f); db != "" {
 		for _, p := range []string{"apps/nginx/benchmark-wrk", "apps/nginx/suite-nginx-tests", "apps/envoy/*"} {
 			ms, _ := filepath.Glob(filepath.Join(db, p, "*", "data", "dyn.csv"))
 			for _, m := range ms {

@@ -201,7 +201,7 @@ func ints(xs []int) string {
 // known about upstream's published plans (its step 0 counts 7 apps for
 // Kerla and 6 for Zephyr; Zephyr's step 1).
 func TestCrossCheckUpstream(t *testing.T) {
-	db := testutil.SharedDB(t)
+	db := testutil.LoupeDB(t)
 	entries, _, err := loupedb.Import(db)
 	if err != nil {
 		t.Fatal(err)

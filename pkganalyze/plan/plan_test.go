@@ -363,7 +363,7 @@ func check(t *testing.T, label string, o *OS, apps []*App, p *Plan) {
 // every workload selection: deterministic across runs, and no application
 // is both "supported" and missing something it needs.
 func TestWholeLoupeDB(t *testing.T) {
-	db := testutil.SharedDB(t)
+	db := testutil.LoupeDB(t)
 	es, _, err := loupedb.Import(db)
 	if err != nil {
 		t.Fatal(err)

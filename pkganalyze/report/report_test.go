@@ -205,25 +205,18 @@ func rebuildDataset(t *testing.T) *dataset.Dataset {
 func TestChromium(t *testing.T) {
 	b := needChromium(t)
 	rb := rebuildDataset(t)
-	ds := small()
 	opt := Options{Title: "loupedb and a rebuild in chromium", Workload: plan.Bench}
-	if db := sharedDB(); db != "" {
-		es, probs, err := loupedb.Import(db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ds = &dataset.Dataset{Schema: dataset.Schema, Entries: es, Problems: probs}
-		if opt.OS, err = plan.ReadOS(filepath.Join(db, "Osv.syscalls")); err != nil {
-			t.Fatal(err)
-		}
-	} else {
-		t.Log("shared/loupedb not found: rendering the small dataset")
+	db := testutil.LoupeDB(t)
+	es, probs, err := loupedb.Import(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := &dataset.Dataset{Schema: dataset.Schema, Entries: es, Problems: probs}
+	if opt.OS, err = plan.ReadOS(filepath.Join(db, "Osv.syscalls")); err != nil {
+		t.Fatal(err)
 	}
 	ds.Entries = append(ds.Entries, rb.Entries...)
-	want := []string{"<svg", "polyline", "Effort curve", "No usable evidence", "hello-loupe", "multi-loupe-scripts"}
-	if len(ds.Entries) > 10 {
-		want = append(want, "nginx")
-	}
+	want := []string{"<svg", "polyline", "Effort curve", "No usable evidence", "hello-loupe", "multi-loupe-scripts", "nginx"}
 	img := b.shot(render(t, ds, opt), want, 1280, 3200, os.Getenv("LOUPE_REPORT_SCREENSHOT"))
 	effort := image.Rect(0, 200, 1280, 800) // the first figure
 	if n := count(img, effort, colLoupe); n < 300 {
@@ -263,11 +256,6 @@ func d(a, b uint32) uint32 {
 		return a - b
 	}
 	return b - a
-}
-
-func sharedDB() string {
-	p, _ := testutil.LoupeDB()
-	return p
 }
 
 // TestTraceOnly: a dataset of trace verdicts (dh_loupe's default mode, e.g.

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/progress"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
@@ -26,7 +28,11 @@ type Analysis struct {
 	Jobs        int
 	Timeout     time.Duration
 	Granularity verdict.Granularity
-	Isolation   Isolation
+	// Strategy is the search (default adaptive); Priors guide it (nil:
+	// the table built from the bundled loupedb data).
+	Strategy  pkganalyze.Strategy
+	Priors    pkganalyze.Priors
+	Isolation Isolation
 	// StateDir, if set, journals finished runs so that the same analysis
 	// resumes after an interruption. It may lie inside Dir: it is then
 	// Preserve'd.
@@ -34,7 +40,9 @@ type Analysis struct {
 	// Environment is copied into the verdict.
 	Environment verdict.Environment
 	// Log receives one line per run and per phase; nil discards them.
-	Log        io.Writer
+	Log io.Writer
+	// Progress, if set, gets a snapshot after every run.
+	Progress   func(pkganalyze.Progress)
 	Identities *exeid.Cache
 }
 
@@ -77,8 +85,14 @@ func Analyze(ctx context.Context, a Analysis) (f *verdict.File, resumed int, err
 		Jobs:        a.Jobs,
 		Timeout:     a.Timeout,
 		Granularity: a.Granularity,
+		Strategy:    a.Strategy,
+		Priors:      a.Priors,
 		Environment: a.Environment,
 		Log:         log,
+		Progress:    a.Progress,
+	}
+	if cfg.Priors == nil {
+		cfg.Priors = priors.Builtin()
 	}
 	rcfg := Config{Command: a.Command, Dir: a.Dir, Env: a.Env, Binaries: a.Binaries,
 		Isolation: a.Isolation, Identities: a.Identities}
@@ -114,4 +128,12 @@ func Analyze(ctx context.Context, a Analysis) (f *verdict.File, resumed int, err
 		f.RunMetadata.Isolation = r.Isolation()
 	}
 	return f, resumed, err
+}
+
+// ShowProgress feeds an analysis's progress snapshots to a progress
+// printer (loupe analyze, dh_loupe_verdict).
+func ShowProgress(p *progress.Printer) func(pkganalyze.Progress) {
+	return func(s pkganalyze.Progress) {
+		p.Update(progress.State{Done: s.Runs, Planned: s.Planned, Settled: s.Settled, Units: s.Units})
+	}
 }

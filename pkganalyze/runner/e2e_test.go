@@ -14,6 +14,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -50,6 +51,7 @@ type e2e struct {
 	iso      Isolation
 	env      []string
 	gran     verdict.Granularity // "" is syscalls
+	strategy pkganalyze.Strategy // "" is the default, adaptive
 }
 
 // analyze runs the whole method in-process.
@@ -74,7 +76,8 @@ func analyze(t *testing.T, tree string, x e2e) (*verdict.File, error) {
 	var log bytes.Buffer
 	f, err := pkganalyze.Analyze(context.Background(), r, pkganalyze.Config{
 		Command: x.cmd, Dir: tree, Binaries: refs, Replicas: x.replicas, Jobs: x.jobs, Timeout: x.timeout,
-		Granularity: x.gran, Log: &log, Notes: r.Notes, Environment: pkganalyze.DetectEnvironment("test"),
+		Granularity: x.gran, Strategy: x.strategy, Priors: priors.Builtin(),
+		Log: &log, Notes: r.Notes, Environment: pkganalyze.DetectEnvironment("test"),
 	})
 	if f != nil {
 		f.RunMetadata.Isolation = r.Isolation()
@@ -247,8 +250,14 @@ func TestE2EConflictDemotesOne(t *testing.T) {
 		t.Skip("slow: a full analysis with a culprit search")
 	}
 	ptracetest.Require(t)
+	for _, st := range []pkganalyze.Strategy{pkganalyze.StrategyExhaustive, pkganalyze.StrategyAdaptive} {
+		t.Run(string(st), func(t *testing.T) { conflictDemotesOne(t, st) })
+	}
+}
+
+func conflictDemotesOne(t *testing.T, st pkganalyze.Strategy) {
 	tree := compile(t, "either")
-	f, err := analyze(t, tree, e2e{cmd: []string{"./either"}, bins: []string{"either"}, replicas: 2})
+	f, err := analyze(t, tree, e2e{cmd: []string{"./either"}, bins: []string{"either"}, replicas: 2, strategy: st})
 	mustOK(t, f, err)
 	u, s := syscallOf(t, f, "either", "uname"), syscallOf(t, f, "either", "sysinfo")
 	if !*u.Stub || !*s.Stub {
@@ -266,7 +275,9 @@ func TestE2EConflictDemotesOne(t *testing.T) {
 	if !found {
 		t.Errorf("no conflict {sysinfo, uname} among %+v", f.Conflicts)
 	}
-	if f.Runs.CulpritSearch == 0 || f.Runs.Confirmation < 3 {
+	// The adaptive strategy takes the runs of the culprit search and of
+	// the confirmation from identical group runs where it can.
+	if st == pkganalyze.StrategyExhaustive && (f.Runs.CulpritSearch == 0 || f.Runs.Confirmation < 3) {
 		t.Errorf("runs %+v: want a culprit search and two confirmations", f.Runs)
 	}
 }
@@ -286,11 +297,29 @@ func TestE2EFlaky(t *testing.T) {
 		tree := compile(t, "flaky")
 		counter := filepath.Join(cdir, "unit")
 		f, err := analyze(t, tree, e2e{cmd: []string{"./flaky"}, bins: []string{"flaky"}, replicas: 3,
-			env: []string{"LOUPE_FLAKY_COUNTER=" + counter}})
+			env: []string{"LOUPE_FLAKY_COUNTER=" + counter}, strategy: pkganalyze.StrategyExhaustive})
 		mustOK(t, f, err)
 		s := syscallOf(t, f, "flaky", "sched_yield")
 		if s.Stub == nil || *s.Stub || !s.Flaky || s.Fake == nil || !*s.Fake {
 			t.Errorf("sched_yield: stub %s fake %s flaky %v; want stub false, flaky, fake true (evidence %q)", bp(s.Stub), bp(s.Fake), s.Flaky, s.Evidence)
+		}
+	})
+	t.Run("unit-adaptive", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("slow: a full analysis")
+		}
+		tree := compile(t, "flaky")
+		counter := filepath.Join(cdir, "unit-adaptive")
+		f, err := analyze(t, tree, e2e{cmd: []string{"./flaky"}, bins: []string{"flaky"}, replicas: 3,
+			env: []string{"LOUPE_FLAKY_COUNTER=" + counter}})
+		mustOK(t, f, err)
+		// The group with sched_yield stubbed fails at the second replica
+		// while each half passes: its units are then tested alone, and
+		// sched_yield's own run fails, as in the exhaustive strategy.
+		s := syscallOf(t, f, "flaky", "sched_yield")
+		if s.Stub == nil || *s.Stub || !s.Flaky || s.Fake == nil || !*s.Fake || len(f.Conflicts) > 0 {
+			t.Errorf("sched_yield: stub %s fake %s flaky %v (evidence %q), conflicts %+v; want stub false, flaky, fake true, no conflict",
+				bp(s.Stub), bp(s.Fake), s.Flaky, s.Evidence, f.Conflicts)
 		}
 	})
 	t.Run("baseline", func(t *testing.T) {
@@ -333,7 +362,7 @@ func TestE2EInsensitive(t *testing.T) {
 
 func TestE2EHangKilledByTimeout(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow: waits for the derived timeout (5 x baseline + 5s)")
+		t.Skip("slow: waits for the derived timeout (3 x baseline, at least 5s)")
 	}
 	ptracetest.Require(t)
 	tree := compile(t, "hang")

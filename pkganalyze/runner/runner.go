@@ -20,6 +20,11 @@ import (
 	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
 
+// WallCap bounds a run's wall time at this many times its timeout: the
+// timeout itself is on load-corrected time (pkganalyze.Outcome.Effective),
+// which a starved run hardly advances.
+const WallCap = 20
+
 // Isolation selects how runs are kept apart.
 type Isolation string
 
@@ -453,10 +458,14 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 	if sandbox {
 		opts.Sandbox = &tracer.Sandbox{Overlay: r.overlay, Scratch: filepath.Join(rd, "sandbox"), PrivateNetwork: true}
 	}
+	// The timeout is on the run's load-corrected time (tracer.Usage), so
+	// that a loaded machine does not make runs look hung; a wall-clock cap
+	// far above it still ends a run that the load starves for good.
 	runCtx := ctx
 	if spec.Timeout > 0 {
+		opts.Limit = spec.Timeout
 		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeout(ctx, spec.Timeout)
+		runCtx, cancel = context.WithTimeout(ctx, WallCap*spec.Timeout)
 		defer cancel()
 	}
 	start := time.Now()
@@ -486,6 +495,9 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 	}
 	o := outcome(res, timedOut, wall)
 	o.Output = tail(out, r.cfg.OutputTail)
+	if res != nil && !res.Usage.Corrected {
+		r.note("the kernel does not account run delays (no /proc/PID/schedstat): timeouts were on wall time, so a loaded machine can make runs time out")
+	}
 	if res != nil && res.Mechanism == "ptrace" {
 		r.note("seccomp filters could not be installed: syscalls were stopped with plain ptrace (slower)")
 	}
@@ -566,6 +578,11 @@ func outcome(res *tracer.Result, timedOut bool, wall time.Duration) pkganalyze.O
 	}
 	if res.Wall > 0 {
 		o.Wall = res.Wall
+	}
+	o.Effective = res.Usage.Effective
+	if res.LimitExceeded {
+		timedOut = true
+		o.TimedOut, o.Exit, o.ExitCode = true, "killed by the timeout", 137
 	}
 	if !timedOut {
 		o.Exit, o.ExitCode = res.Exit.String(), res.Exit.ShellCode()

@@ -86,6 +86,9 @@ type File struct {
 	Binaries  []Binary   `yaml:"binaries"`
 	Helpers   []Helper   `yaml:"helpers,omitempty"` // dh_loupe's test helpers; see Helper and TestHelpers
 	Conflicts []Conflict `yaml:"conflicts,omitempty"`
+	// CombinationImpact: what applying the confirmed combination changes;
+	// figures in RunMetadata.CombinationImpacts.
+	CombinationImpact []CombinationImpact `yaml:"combination_impact,omitempty"`
 	// RunMetadata is the only part that varies between identical analyses.
 	RunMetadata RunMetadata `yaml:"run_metadata"`
 	// End is written last (it must stay the last field): a file cut short
@@ -130,7 +133,18 @@ type Workload struct {
 	Kind     string   `yaml:"kind,omitempty"` // suite | benchmark
 	Replicas int      `yaml:"replicas"`
 	Timeout  string   `yaml:"timeout,omitempty"`
+	// Strategy is the search that chose the runs: "adaptive" (group
+	// testing guided by priors) or "exhaustive" (every unit alone, N
+	// replicas). Verdicts written before strategies existed omit it; they
+	// were exhaustive.
+	Strategy string `yaml:"strategy,omitempty"`
 }
+
+// Search strategies (Workload.Strategy).
+const (
+	StrategyAdaptive   = "adaptive"
+	StrategyExhaustive = "exhaustive"
+)
 
 // Runs counts the workload runs the method used, by purpose. The counts are
 // a function of the run outcomes, so a resumed analysis reports the same
@@ -141,9 +155,12 @@ type Runs struct {
 	Baseline int `yaml:"baseline"`
 	// Reference runs are untraced (nothing recorded, no intervention): the
 	// noise reference for impact, at the same tracing cost as experiments.
-	Reference    int `yaml:"reference"`
-	Sensitivity  int `yaml:"sensitivity"`
-	Experiments  int `yaml:"experiments"`
+	Reference   int `yaml:"reference"`
+	Sensitivity int `yaml:"sensitivity"`
+	Experiments int `yaml:"experiments"`
+	// Groups are experiment runs that applied several units at once
+	// (strategy adaptive); Experiments counts the runs of one unit.
+	Groups       int `yaml:"groups,omitempty"`
 	Confirmation int `yaml:"confirmation"`
 	// CulpritSearch counts the delta-debugging probes run after a failed
 	// confirmation.
@@ -259,6 +276,15 @@ type Impact struct {
 	Direction string `yaml:"direction"` // up | down
 }
 
+// CombinationImpact flags a resource or time change beyond baseline noise
+// when everything the confirmation applies is applied at once (the
+// combination an OS would provide). Binary is "" for wall_seconds.
+type CombinationImpact struct {
+	Metric    string `yaml:"metric"`
+	Binary    string `yaml:"binary,omitempty"`
+	Direction string `yaml:"direction"`
+}
+
 // Conflict records features that each passed alone but not together; the
 // confirmation demoted Demoted to required. Features is a 1-minimal failing
 // set found by delta debugging: applied together they fail, and removing any
@@ -298,7 +324,10 @@ type RunMetadata struct {
 	ReferenceWall []float64              `yaml:"reference_wall_seconds,omitempty"`
 	Resources     map[string]Resources   `yaml:"resources,omitempty"` // per binary path
 	Impacts       map[string][]ImpactFig `yaml:"impacts,omitempty"`   // per feature key
-	Notes         []string               `yaml:"notes,omitempty"`
+	// CombinationImpacts are the figures behind CombinationImpact (action
+	// "combination").
+	CombinationImpacts []ImpactFig `yaml:"combination_impacts,omitempty"`
+	Notes              []string    `yaml:"notes,omitempty"`
 }
 
 // Resources are the figures of one binary over the baseline replicas
@@ -358,6 +387,20 @@ func (f *File) Normalize() {
 			return a.Binary < b.Binary
 		})
 	}
+	sort.Slice(f.CombinationImpact, func(i, j int) bool {
+		a, b := f.CombinationImpact[i], f.CombinationImpact[j]
+		if a.Metric != b.Metric {
+			return a.Metric < b.Metric
+		}
+		return a.Binary < b.Binary
+	})
+	sort.Slice(f.RunMetadata.CombinationImpacts, func(i, j int) bool {
+		a, b := f.RunMetadata.CombinationImpacts[i], f.RunMetadata.CombinationImpacts[j]
+		if a.Metric != b.Metric {
+			return a.Metric < b.Metric
+		}
+		return a.Binary < b.Binary
+	})
 	sort.Slice(f.Conflicts, func(i, j int) bool {
 		return strings.Join(f.Conflicts[i].Features, ",") < strings.Join(f.Conflicts[j].Features, ",")
 	})
@@ -586,11 +629,16 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 	if f.Workload.Replicas < 0 {
 		return bad([]any{"workload", "replicas"}, "negative replica count")
 	}
+	switch f.Workload.Strategy {
+	case "", StrategyAdaptive, StrategyExhaustive:
+	default:
+		return bad([]any{"workload", "strategy"}, fmt.Sprintf("unknown strategy %q (want adaptive or exhaustive)", f.Workload.Strategy))
+	}
 	for _, c := range []struct {
 		key string
 		n   int
 	}{{"total", f.Runs.Total}, {"baseline", f.Runs.Baseline}, {"reference", f.Runs.Reference}, {"sensitivity", f.Runs.Sensitivity},
-		{"experiments", f.Runs.Experiments}, {"confirmation", f.Runs.Confirmation}, {"culprit_search", f.Runs.CulpritSearch}} {
+		{"experiments", f.Runs.Experiments}, {"groups", f.Runs.Groups}, {"confirmation", f.Runs.Confirmation}, {"culprit_search", f.Runs.CulpritSearch}} {
 		if c.n < 0 {
 			return bad([]any{"runs", c.key}, "negative run count")
 		}
@@ -615,6 +663,11 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 			}
 		}
 		return nil
+	}
+	for k, im := range f.CombinationImpact {
+		if im.Direction != "up" && im.Direction != "down" {
+			return bad([]any{"combination_impact", k, "direction"}, fmt.Sprintf("unknown direction %q (want up or down)", im.Direction))
+		}
 	}
 	table := SyscallTable(f.Architecture)
 	// uses checks one executable's syscalls, sub-features and pseudo-files.

@@ -25,8 +25,8 @@ func sample() *File {
 		Package:      "sed",
 		Version:      "1:4.9-1",
 		Architecture: "amd64",
-		Workload:     Workload{Command: []string{"dh_auto_test"}, Dir: "/build/sed-4.9", Kind: "suite", Replicas: 3, Timeout: "auto"},
-		Runs:         Runs{Total: 20, Baseline: 3, Reference: 3, Sensitivity: 1, Experiments: 8, Confirmation: 3, CulpritSearch: 2},
+		Workload:     Workload{Command: []string{"dh_auto_test"}, Dir: "/build/sed-4.9", Kind: "suite", Replicas: 3, Timeout: "auto", Strategy: StrategyAdaptive},
+		Runs:         Runs{Total: 20, Baseline: 3, Reference: 3, Sensitivity: 1, Experiments: 6, Groups: 2, Confirmation: 3, CulpritSearch: 2},
 		Environment:  Environment{Kernel: "6.1.0-18-amd64", Libc: "2.36", Loupe: "0.1.0"},
 		Binaries: []Binary{
 			{Path: "/usr/bin/sed", BuildPath: "/build/sed-4.9/sed/sed", BuildID: "ab12", SHA256: "cd34", Shipped: true, Package: "sed", Processes: 40,
@@ -34,7 +34,7 @@ func sample() *File {
 					{Name: "write", Number: 1, Calls: 9, Outcome: Outcome{Stub: Bool(false), Fake: Bool(false), Required: true}},
 					{Name: "read", Number: 0, Calls: 20, Outcome: Outcome{Stub: Bool(false), Fake: Bool(false), Required: true}},
 					{Name: "close", Number: 3, Calls: 4, Outcome: Outcome{Stub: Bool(true), Fake: Bool(true),
-						Impact: []Impact{{"stub", "max_fds", "up"}, {"fake", "max_fds", "up"}}}},
+						Impact: []Impact{{Action: "stub", Metric: "max_fds", Direction: "up"}, {Action: "fake", Metric: "max_fds", Direction: "up"}}}},
 					{Name: "ioctl", Number: 16, Calls: 2, Outcome: Outcome{Stub: Bool(false), Fake: Bool(true), Required: true,
 						Evidence: []string{"required because its sub-feature ioctl:FIONBIO is"}}},
 				},
@@ -58,6 +58,7 @@ func sample() *File {
 		Conflicts: []Conflict{
 			{Features: []string{"getuid", "geteuid"}, Interventions: []string{"getuid=stub", "geteuid=stub"}, Demoted: []string{"getuid"}},
 		},
+		CombinationImpact: []CombinationImpact{{Metric: "max_fds", Binary: "/usr/bin/sed", Direction: "up"}},
 		RunMetadata: RunMetadata{
 			Started: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC), Finished: time.Date(2024, 3, 1, 12, 3, 0, 0, time.UTC),
 			WallSeconds: 180, Timeout: "15s", Jobs: 2, Isolation: "namespaces", ExecutedRuns: 12, ResumedRuns: 8,
@@ -68,7 +69,8 @@ func sample() *File {
 				{Action: "stub", Metric: "max_fds", Binary: "/usr/bin/sed", Baseline: []float64{4, 4, 4}, Observed: []float64{12, 12, 12}},
 				{Action: "fake", Metric: "max_fds", Binary: "/usr/bin/sed", Baseline: []float64{4, 4, 4}, Observed: []float64{12, 12, 13}},
 			}},
-			Notes: []string{"namespaces unavailable: serial runs with snapshot/restore"},
+			CombinationImpacts: []ImpactFig{{Action: "combination", Metric: "max_fds", Binary: "/usr/bin/sed", Baseline: []float64{4, 4, 4}, Observed: []float64{12, 12, 12}}},
+			Notes:              []string{"namespaces unavailable: serial runs with snapshot/restore"},
 		},
 	}
 }
@@ -171,6 +173,26 @@ func TestUnknownKeysIgnored(t *testing.T) {
 	s = strings.Replace(s, "        required: true\n", "        required: true\n        future_field: [1, 2]\n", 1)
 	if _, err := Parse("x.yaml", []byte(s)); err != nil {
 		t.Errorf("unknown keys rejected: %v", err)
+	}
+}
+
+// Verdicts written before strategies existed (no workload.strategy, no
+// runs.groups, no combination_impact) still parse: they were exhaustive.
+func TestVerdictsBeforeStrategies(t *testing.T) {
+	b, _ := Marshal(sample())
+	s := string(b)
+	for _, k := range []string{"  strategy: adaptive\n", "  groups: 2\n", "combination_impact:\n  - metric: max_fds\n    binary: /usr/bin/sed\n    direction: up\n"} {
+		if !strings.Contains(s, k) {
+			t.Fatalf("sample lacks %q", k)
+		}
+		s = strings.Replace(s, k, "", 1)
+	}
+	f, err := Parse("old.yaml", []byte(s))
+	if err != nil {
+		t.Fatalf("a verdict without strategy: %v", err)
+	}
+	if f.Workload.Strategy != "" || f.Runs.Groups != 0 {
+		t.Errorf("strategy %q groups %d", f.Workload.Strategy, f.Runs.Groups)
 	}
 }
 
@@ -282,6 +304,8 @@ func TestParseErrors(t *testing.T) {
 		{name: "bad status", doc: strings.Replace(g, "status: ok", "status: fine", 1), line: 2, field: "status", msg: `unknown status "fine"`},
 		{name: "bad mode", doc: strings.Replace(g, "mode: analyze", "mode: guess", 1), line: 3, field: "mode", msg: "unknown mode"},
 		{name: "bad granularity", doc: strings.Replace(g, "granularity: features", "granularity: atoms", 1), line: 4, field: "granularity"},
+		{name: "bad strategy", doc: strings.Replace(g, "strategy: adaptive", "strategy: lucky", 1),
+			line: lineOf(g, "strategy: adaptive"), field: "workload.strategy", msg: `unknown strategy "lucky"`},
 		{name: "type error", doc: strings.Replace(g, "replicas: 3", "replicas: three", 1),
 			line: lineOf(g, "replicas: 3"), field: "workload.replicas", msg: "cannot unmarshal"},
 		{name: "type error deep", doc: strings.Replace(g, "calls: 20", "calls: many", 1),
@@ -304,8 +328,8 @@ func TestParseErrors(t *testing.T) {
 			line: lineOf(g, "name: read") + 1, field: "binaries[1].syscalls[0].number", msg: "7 is not the number of read (0 on amd64)"},
 		{name: "unknown sub-feature syscall", doc: strings.Replace(g, "key: ioctl:TCGETS", "key: iocttl:TCGETS", 1),
 			line: lineOf(g, "key: ioctl:TCGETS"), field: "binaries[1].features[1].key", msg: `sub-feature "iocttl:TCGETS": unknown amd64 syscall "iocttl" (did you mean "ioctl"?)`},
-		{name: "negative run count", doc: strings.Replace(g, "experiments: 8", "experiments: -8", 1),
-			line: lineOf(g, "experiments: 8"), field: "runs.experiments", msg: "negative run count"},
+		{name: "negative run count", doc: strings.Replace(g, "experiments: 6", "experiments: -6", 1),
+			line: lineOf(g, "experiments: 6"), field: "runs.experiments", msg: "negative run count"},
 		{name: "negative process count", doc: strings.Replace(g, "processes: 40", "processes: -40", 1),
 			line: lineOf(g, "processes: 40"), field: "binaries[1].processes", msg: "negative process count"},
 		{name: "trace with stub", doc: strings.Replace(g, "mode: analyze", "mode: trace", 1),

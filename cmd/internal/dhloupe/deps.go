@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 
+	"salsa.debian.org/loupe-team/loupe/internal/progress"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
@@ -23,7 +25,8 @@ func defaultDeps() Deps {
 // they would be without loupe. The state directory makes an interrupted
 // build resume where it stopped.
 func analyze(ctx context.Context, req AnalyzeRequest) (*verdict.File, error) {
-	f, _, err := runner.Analyze(ctx, runner.Analysis{
+	prefix := "dh_loupe_verdict: " + req.Template.Package + ": "
+	a := runner.Analysis{
 		Command:     req.Step.Argv,
 		Dir:         req.Step.Dir,
 		Env:         req.Step.Env,
@@ -32,11 +35,22 @@ func analyze(ctx context.Context, req AnalyzeRequest) (*verdict.File, error) {
 		Jobs:        req.Jobs,
 		Timeout:     req.Timeout,
 		Granularity: req.Granularity,
+		Strategy:    pkganalyze.Strategy(req.Strategy),
 		Isolation:   runner.Auto,
 		StateDir:    req.StateDir,
 		Environment: req.Template.Environment,
-		Log:         &logPrefixer{w: req.Stderr, prefix: "dh_loupe_verdict: " + req.Template.Package + ": "},
-	})
+		Log:         &logPrefixer{w: req.Stderr, prefix: prefix},
+	}
+	if !req.Quiet {
+		// A progress line on a terminal, a plain line now and then in a
+		// build log.
+		p := progress.New(req.Stderr, prefix, progress.Options{})
+		a.Log = &logPrefixer{w: p.Log(req.Stderr), prefix: prefix}
+		a.Progress = runner.ShowProgress(p)
+		p.Start()
+		defer p.Stop()
+	}
+	f, _, err := runner.Analyze(ctx, a)
 	if f == nil {
 		return nil, fmt.Errorf("analysis of %s: %w", req.Template.Package, err)
 	}

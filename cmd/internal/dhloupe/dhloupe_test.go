@@ -212,6 +212,38 @@ func TestVerdictLoupeErrors(t *testing.T) {
 	}
 }
 
+// TestVerdictAnalyzeJobs: the analysis runs parallel=N jobs when jobs= is
+// not given, serially when neither is, and with the strategy asked for.
+func TestVerdictAnalyzeJobs(t *testing.T) {
+	for _, tc := range []struct {
+		dbo      string
+		jobs     int
+		strategy string
+	}{
+		{"parallel=3 loupe=analyze", 3, "adaptive"},
+		{"parallel=3 loupe=analyze,jobs=1", 1, "adaptive"},
+		{"loupe=analyze,strategy=exhaustive", 1, "exhaustive"},
+	} {
+		t.Run(tc.dbo, func(t *testing.T) {
+			dir, _ := verdictTree(t)
+			var got AnalyzeRequest
+			engine := func(ctx context.Context, req AnalyzeRequest) (*verdict.File, error) {
+				got = req
+				f := req.Template
+				f.Status, f.Mode = verdict.StatusInsensitive, verdict.ModeAnalyze
+				return &f, nil
+			}
+			code, out := runMain(t, "dh_loupe_verdict", dir, []string{"DEB_BUILD_OPTIONS=" + tc.dbo}, Deps{Analyze: engine})
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s", code, out)
+			}
+			if got.Jobs != tc.jobs || got.Strategy != tc.strategy {
+				t.Errorf("jobs %d strategy %q, want %d %q", got.Jobs, got.Strategy, tc.jobs, tc.strategy)
+			}
+		})
+	}
+}
+
 // TestVerdictNotRequested: without a request the binary pass does nothing
 // and prints nothing.
 func TestVerdictNotRequested(t *testing.T) {

@@ -60,6 +60,10 @@ type AnalyzeRequest struct {
 	Timeout   time.Duration
 	// Granularity of the units tested (syscalls, features, pseudo-files).
 	Granularity verdict.Granularity
+	// Strategy of the search (adaptive or exhaustive).
+	Strategy string
+	// Quiet: no progress lines (dh_loupe_verdict -q, DH_QUIET).
+	Quiet bool
 	// StateDir is where the engine keeps resumable state.
 	StateDir string
 	// Template carries the package metadata to keep in the verdict.

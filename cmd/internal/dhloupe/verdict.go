@@ -224,13 +224,15 @@ func (v *verdicts) analyze(f *verdict.File, p string, run *debhelper.Run, attrs 
 		Jobs:        v.s.Jobs,
 		Timeout:     v.s.Timeout,
 		Granularity: v.s.Granularity,
+		Strategy:    v.s.Strategy,
+		Quiet:       v.u.quiet,
 		StateDir:    filepath.Join(v.pio.Dir, debhelper.StateDir, "analyze-"+p),
 		Template:    *f,
 		Stdout:      v.pio.Stdout,
 		Stderr:      v.pio.Stderr,
 	}
 	req.Template.Binaries, req.Template.Helpers, req.Template.Evidence = nil, nil, nil
-	v.u.infof("%s: analyzing %d binaries (%d replicas, %d jobs)", p, len(req.Whitelist), req.Replicas, req.Jobs)
+	v.u.infof("%s: analyzing %d binaries (%d replicas, %d jobs, strategy %s)", p, len(req.Whitelist), req.Replicas, req.Jobs, req.Strategy)
 	got, err := v.deps.Analyze(v.ctx, req)
 	if err != nil {
 		f.Status, f.Reason = verdict.StatusError, fmt.Sprintf("analyze: %v", err)

@@ -8,13 +8,16 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
+	"salsa.debian.org/loupe-team/loupe/internal/progress"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
@@ -42,18 +45,25 @@ func analyzeCommand() *cli.Command {
 			"HOME, TMPDIR and network namespace. The verdict (YAML, schema loupe/verdict/v2, see " +
 			"doc/verdict-schema.md) goes to stdout or --output. With --state, finished runs are journaled and the " +
 			"same command resumes after an interruption. Exit status: 0 ok, 1 the workload fails untouched, " +
-			"2 loupe failed, 3 nothing could be tested (insensitive or not-exercised), 130 interrupted.",
+			"2 loupe failed, 3 nothing could be tested (insensitive or not-exercised), 130 interrupted.\n\n" +
+			"The default strategy, adaptive, reaches the verdicts of --strategy exhaustive from fewer runs: it tests " +
+			"units likely to fail alone and the others in groups, replica by replica, guided by priors (built from " +
+			"upstream Loupe's results, plus --priors), and splits the groups that fail (doc/analyze.md). On a " +
+			"terminal a progress line shows the runs done and planned, the units settled and an ETA; in a log, a " +
+			"plain line every 30s or every tenth of the runs.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "binary", Aliases: []string{"b"}, Usage: "whitelist this executable or script (repeatable; at least one)"},
 			&cli.IntFlag{Name: "replicas", Aliases: []string{"r"}, Value: 3, Usage: "replicas of each baseline, experiment and confirmation (1 to 100)"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "runs at once (1 to 256)"},
-			&cli.DurationFlag{Name: "timeout", Usage: "limit of every run, at most 24h (default, or 0: 5 x the slowest baseline run + 5s, baseline unlimited)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(), DefaultText: "the number of CPUs", Usage: "runs at once (1 to 256)"},
+			&cli.StringFlag{Name: "strategy", Value: string(pkganalyze.StrategyAdaptive), Usage: "adaptive (group testing guided by priors, the same verdicts from fewer runs) or exhaustive (every unit alone, N replicas each)"},
+			&cli.StringSliceFlag{Name: "priors", Usage: "add a loupe db `DATASET` of earlier analyses to the built-in priors (adaptive strategy; repeatable)"},
+			&cli.DurationFlag{Name: "timeout", Usage: "limit of every run on load-corrected time, at most 24h (default, or 0: 3 x the slowest baseline run, at least 5s; baseline unlimited)"},
 			&cli.StringFlag{Name: "state", Usage: "journal finished runs in `DIR`, and resume from it"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the verdict to `FILE` (atomically) instead of stdout"},
 			&cli.StringFlag{Name: "tree", Usage: "the workload's tree: its working directory, kept private (default: the current directory)"},
 			&cli.StringFlag{Name: "granularity", Value: "syscalls", Usage: "units to test: syscalls, features (plus sub-features) or pseudo-files (plus pseudo-files)"},
 			&cli.StringFlag{Name: "isolation", Value: "auto", Usage: "auto, namespaces (overlayfs, fail without) or snapshot (serial runs, tree restored)"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not log each run on stderr"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print neither the runs nor the progress on stderr"},
 		},
 		Action: runAnalyze,
 	}
@@ -72,6 +82,18 @@ func runAnalyze(c *cli.Context) error {
 		limits.Count("--jobs", c.Int("jobs"), 1, limits.MaxJobs),
 		limits.Timeout("--timeout", c.Duration("timeout"))); err != nil {
 		return fmt.Errorf("analyze: %w", err)
+	}
+	strategy, err := pkganalyze.ParseStrategy(c.String("strategy"))
+	if err != nil {
+		return fmt.Errorf("analyze: --%w", err)
+	}
+	pr := priors.Builtin()
+	for _, p := range c.StringSlice("priors") {
+		t, err := priors.FromDataset(p)
+		if err != nil {
+			return fmt.Errorf("analyze: --priors: %w", err)
+		}
+		pr = pr.Merge(t)
 	}
 	gran := verdict.Granularity(c.String("granularity"))
 	switch gran {
@@ -93,7 +115,7 @@ func runAnalyze(c *cli.Context) error {
 		}
 		tree = wd
 	}
-	tree, err := filepath.Abs(tree)
+	tree, err = filepath.Abs(tree)
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
@@ -112,6 +134,8 @@ func runAnalyze(c *cli.Context) error {
 		Jobs:        c.Int("jobs"),
 		Timeout:     c.Duration("timeout"),
 		Granularity: gran,
+		Strategy:    strategy,
+		Priors:      pr,
 		Isolation:   iso,
 		StateDir:    c.String("state"),
 		Environment: pkganalyze.DetectEnvironment(version.Version),
@@ -120,9 +144,18 @@ func runAnalyze(c *cli.Context) error {
 	if c.Bool("quiet") {
 		a.Log = io.Discard
 	}
+	stopProgress := func() {}
+	if !c.Bool("quiet") {
+		p := progress.New(c.App.ErrWriter, "loupe: ", progress.Options{})
+		a.Log = p.Log(c.App.ErrWriter)
+		a.Progress = runner.ShowProgress(p)
+		p.Start()
+		stopProgress = p.Stop
+	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	f, resumed, err := runner.Analyze(ctx, a)
+	stopProgress()
 	if resumed > 0 && c.Bool("quiet") {
 		fmt.Fprintf(c.App.ErrWriter, "loupe: resuming: %d finished runs in %s\n", resumed, a.StateDir)
 	}
@@ -175,9 +208,9 @@ func writeVerdict(c *cli.Context, f *verdict.File) error {
 // summarize prints what the verdict says, in a few lines: the cost (units by
 // kind, runs, wall time), then per binary the verdicts by kind.
 func summarize(w io.Writer, f *verdict.File) {
-	fmt.Fprintf(w, "loupe: status %s; %d runs (%d baseline, %d reference, %d sensitivity, %d experiments, %d confirmation, %d culprit search); %d from the state journal\n",
-		f.Status, f.Runs.Total, f.Runs.Baseline, f.Runs.Reference, f.Runs.Sensitivity, f.Runs.Experiments,
-		f.Runs.Confirmation, f.Runs.CulpritSearch, f.RunMetadata.ResumedRuns)
+	fmt.Fprintf(w, "loupe: status %s; strategy %s, %d jobs; %d runs (%d baseline, %d reference, %d sensitivity, %d experiments alone, %d in groups, %d confirmation, %d culprit search); %d from the state journal\n",
+		f.Status, f.Workload.Strategy, f.RunMetadata.Jobs, f.Runs.Total, f.Runs.Baseline, f.Runs.Reference, f.Runs.Sensitivity,
+		f.Runs.Experiments, f.Runs.Groups, f.Runs.Confirmation, f.Runs.CulpritSearch, f.RunMetadata.ResumedRuns)
 	for _, e := range f.Evidence {
 		fmt.Fprintf(w, "loupe:   %s\n", e)
 	}
@@ -199,7 +232,11 @@ func summarize(w io.Writer, f *verdict.File) {
 	n := len(units["syscalls"]) + len(units["sub-features"]) + len(units["pseudo-files"])
 	fmt.Fprintf(w, "loupe: granularity %s: %d units (%d syscalls, %d sub-features, %d pseudo-files), %d experiment runs, %.1fs\n",
 		f.Granularity, n, len(units["syscalls"]), len(units["sub-features"]), len(units["pseudo-files"]),
-		f.Runs.Experiments, f.RunMetadata.WallSeconds)
+		f.Runs.Experiments+f.Runs.Groups, f.RunMetadata.WallSeconds)
+	if up := (2 + 2*n) * f.Workload.Replicas; up > 0 {
+		fmt.Fprintf(w, "loupe: %d runs are %.0f%% of upstream Loupe's (2 + 2 x %d units) x %d replicas = %d\n",
+			f.Runs.Total, 100*float64(f.Runs.Total)/float64(up), n, f.Workload.Replicas, up)
+	}
 	for _, b := range f.Binaries {
 		var outs []verdict.Outcome
 		for _, s := range b.Syscalls {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -102,6 +104,12 @@ func TestAnalyzeCLI(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "status ok") {
 		t.Errorf("no summary on stderr: %q", stderr)
+	}
+	if strings.Contains(stderr, "loupe: runs ") || strings.Contains(stderr, "loupe: experiment ") || strings.Contains(stderr, "loupe: group ") {
+		t.Errorf("--quiet printed the runs or the progress: %q", stderr)
+	}
+	if f.Workload.Strategy != "adaptive" || f.RunMetadata.Jobs != runtime.NumCPU() {
+		t.Errorf("strategy %q jobs %d; want the defaults, adaptive and %d (the CPUs)", f.Workload.Strategy, f.RunMetadata.Jobs, runtime.NumCPU())
 	}
 
 	// The workload failing untouched: exit 1, the verdict says so, and the
@@ -326,6 +334,11 @@ func TestAnalyzeReportsUnitsPerKind(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
+	// Not a terminal: plain progress lines, no escape codes.
+	if !regexp.MustCompile(`(?m)^loupe: runs \d+/\d+, units settled \d+/\d+, \d+s elapsed`).MatchString(stderr) ||
+		strings.ContainsAny(stderr, "\r\x1b") {
+		t.Errorf("no plain progress line, or escape codes, on stderr:\n%s", stderr)
+	}
 	f, err := verdict.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -336,7 +349,7 @@ func TestAnalyzeReportsUnitsPerKind(t *testing.T) {
 	}
 	n := len(b.Syscalls) + len(b.Features)
 	kinds := fmt.Sprintf("%d units (%d syscalls, %d sub-features, 0 pseudo-files", n, len(b.Syscalls), len(b.Features))
-	if !strings.Contains(stderr, "loupe: experiments: "+kinds+"; granularity features)") {
+	if !strings.Contains(stderr, "loupe: experiments (adaptive): "+kinds+"; granularity features)") {
 		t.Errorf("the experiments line does not state %q:\n%s", kinds, stderr)
 	}
 	if !strings.Contains(stderr, "loupe: granularity features: "+kinds+"), ") {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"salsa.debian.org/loupe-team/loupe/internal/datadir"
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
@@ -25,11 +26,14 @@ func dbCommand() *cli.Command {
 			"status ok, then the lowest sha256; the others are kept as superseded, with their provenance. " +
 			"Malformed files are reported with file, line and field and skipped; --strict makes them fatal.\n\n" +
 			"--loupedb imports upstream Loupe results (DIR/apps/<app>/<workload>/<run>/data/dyn.csv); a DIR that holds " +
-			"none (a file, a directory without apps/) is an error, whatever --strict says.\n\n" +
-			"Example: loupe db -o rebuild.dataset.json --loupedb ../shared/loupedb rebuild-out/",
+			"none (a file, a directory without apps/) is an error, whatever --strict says. --bundled-loupedb imports " +
+			"the copy shipped with loupe (CC BY 4.0, /usr/share/loupe/loupedb; data/loupedb in a source tree; " +
+			"LOUPE_DATA_DIR overrides).\n\n" +
+			"Example: loupe db -o rebuild.dataset.json --bundled-loupedb rebuild-out/",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the dataset to `FILE` (default: stdout)"},
 			&cli.StringSliceFlag{Name: "loupedb", Usage: "import an upstream loupedb `DIR`"},
+			&cli.BoolFlag{Name: "bundled-loupedb", Usage: "import the upstream loupedb results shipped with loupe"},
 			&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 if any input was malformed"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "files parsed in parallel, at most 256 (default, or 0: CPUs)"},
 		},
@@ -51,7 +55,15 @@ func dbCommand() *cli.Command {
 					return fmt.Errorf("db: %w", err)
 				}
 			}
-			for _, dir := range c.StringSlice("loupedb") {
+			dbs := c.StringSlice("loupedb")
+			if c.Bool("bundled-loupedb") {
+				dir, err := datadir.LoupeDB()
+				if err != nil {
+					return fmt.Errorf("db: --bundled-loupedb: %w", err)
+				}
+				dbs = append(dbs, dir)
+			}
+			for _, dir := range dbs {
 				es, probs, err := loupedb.Import(dir)
 				if err != nil {
 					return fmt.Errorf("db: %w", err)
@@ -59,8 +71,8 @@ func dbCommand() *cli.Command {
 				ds.Entries = dataset.Resolve(append(ds.Entries, es...))
 				ds.Problems = append(ds.Problems, probs...)
 			}
-			if c.NArg() == 0 && len(c.StringSlice("loupedb")) == 0 {
-				return fmt.Errorf("db: nothing to collect: give PATHs and/or --loupedb DIR")
+			if c.NArg() == 0 && len(dbs) == 0 {
+				return fmt.Errorf("db: nothing to collect: give PATHs, --loupedb DIR or --bundled-loupedb")
 			}
 			ds.Loupe = version.Version
 			for _, p := range ds.Problems {

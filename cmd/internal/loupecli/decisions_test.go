@@ -8,24 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/datadir"
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
 )
-
-func loupeDB(t *testing.T) string {
-	wd, _ := os.Getwd()
-	for d := wd; d != "/"; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			p := filepath.Join(d, "..", "shared", "loupedb")
-			if _, err := os.Stat(filepath.Join(p, "apps")); err != nil {
-				t.Skipf("upstream loupedb data not found at %s: %v", p, err)
-			}
-			return p
-		}
-	}
-	t.Fatal("go.mod not found")
-	return ""
-}
 
 func run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
@@ -37,7 +24,7 @@ func run(t *testing.T, args ...string) (string, string, int) {
 // TestDecisionsCLI: loupe db imports loupedb, loupe plan prints a plan in
 // every format, loupe report writes a page; bad input fails with a message.
 func TestDecisionsCLI(t *testing.T) {
-	db := loupeDB(t)
+	db := testutil.LoupeDB(t)
 	dir := t.TempDir()
 	ds := filepath.Join(dir, "d.dataset.json")
 	if _, errs, code := run(t, "db", "-o", ds, "--loupedb", db); code != 0 {
@@ -46,6 +33,21 @@ func TestDecisionsCLI(t *testing.T) {
 	d, err := dataset.ReadFile(ds)
 	if err != nil || len(d.Entries) != 123 {
 		t.Fatalf("dataset: %v %d", err, len(d.Entries))
+	}
+	// The bundled copy, without a path: the same dataset.
+	t.Setenv(datadir.Env, filepath.Dir(db))
+	bundled := filepath.Join(dir, "b.dataset.json")
+	if _, errs, code := run(t, "db", "-o", bundled, "--bundled-loupedb"); code != 0 {
+		t.Fatalf("db --bundled-loupedb: %d %s", code, errs)
+	}
+	if b, _ := dataset.ReadFile(bundled); b == nil || len(b.Entries) != len(d.Entries) {
+		t.Errorf("--bundled-loupedb imported %v entries, --loupedb %d", b, len(d.Entries))
+	}
+	t.Setenv(datadir.Env, t.TempDir())
+	if _, err := os.Stat(filepath.Join(datadir.Installed, "loupedb", "apps")); err != nil {
+		if _, errs, code := run(t, "db", "-o", bundled, "--bundled-loupedb"); code == 0 || !strings.Contains(errs, datadir.Env) {
+			t.Errorf("db --bundled-loupedb without the data: exit %d %q; want an error naming %s", code, errs, datadir.Env)
+		}
 	}
 	osf := filepath.Join(db, "Kerla.syscalls")
 	out, errs, code := run(t, "plan", "--os", osf, "--workload", "bench", ds)

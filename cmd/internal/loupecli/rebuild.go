@@ -11,6 +11,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/debhelper/rebuild"
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
+	"salsa.debian.org/loupe-team/loupe/internal/progress"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 )
@@ -40,6 +41,7 @@ func rebuildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "retry-failed", Usage: "rebuild recorded packages whose status is not built"},
 			&cli.StringFlag{Name: "db", Usage: "then collect OUT into the dataset `FILE`"},
 			&cli.StringSliceFlag{Name: "sbuild-arg", Usage: "extra sbuild argument (repeatable)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print neither each package nor the progress on stderr"},
 		},
 		Action: func(c *cli.Context) error {
 			specs := c.Args().Slice()
@@ -87,8 +89,15 @@ func rebuildCommand() *cli.Command {
 			if err := sb.WriteConfig(); err != nil {
 				return fmt.Errorf("rebuild: %w", err)
 			}
-			results, runErr := rebuild.Run(c.Context, sb, specs, rebuild.Options{Out: out, Jobs: c.Int("jobs"),
-				RetryFailed: c.Bool("retry-failed"), Progress: c.App.ErrWriter})
+			opt := rebuild.Options{Out: out, Jobs: c.Int("jobs"), RetryFailed: c.Bool("retry-failed")}
+			if !c.Bool("quiet") {
+				p := progress.New(c.App.ErrWriter, "loupe rebuild: ", progress.Options{What: "packages"})
+				opt.Progress = p.Log(c.App.ErrWriter)
+				opt.Done = func(done, planned int) { p.Update(progress.State{Done: done, Planned: planned}) }
+				p.Start()
+				defer p.Stop()
+			}
+			results, runErr := rebuild.Run(c.Context, sb, specs, opt)
 			rebuild.Summary(c.App.Writer, results)
 			if runErr != nil {
 				return runErr
