@@ -129,7 +129,7 @@ func TestAfterStep(t *testing.T) {
 // AfterStep(N) makes it: what a simulation of that step gives each of
 // them. The check reads the evidence directly (Apps), not the plan.
 func TestAfterStepSupportsWhatItClaims(t *testing.T) {
-	db := testutil.SharedDB(t)
+	db := testutil.LoupeDB(t)
 	es, _, err := loupedb.Import(db)
 	if err != nil {
 		t.Fatal(err)

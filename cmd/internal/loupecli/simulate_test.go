@@ -164,7 +164,7 @@ func TestSimulatePlanStep(t *testing.T) {
 		t.Skip("analyses a fixture (about 40 runs)")
 	}
 	ptracetest.Require(t)
-	db := testutil.SharedDB(t)
+	db := testutil.LoupeDB(t)
 	tree := t.TempDir()
 	compileFixture(t, tree, "rlimit")
 	vpath := filepath.Join(t.TempDir(), "v.loupe.yaml")
