@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -64,6 +65,8 @@ func analyzeCommand() *cli.Command {
 			&cli.StringFlag{Name: "granularity", Value: "syscalls", Usage: "units to test: syscalls, features (plus sub-features) or pseudo-files (plus pseudo-files)"},
 			&cli.StringFlag{Name: "isolation", Value: "auto", Usage: "auto, namespaces (overlayfs, fail without) or snapshot (serial runs, tree restored)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print neither the runs nor the progress on stderr"},
+			&cli.StringFlag{Name: "metric", Usage: "read the benchmark's figure (requests/s, MB/s, seconds) from its output with `REGEX`, one capture group around the number (its last match); a stub or fake that moves it beyond the reference runs' noise is an impact"},
+			&cli.StringFlag{Name: "metric-better", Usage: "with --metric: `higher` or lower, which way the figure is better"},
 		},
 		Action: runAnalyze,
 	}
@@ -120,6 +123,20 @@ func runAnalyze(c *cli.Context) error {
 		return fmt.Errorf("analyze: %w", err)
 	}
 
+	var metric *verdict.Metric
+	switch {
+	case c.IsSet("metric"):
+		metric = &verdict.Metric{Regex: c.String("metric"), Better: c.String("metric-better")}
+		if !c.IsSet("metric-better") {
+			return errors.New("analyze: --metric needs --metric-better higher (requests/s, MB/s) or lower (seconds)")
+		}
+		if _, err := runner.CheckMetric(metric); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+	case c.IsSet("metric-better"):
+		return errors.New("analyze: --metric-better without --metric")
+	}
+
 	if out := c.String("output"); out != "" {
 		if err := checkOutput("analyze", "--output", out); err != nil {
 			return err
@@ -138,6 +155,7 @@ func runAnalyze(c *cli.Context) error {
 		Priors:      pr,
 		Isolation:   iso,
 		StateDir:    c.String("state"),
+		Metric:      metric,
 		Environment: pkganalyze.DetectEnvironment(version.Version),
 		Log:         c.App.ErrWriter,
 	}
@@ -262,6 +280,49 @@ func summarize(w io.Writer, f *verdict.File) {
 	for _, cf := range f.Conflicts {
 		fmt.Fprintf(w, "loupe: conflict: %v together fail; demoted %v\n", cf.Interventions, cf.Demoted)
 	}
+	summarizeMetric(w, f)
+}
+
+// summarizeMetric prints the benchmark metric's reference range and every
+// stub or fake that moved it.
+func summarizeMetric(w io.Writer, f *verdict.File) {
+	m := f.RunMetadata.Metric
+	if f.Workload.Metric == nil || m == nil || len(m.Reference) == 0 {
+		return
+	}
+	lo, hi := m.Reference[0], m.Reference[0]
+	for _, v := range m.Reference {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	var moved []string
+	seen := map[string]bool{}
+	for _, b := range f.Binaries {
+		for _, s := range b.Syscalls {
+			for _, im := range s.Impact {
+				if x := fmt.Sprintf("%s=%s %s (%s)", s.Name, im.Action, im.Direction, im.Effect); im.Metric == verdict.MetricName && !seen[x] {
+					seen[x] = true
+					moved = append(moved, x)
+				}
+			}
+		}
+		for _, ft := range append(append([]verdict.Feature{}, b.Features...), b.PseudoFiles...) {
+			for _, im := range ft.Impact {
+				if x := fmt.Sprintf("%s=%s %s (%s)", ft.Key, im.Action, im.Direction, im.Effect); im.Metric == verdict.MetricName && !seen[x] {
+					seen[x] = true
+					moved = append(moved, x)
+				}
+			}
+		}
+	}
+	for _, c := range f.CombinationImpact {
+		if c.Metric == verdict.MetricName {
+			moved = append(moved, fmt.Sprintf("the combination %s (%s)", c.Direction, c.Effect))
+		}
+	}
+	if len(moved) == 0 {
+		moved = []string{"no stub or fake moved it beyond the reference's noise"}
+	}
+	fmt.Fprintf(w, "loupe: metric: reference %g to %g (%s is better); %s\n", lo, hi, f.Workload.Metric.Better, strings.Join(moved, "; "))
 }
 
 // tally counts verdicts: required, stubbable, fakeable only; flaky,
