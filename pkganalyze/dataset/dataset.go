@@ -69,6 +69,13 @@ type Entry struct {
 	Features    Features `json:"features,omitzero"`     // "ioctl:TCGETS"
 	PseudoFiles Features `json:"pseudo_files,omitzero"` // "/proc/self/status"
 
+	// Impacts are the changes a passing stub or fake made beyond the
+	// noise of the reference runs (the verdicts' impact entries, over the
+	// binaries counted), and Metric says how the benchmark figure they may
+	// name ("benchmark") was read.
+	Impacts []Impact        `json:"impacts,omitempty"`
+	Metric  *verdict.Metric `json:"metric,omitempty"`
+
 	Provenance []Provenance `json:"provenance"`
 	Superseded []Superseded `json:"superseded,omitempty"`
 	// Notes are remarks of the importer about odd input, kept for the record.
@@ -84,6 +91,25 @@ type Features struct {
 	Both     []string `json:"both,omitempty"`     // stubbing and faking both work
 	Traced   []string `json:"traced,omitempty"`   // used, never tested (trace mode)
 	Flaky    []string `json:"flaky,omitempty"`    // replicas disagreed (already conservative)
+}
+
+// Impact is one impact of a verdict: a stub or fake of Key moved Metric
+// (peak_rss_kb, max_fds, wall_seconds, benchmark) in Direction; Effect
+// (worse, better) is given for the benchmark metric.
+type Impact struct {
+	Key       string `json:"key"`
+	Action    string `json:"action"`
+	Metric    string `json:"metric"`
+	Direction string `json:"direction"`
+	Effect    string `json:"effect,omitempty"`
+}
+
+func (i Impact) String() string {
+	s := i.Key + "=" + i.Action + ": " + i.Metric + " " + i.Direction
+	if i.Effect != "" {
+		s += " (" + i.Effect + ")"
+	}
+	return s
 }
 
 // Provenance is one file an entry was built from.
@@ -271,6 +297,7 @@ func (d *Dataset) Normalize() {
 			sortProv(e.Superseded[k].Provenance)
 		}
 		sort.Strings(e.Notes)
+		sort.Slice(e.Impacts, func(i, j int) bool { return e.Impacts[i].String() < e.Impacts[j].String() })
 	}
 	sortSimulations(d.Simulations)
 	sort.SliceStable(d.Problems, func(i, j int) bool {

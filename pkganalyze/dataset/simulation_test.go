@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/simulate"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 func writeReport(t *testing.T, path string, r *simulate.Report) {
@@ -71,5 +72,33 @@ func TestCollectSimulations(t *testing.T) {
 	if _, err := Parse("d", []byte(`{"schema":"loupe/dataset/v1","entries":[],"simulations":[{"app":""}]}`)); err == nil ||
 		!strings.Contains(err.Error(), "d: field simulations[0]: simulation without app or os") {
 		t.Errorf("a simulation without app: %v", err)
+	}
+}
+
+// TestImpactsFromVerdict: the impacts of the counted binaries enter the
+// entry, once each, with the metric that says what "benchmark" is.
+func TestImpactsFromVerdict(t *testing.T) {
+	v, err := verdict.ReadFile("../testdata/golden/metric.verdict.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Package, v.Architecture = "bench", "amd64"
+	d := &Dataset{Schema: Schema, Entries: []Entry{FromVerdict(v, Provenance{File: "v"})}}
+	b, err := Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse("d", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := back.Entries[0]
+	var got []string
+	for _, im := range e.Impacts {
+		got = append(got, im.String())
+	}
+	want := "getrandom=stub: benchmark up (better)|prlimit64=fake: benchmark down (worse)|prlimit64=stub: benchmark down (worse)"
+	if strings.Join(got, "|") != want || e.Metric == nil || e.Metric.Better != "higher" {
+		t.Errorf("impacts %q, metric %+v\nwant %q", got, e.Metric, want)
 	}
 }

@@ -207,6 +207,9 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 			}
 			p(`<tr><th>%s</th><td><code>%s</code></td></tr>`, fs.label, strings.Join(parts, "<br>"))
 		}
+		if ims := impactsOf(ds, a.Name); len(ims) > 0 {
+			p(`<tr><th>impact</th><td>%s</td></tr>`, strings.Join(ims, "<br>"))
+		}
 		if sims := ds.SimulationsOf(a.Name); len(sims) > 0 {
 			var parts []string
 			for _, sm := range sims {
@@ -267,6 +270,35 @@ func anchor(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// impactsOf lists, escaped, the impacts of app's entries: what a passing
+// stub or fake changed beyond noise, the benchmark figure first and its
+// changes for the worse in bold.
+func impactsOf(ds *dataset.Dataset, app string) []string {
+	var bench, other []string
+	seen := map[string]bool{}
+	for _, e := range ds.Entries {
+		if e.Name != app {
+			continue
+		}
+		for _, im := range e.Impacts {
+			x := html.EscapeString(im.String())
+			if seen[x] {
+				continue
+			}
+			seen[x] = true
+			switch {
+			case im.Metric == "benchmark" && im.Effect == "worse":
+				bench = append(bench, "<b>"+x+"</b>")
+			case im.Metric == "benchmark":
+				bench = append(bench, x)
+			default:
+				other = append(other, x)
+			}
+		}
+	}
+	return append(bench, other...)
 }
 
 // simulationLabel is one simulation in a few words: "Kerla step 2: passed

@@ -55,6 +55,19 @@ func TestSimulations(t *testing.T) {
 	}
 }
 
+// TestImpacts: an application's details list its impacts, the benchmark
+// metric's changes for the worse first and in bold.
+func TestImpacts(t *testing.T) {
+	ds := small()
+	ds.Entries[0].Impacts = []dataset.Impact{{Key: "close", Action: "stub", Metric: "max_fds", Direction: "up"},
+		{Key: "prlimit64", Action: "stub", Metric: "benchmark", Direction: "down", Effect: "worse"}}
+	s := string(render(t, ds, Options{Title: "t"}))
+	want := `<tr><th>impact</th><td><b>prlimit64=stub: benchmark down (worse)</b><br>close=stub: max_fds up</td></tr>`
+	if !strings.Contains(s, want) {
+		t.Errorf("report lacks %q", want)
+	}
+}
+
 func render(t *testing.T, ds *dataset.Dataset, opt Options) []byte {
 	t.Helper()
 	var b bytes.Buffer
