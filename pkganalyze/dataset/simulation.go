@@ -3,6 +3,7 @@ package dataset
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -66,10 +67,14 @@ func readSimulation(path string) (*Simulation, *Problem) {
 		return nil, &Problem{File: path, Message: "cannot read: " + err.Error()}
 	}
 	r, err := simulate.Parse(path, b)
-	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), path)
-		msg = strings.TrimLeft(msg, ": ")
-		return nil, &Problem{File: path, Message: msg + " (skipped)"}
+	var fe *simulate.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return nil, &Problem{File: path, Line: fe.Line, Field: fe.Field, Message: fe.Msg + " (skipped)"}
+	case errors.Is(err, simulate.ErrNotReport):
+		return nil, &Problem{File: path, Field: "schema", Message: simulate.ErrNotReport.Error() + " (skipped)"}
+	case err != nil:
+		return nil, &Problem{File: path, Message: err.Error() + " (skipped)"}
 	}
 	if r.App == "" {
 		return nil, &Problem{File: path, Field: "app", Message: "missing; cannot tell which application this simulation is about (run loupe simulate with --app) (skipped)"}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -198,6 +199,25 @@ func (r *Report) Marshal() ([]byte, error) {
 // ErrNotReport means the document is not a loupe simulation report.
 var ErrNotReport = errors.New("not a loupe simulation report (schema key missing or different)")
 
+// FieldError locates a problem in a report.
+type FieldError struct {
+	File  string
+	Line  int    // 0 when unknown
+	Field string // dotted path, e.g. lacking[1].state; "" for the file
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	if e.Field != "" {
+		return fmt.Sprintf("%s: field %s: %s", loc, e.Field, e.Msg)
+	}
+	return loc + ": " + e.Msg
+}
+
 // ReadFile reads and checks a report.
 func ReadFile(path string) (*Report, error) {
 	b, err := os.ReadFile(path)
@@ -207,17 +227,18 @@ func ReadFile(path string) (*Report, error) {
 	return Parse(path, b)
 }
 
-// Parse decodes and checks a report; name is used in errors, which say
-// the line and field. Unknown keys are ignored (later versions may add
-// some); a report without its end block, or whose counts disagree with it,
-// was cut short and is refused.
+// Parse decodes and checks a report; name is used in errors, which are
+// *FieldError (with the line and field where known) or wrap ErrNotReport.
+// Unknown keys are ignored (later versions may add some); a report without
+// its end block, or whose counts disagree with it, was cut short and is
+// refused.
 func Parse(name string, data []byte) (*Report, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: invalid YAML: %w", name, err)
+		return nil, &FieldError{File: name, Msg: "invalid YAML: " + err.Error()}
 	}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:1: expected a YAML mapping", name)
+		return nil, &FieldError{File: name, Line: 1, Msg: "expected a YAML mapping"}
 	}
 	doc := root.Content[0]
 	sch := lookup(doc, "schema")
@@ -226,54 +247,77 @@ func Parse(name string, data []byte) (*Report, error) {
 	}
 	if sch.Value != Schema {
 		if strings.HasPrefix(sch.Value, "loupe/simulation/") {
-			return nil, fmt.Errorf("%s:%d: field schema: unsupported version %q (this loupe reads %s; upgrade loupe)", name, sch.Line, sch.Value, Schema)
+			return nil, &FieldError{File: name, Line: sch.Line, Field: "schema",
+				Msg: fmt.Sprintf("unsupported version %q (this loupe reads %s; upgrade loupe)", sch.Value, Schema)}
 		}
 		return nil, fmt.Errorf("%s: %w", name, ErrNotReport)
 	}
 	var r Report
 	if err := doc.Decode(&r); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, &FieldError{File: name, Msg: err.Error()}
 	}
-	at := func(field string) string {
-		if n := lookup(doc, field); n != nil {
-			return fmt.Sprintf("%s:%d: field %s", name, n.Line, field)
+	bad := func(field string, format string, args ...any) error {
+		line := 0
+		if n := nodeAt(doc, field); n != nil {
+			line = n.Line
 		}
-		return fmt.Sprintf("%s: field %s", name, field)
+		return &FieldError{File: name, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	if r.End == nil {
-		return nil, fmt.Errorf("%s: no end block: the report was cut short (run loupe simulate again)", name)
+		return nil, &FieldError{File: name, Msg: "no end block: the report was cut short (run loupe simulate again)"}
 	}
 	if r.End.Lacking != len(r.Lacking) || r.End.Features != len(r.Features) || r.End.PseudoFiles != len(r.PseudoFiles) {
-		return nil, fmt.Errorf("%s: the end block counts %d/%d/%d lacking/features/pseudo_files, the report holds %d/%d/%d: it was damaged",
-			at("end"), r.End.Lacking, r.End.Features, r.End.PseudoFiles, len(r.Lacking), len(r.Features), len(r.PseudoFiles))
+		return nil, bad("end", "the end block counts %d/%d/%d lacking/features/pseudo_files, the report holds %d/%d/%d: it was damaged",
+			r.End.Lacking, r.End.Features, r.End.PseudoFiles, len(r.Lacking), len(r.Features), len(r.PseudoFiles))
 	}
 	if r.OS.Name == "" {
-		return nil, fmt.Errorf("%s: the OS has no name", at("os"))
+		return nil, bad("os.name", "empty")
 	}
 	if len(r.Command) == 0 {
-		return nil, fmt.Errorf("%s: empty", at("command"))
+		return nil, bad("command", "empty")
 	}
 	if r.Passed != (r.Exit.Code == 0 && r.Exit.Signal == "") {
-		return nil, fmt.Errorf("%s: passed is %v but the exit status is %d%s", at("passed"), r.Passed, r.Exit.Code, r.Exit.Signal)
+		return nil, bad("passed", "passed is %v but the exit status is %d%s", r.Passed, r.Exit.Code, r.Exit.Signal)
 	}
 	for _, f := range []struct {
 		field string
 		ls    []Lack
 	}{{"lacking", r.Lacking}, {"features", r.Features}, {"pseudo_files", r.PseudoFiles}} {
-		field := f.field
 		for i, l := range f.ls {
 			switch {
 			case l.Name == "":
-				return nil, fmt.Errorf("%s[%d].name: empty", at(field), i)
+				return nil, bad(fmt.Sprintf("%s[%d].name", f.field, i), "empty")
 			case l.State != "absent" && l.State != "stubbed" && l.State != "faked":
-				return nil, fmt.Errorf("%s[%d].state: %q, want absent, stubbed or faked", at(field), i, l.State)
+				return nil, bad(fmt.Sprintf("%s[%d].state", f.field, i), "%q, want absent, stubbed or faked", l.State)
 			}
 		}
 	}
 	if p := r.Plan; p != nil && (p.Step < 0 || p.Step >= p.Steps) {
-		return nil, fmt.Errorf("%s: step %d of a plan of %d steps", at("plan"), p.Step, p.Steps)
+		return nil, bad("plan", "step %d of a plan of %d steps", p.Step, p.Steps)
 	}
 	return &r, nil
+}
+
+// nodeAt finds the node of a dotted field path ("lacking[1].state",
+// "os.name"); nil when it is not in the document.
+func nodeAt(n *yaml.Node, path string) *yaml.Node {
+	for _, part := range strings.Split(path, ".") {
+		key, idx, hasIdx := strings.Cut(part, "[")
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		if n = lookup(n, key); n == nil {
+			return nil
+		}
+		if hasIdx {
+			i, err := strconv.Atoi(strings.TrimSuffix(idx, "]"))
+			if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[i]
+		}
+	}
+	return n
 }
 
 func lookup(m *yaml.Node, key string) *yaml.Node {

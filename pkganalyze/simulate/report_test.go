@@ -80,9 +80,9 @@ func TestParseRefuses(t *testing.T) {
 		{"later version", strings.Replace(s, Schema, "loupe/simulation/v9", 1), `x:1: field schema: unsupported version "loupe/simulation/v9"`},
 		{"cut short", s[:strings.Index(s, "end:")], "no end block: the report was cut short"},
 		{"a count changed", strings.Replace(s, "  lacking: 2\n", "  lacking: 3\n", 1), "the end block counts 3/1/1"},
-		{"bad state", strings.Replace(s, "state: absent", "state: missing", 1), `field lacking[1].state: "missing", want absent, stubbed or faked`},
-		{"passed but failed", strings.Replace(s, "passed: false", "passed: true", 1), "field passed: passed is true but the exit status is 1"},
-		{"no OS name", strings.Replace(s, "name: Kerla after plan step 1", "name: \"\"", 1), "field os: the OS has no name"},
+		{"bad state", strings.Replace(s, "state: absent", "state: missing", 1), `x:44: field lacking[1].state: "missing", want absent, stubbed or faked`},
+		{"passed but failed", strings.Replace(s, "passed: false", "passed: true", 1), "x:29: field passed: passed is true but the exit status is 1"},
+		{"no OS name", strings.Replace(s, "name: Kerla after plan step 1", "name: \"\"", 1), "x:5: field os.name: empty"},
 		{"invalid YAML", "schema: [", "x: invalid YAML"},
 	} {
 		_, err := Parse("x", []byte(tt.doc))
