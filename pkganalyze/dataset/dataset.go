@@ -265,17 +265,7 @@ func FeaturesFrom(m map[string]State, syscalls bool) Features {
 }
 
 // SyscallLess orders syscall names by amd64 number, unknown names last.
-func SyscallLess(a, b string) bool {
-	na, oka := sysent.AMD64.Number(a)
-	nb, okb := sysent.AMD64.Number(b)
-	switch {
-	case oka && okb && na != nb:
-		return na < nb
-	case oka != okb:
-		return oka
-	}
-	return a < b
-}
+func SyscallLess(a, b string) bool { return sysent.AMD64.Less(a, b) }
 
 // Normalize sorts the dataset so that output is deterministic.
 func (d *Dataset) Normalize() {

@@ -162,18 +162,7 @@ func (r *Report) Build(h Hits, ans Answer) {
 // sortLacks orders syscalls by number (unknown names after them), other
 // keys by name.
 func sortLacks(ls []Lack) {
-	sort.Slice(ls, func(i, j int) bool {
-		a, b := ls[i].Name, ls[j].Name
-		na, oka := sysent.AMD64.Number(a)
-		nb, okb := sysent.AMD64.Number(b)
-		switch {
-		case oka && okb && na != nb:
-			return na < nb
-		case oka != okb:
-			return oka
-		}
-		return a < b
-	})
+	sort.Slice(ls, func(i, j int) bool { return sysent.AMD64.Less(ls[i].Name, ls[j].Name) })
 }
 
 // Marshal renders the report as YAML, with its end block.

@@ -1,10 +1,8 @@
 package loupecli
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -132,20 +130,9 @@ func runSimulate(c *cli.Context) error {
 	}
 	opts := tracer.Options{Whitelist: wl, Rules: rules, Record: tracer.RecordNone, NoSeccomp: c.Bool("no-seccomp")}
 
-	ctx, stop := tracer.ForegroundContext(c.Context)
-	defer stop()
-	res, err := tracer.Run(ctx, tracer.Command{Path: args[0], Args: args}, opts)
-	var se *tracer.StartError
-	switch {
-	case errors.As(err, &se):
-		return exitError{code: 127, msg: "simulate: " + err.Error()}
-	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("simulate: %w", err)
-	case err != nil:
-		return fmt.Errorf("simulate: %w", err)
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintln(c.App.ErrWriter, "loupe simulate: warning:", w)
+	res, err := runCommand(c, "simulate", "loupe simulate: ", args, opts)
+	if err != nil {
+		return err
 	}
 	rep.Dir, _ = os.Getwd()
 	rep.Exit = simulate.Exit{Code: res.Exit.ShellCode()}

@@ -81,21 +81,9 @@ func runTrace(c *cli.Context) error {
 		}
 	}
 
-	ctx, stop := tracer.ForegroundContext(c.Context)
-	defer stop()
-
-	res, err := tracer.Run(ctx, tracer.Command{Path: args[0], Args: args}, opts)
-	var se *tracer.StartError
-	switch {
-	case errors.As(err, &se):
-		return exitError{code: 127, msg: "trace: " + err.Error()}
-	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("trace: %w", err)
-	case err != nil:
-		return fmt.Errorf("trace: %w", err)
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintln(c.App.ErrWriter, "loupe: warning:", w)
+	res, err := runCommand(c, "trace", "loupe: ", args, opts)
+	if err != nil {
+		return err
 	}
 	cwd, _ := os.Getwd()
 	doc, err := tracefile.Marshal(tracefile.FromResult(args, cwd, rules, res))
@@ -108,6 +96,28 @@ func runTrace(c *cli.Context) error {
 		st.msg = "trace: " + err.Error()
 	}
 	return st
+}
+
+// runCommand runs args under the tracer in the foreground, as the user's
+// command (loupe trace and simulate), and prints the tracer's warnings
+// with prefix. A command that cannot start is exit status 127.
+func runCommand(c *cli.Context, cmd, prefix string, args []string, opts tracer.Options) (*tracer.Result, error) {
+	ctx, stop := tracer.ForegroundContext(c.Context)
+	defer stop()
+	res, err := tracer.Run(ctx, tracer.Command{Path: args[0], Args: args}, opts)
+	var se *tracer.StartError
+	switch {
+	case errors.As(err, &se):
+		return nil, exitError{code: 127, msg: cmd + ": " + err.Error()}
+	case errors.Is(err, context.Canceled):
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, prefix+"warning:", w)
+	}
+	return res, nil
 }
 
 // whitelistFlags builds the whitelist of --binary and --binary-dir; nil
