@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -38,7 +39,7 @@ func simulateCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "binary", Aliases: []string{"b"}, Usage: "simulate the OS for this executable or script (repeatable)"},
 			&cli.StringSliceFlag{Name: "binary-dir", Usage: "simulate the OS for every executable under this directory (repeatable)"},
 			&cli.StringFlag{Name: "app", Usage: "the application `NAME` the workload exercises, as in the dataset (recorded in the report; loupe db needs it)"},
-			&cli.IntFlag{Name: "plan-step", Value: -1, Usage: "simulate the OS after step `N` of its plan (needs --dataset)"},
+			&cli.IntFlag{Name: "plan-step", DefaultText: "none", Usage: "simulate the OS after step `N` of its plan (needs --dataset)"},
 			&cli.StringFlag{Name: "dataset", Usage: "the dataset `FILE` (loupe db) the plan is computed from"},
 			&cli.StringFlag{Name: "workload", Value: "any", Usage: "with --plan-step: which workloads count, as in loupe plan"},
 			&cli.StringFlag{Name: "cost", Usage: "with --plan-step: per-syscall implementation cost `FILE`, as in loupe plan"},
@@ -95,9 +96,13 @@ func runSimulate(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
+		if step >= len(p.Steps) {
+			return fmt.Errorf("simulate: --plan-step %d: the plan has steps 0 to %d (loupe plan --os %s %s shows them)",
+				step, len(p.Steps)-1, rep.OS.File, dsPath)
+		}
 		after, err := p.AfterStep(o, step)
 		if err != nil {
-			return fmt.Errorf("simulate: --%w (loupe plan --os %s %s shows them)", err, rep.OS.File, dsPath)
+			return fmt.Errorf("simulate: %w", err)
 		}
 		o = after
 		rep.Plan = &simulate.PlanStep{Dataset: dsPath, DatasetSHA256: fileSHA256(dsPath), Workload: p.Workload,
@@ -109,7 +114,12 @@ func runSimulate(c *cli.Context) error {
 			}
 			rep.Plan.AppClaimed = &claimed
 		}
-		rep.Warnings = append(rep.Warnings, p.Warnings...)
+		// The OS file's own warnings were printed when it was read.
+		for _, w := range p.Warnings {
+			if !slices.Contains(o.Warnings, w) {
+				rep.Warnings = append(rep.Warnings, w)
+			}
+		}
 	}
 	rep.OS.Name = o.Name
 	rep.OS.Implemented, rep.OS.Stubbed, rep.OS.Faked = o.Count(plan.Implemented), o.Count(plan.Stubbed), o.Count(plan.Faked)

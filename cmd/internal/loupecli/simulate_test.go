@@ -271,7 +271,7 @@ func TestSimulateUsageErrors(t *testing.T) {
 		{"no os", []string{"--binary", "/bin/true", "--", "/bin/true"}, `Required flag "os" not set`},
 		{"step without dataset", []string{"--os", osf, "--binary", "/bin/true", "--plan-step", "1", "--", "/bin/true"}, "--plan-step and --dataset go together"},
 		{"negative step", []string{"--os", osf, "--binary", "/bin/true", "--plan-step", "-2", "--dataset", ds, "--", "/bin/true"}, "--plan-step -2"},
-		{"step beyond the plan", []string{"--os", osf, "--binary", "/bin/true", "--plan-step", "5", "--dataset", ds, "--", "/bin/true"}, "--plan step 5: the plan has steps 0 to 0"},
+		{"step beyond the plan", []string{"--os", osf, "--binary", "/bin/true", "--plan-step", "5", "--dataset", ds, "--", "/bin/true"}, "--plan-step 5: the plan has steps 0 to 0"},
 		{"bad OS line", []string{"--os", bad, "--binary", "/bin/true", "--", "/bin/true"}, bad + `:2: field name: sub-feature key "ioctl:TCGEST"`},
 		{"unwritable report", []string{"--os", osf, "--binary", "/bin/true", "-o", "/nonexistent/r.yaml", "--", "/bin/true"}, "--output"},
 	} {
