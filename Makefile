@@ -39,7 +39,7 @@ test-sbuild: build deb ## build testdata packages with sbuild in unshare mode (s
 fuzz: ## run every fuzzer for FUZZTIME each (default 30s); commit crashers from testdata/fuzz/
 	scripts/fuzz
 
-demo: deps build ## build the example package testdata/hello-loupe with dh_loupe and print its verdicts
+demo: deps build ## analyse the example package (loupe=analyze), plan for a bundled OS, write a report into demo-out/
 	scripts/demo-dh $(BIN)
 
 demo-trace: deps build ## loupe trace on a small example, without Debian packaging
@@ -57,4 +57,4 @@ deb: ## build the loupe and dh-loupe packages into dist/ (dpkg-buildpackage -b i
 	scripts/build-deb dist
 
 clean: ## remove build outputs
-	rm -rf $(BIN) dist
+	rm -rf $(BIN) dist demo-out

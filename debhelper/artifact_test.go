@@ -175,3 +175,20 @@ func TestWriteRunReplacesPlantedLink(t *testing.T) {
 		t.Errorf("CheckRun with a directory in the way: %v", err)
 	}
 }
+
+// TestNativeArch: the Debian name of the Go architecture, checked against
+// dpkg-architecture on this machine (loupe analyze --app does not ask it).
+func TestNativeArch(t *testing.T) {
+	for goarch, want := range map[string]string{"amd64": "amd64", "arm64": "arm64", "386": "i386", "arm": "armhf", "ppc64le": "ppc64el", "riscv64": "riscv64", "s390x": "s390x"} {
+		if got := DebianArch(goarch); got != want {
+			t.Errorf("DebianArch(%s) = %s, want %s", goarch, got, want)
+		}
+	}
+	out, err := exec.Command("dpkg-architecture", "-qDEB_BUILD_ARCH").Output()
+	if err != nil {
+		t.Skipf("dpkg-architecture (dpkg-dev) is needed to compare: %v", err)
+	}
+	if got, want := NativeArch(), strings.TrimSpace(string(out)); got != want {
+		t.Errorf("NativeArch() = %s, dpkg-architecture says %s", got, want)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"pault.ag/go/debian/changelog"
@@ -84,6 +85,22 @@ func (s *Source) FileArch(pkg, hostArch string) string {
 		return "all"
 	}
 	return hostArch
+}
+
+// goToDebian maps the Go architectures whose Debian name differs.
+var goToDebian = map[string]string{"386": "i386", "arm": "armhf", "ppc64le": "ppc64el", "mips64le": "mips64el", "mipsle": "mipsel"}
+
+// NativeArch returns the Debian name of the architecture loupe runs on,
+// which is the one it traces: the architecture of a verdict of loupe
+// analyze --app, without asking dpkg (the machine need not be Debian).
+func NativeArch() string { return DebianArch(runtime.GOARCH) }
+
+// DebianArch returns the Debian name of a Go architecture (GOARCH).
+func DebianArch(goarch string) string {
+	if a, ok := goToDebian[goarch]; ok {
+		return a
+	}
+	return goarch
 }
 
 // HostArch returns DEB_HOST_ARCH from env (dpkg-buildpackage exports it),

@@ -69,6 +69,16 @@ func TestLoupeSourcePackageBuildsOffline(t *testing.T) {
 		t.Errorf("usr/bin/dh_loupe_verdict: link to %q (%v), want dh_loupe", l, err)
 	}
 
+	// The loupe package ships the hand-written loupe(1) and the bash
+	// completion script.
+	if b, err := exec.Command("sh", "-c", "zcat "+filepath.Join(root, "usr/share/man/man1/loupe.1.gz")).Output(); err != nil ||
+		!strings.Contains(string(b), "EXIT STATUS") || !strings.Contains(string(b), "EXAMPLES") {
+		t.Errorf("usr/share/man/man1/loupe.1.gz: %v, not the hand-written page:\n%.500s", err, b)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "usr/share/bash-completion/completions/loupe")); err != nil || !strings.Contains(string(b), "complete -F _loupe loupe") {
+		t.Errorf("usr/share/bash-completion/completions/loupe: %v\n%.300s", err, b)
+	}
+
 	if _, err := exec.LookPath("lintian"); err == nil {
 		changes, _ := filepath.Glob(filepath.Join(out, "loupe_*_amd64.changes"))
 		l := exec.Command("lintian", "--fail-on", "error,warning", changes[0])

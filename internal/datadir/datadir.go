@@ -5,12 +5,16 @@
 // The places tried, in order: $LOUPE_DATA_DIR; /usr/share/loupe; beside
 // the running executable, ../data (bin/loupe of a source tree built with
 // make build) and ../share/loupe (an installation under a prefix).
+//
+// The bundled OS support files (loupedb/<OS>.syscalls) are what
+// loupe plan --os and loupe report --os accept by name.
 package datadir
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -51,4 +55,27 @@ func LoupeDB() (string, error) {
 	}
 	return "", fmt.Errorf("the bundled loupedb data is not installed (looked in %s); install the loupe package, or set %s to the directory that holds loupedb/ (data/ of a source tree)",
 		strings.Join(tried, ", "), Env)
+}
+
+// OSSuffix ends the name of an OS support file.
+const OSSuffix = ".syscalls"
+
+// OSFiles returns the bundled OS support files (loupedb/<OS>.syscalls, what
+// Kerla, OSv, gVisor... implement), by OS name as the file names it
+// ("Kerla"), sorted.
+func OSFiles() (names, paths []string, err error) {
+	db, err := LoupeDB()
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := filepath.Glob(filepath.Join(db, "*"+OSSuffix))
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Strings(m)
+	for _, p := range m {
+		names = append(names, strings.TrimSuffix(filepath.Base(p), OSSuffix))
+		paths = append(paths, p)
+	}
+	return names, paths, nil
 }

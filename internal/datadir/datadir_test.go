@@ -28,3 +28,23 @@ func TestLoupeDB(t *testing.T) {
 		t.Errorf("error %v: want where it looked and %s", err, Env)
 	}
 }
+
+func TestOSFiles(t *testing.T) {
+	t.Setenv(Env, filepath.Dir(testutil.LoupeDB(t)))
+	names, paths, err := OSFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Browsix Freebsd Fuchsia Graphene Gvisor Hermitux Kerla LinuxNoLibc Osv Unikraft Zephyr"
+	if got := strings.Join(names, " "); got != want {
+		t.Errorf("OS names %q, want %q", got, want)
+	}
+	for i, p := range paths {
+		if filepath.Base(p) != names[i]+OSSuffix {
+			t.Errorf("%s: path %s", names[i], p)
+		}
+		if _, err := os.Stat(p); err != nil {
+			t.Error(err)
+		}
+	}
+}

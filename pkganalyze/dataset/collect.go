@@ -296,7 +296,8 @@ func readVerdict(r *verdictRef) (*Entry, *Problem) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, &Problem{File: r.path, Field: strings.Join(missing, ","), Message: "missing; cannot tell which package this verdict is about (skipped)"}
+		return nil, &Problem{File: r.path, Field: strings.Join(missing, ","), Message: "missing; cannot tell which package this verdict is about (skipped; " +
+			"a verdict of loupe analyze gets them from --app NAME)"}
 	}
 	e := FromVerdict(v, Provenance{File: r.path, SHA256: hexsum, Changes: r.changes})
 	if v.Legacy() {

@@ -150,12 +150,17 @@ func (p Problem) String() string {
 	return loc + ": " + p.Message
 }
 
-// Key identifies an entry for duplicate resolution: one entry per package and
-// architecture for verdicts; per app, architecture and workload for loupedb.
+// Key identifies an entry for duplicate resolution: one entry per package,
+// architecture and workload kind for verdicts (a test suite and a benchmark
+// of one application, loupe analyze --app, are two workloads); per app,
+// architecture and workload for loupedb.
 func (e *Entry) Key() string {
 	k := string(e.Origin) + "\x00" + e.Name + "\x00" + e.Architecture
-	if e.Origin == OriginLoupeDB {
+	switch e.Origin {
+	case OriginLoupeDB:
 		k += "\x00" + e.Workload.Name
+	case OriginVerdict:
+		k += "\x00" + e.Workload.Kind
 	}
 	return k
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"salsa.debian.org/loupe-team/loupe/internal/suggest"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 )
 
@@ -99,7 +100,13 @@ func Apps(entries []dataset.Entry, w Workload, naive bool, only []string) ([]*Ap
 		a.any = true
 		label := string(e.Origin) + ":" + e.Workload.Name
 		if e.Origin == dataset.OriginVerdict {
-			label = "verdict:" + e.Version + "/" + e.Architecture
+			// loupe analyze --app verdicts have no version: their
+			// workload kind tells a suite from a benchmark.
+			v := e.Version
+			if v == "" {
+				v = e.Workload.Kind
+			}
+			label = "verdict:" + v + "/" + e.Architecture
 		}
 		usable := e.Usable()
 		if naive {
@@ -145,11 +152,49 @@ func Apps(entries []dataset.Entry, w Workload, naive bool, only []string) ([]*Ap
 	}
 	for _, o := range only {
 		if m[o] == nil {
-			nodata = append(nodata, NoData{o, "not in the dataset"})
+			nodata = append(nodata, NoData{o, notInDataset(entries, o)})
 		}
 	}
 	sort.Slice(nodata, func(i, j int) bool { return nodata[i].App < nodata[j].App })
 	return apps, nodata
+}
+
+// UnknownApps says, for each name of only that no entry of the dataset
+// has, that it is not in the dataset, with the closest name that is: the
+// warning for a mistyped --apps, which would otherwise only show as "no
+// data" at the end of the plan.
+func UnknownApps(entries []dataset.Entry, only []string) []string {
+	have := map[string]bool{}
+	for i := range entries {
+		have[entries[i].Name] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, o := range only {
+		if !have[o] && !seen[o] {
+			seen[o] = true
+			out = append(out, fmt.Sprintf("--apps: %s", notInDataset(entries, o)))
+		}
+	}
+	return out
+}
+
+// notInDataset is the reason an application name has no data because no
+// entry has it, with a suggestion when one is close.
+func notInDataset(entries []dataset.Entry, name string) string {
+	var names []string
+	seen := map[string]bool{}
+	for i := range entries {
+		if n := entries[i].Name; !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	if s := suggest.Closest(names, name); s != "" {
+		return fmt.Sprintf("%q is not in the dataset (did you mean %q?)", name, s)
+	}
+	return fmt.Sprintf("%q is not in the dataset", name)
 }
 
 func kindName(w Workload) string {

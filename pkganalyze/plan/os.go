@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
 	"salsa.debian.org/loupe-team/loupe/tracer/subfeature"
 	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
@@ -27,6 +28,21 @@ const (
 
 func (a Action) String() string {
 	return [...]string{"absent", "stubbed", "faked", "implemented"}[a]
+}
+
+// Meets reports whether an OS that does a for a syscall meets an
+// application's need st for it: an implementation always does; a stub or a
+// fake does where the application's tests showed it harmless.
+func (a Action) Meets(st dataset.State) bool {
+	switch a {
+	case Implemented:
+		return true
+	case Stubbed:
+		return st&dataset.Tested != 0 && st&dataset.StubOK != 0
+	case Faked:
+		return st&dataset.Tested != 0 && st&dataset.FakeOK != 0
+	}
+	return false
 }
 
 // OS is what an operating system supports today.

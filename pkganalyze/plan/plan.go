@@ -31,8 +31,13 @@ type Options struct {
 	Naive bool               // the apps were built naive (label only)
 }
 
+// Schema is the schema key of a plan written as YAML or JSON
+// (doc/plan.md). Readers refuse other values; keys may be added within v1.
+const Schema = "loupe/plan/v1"
+
 // Plan is an ordered support plan.
 type Plan struct {
+	Schema    string   `json:"schema" yaml:"schema"`
 	Kind      string   `json:"kind" yaml:"kind"`
 	Objective string   `json:"objective" yaml:"objective"`
 	OS        string   `json:"os" yaml:"os"`
@@ -408,7 +413,7 @@ func Compute(o *OS, apps []*App, w Workload, opt Options) *Plan {
 	if opt.Naive {
 		kind = KindNaive
 	}
-	pl := &Plan{Kind: kind, Objective: Objective, OS: o.Name, Workload: string(w), Apps: len(apps),
+	pl := &Plan{Schema: Schema, Kind: kind, Objective: Objective, OS: o.Name, Workload: string(w), Apps: len(apps),
 		OSState: OSCounts{o.Count(Implemented), o.Count(Stubbed), o.Count(Faked)}}
 	for _, a := range apps {
 		if len(a.Ignored) > 0 {

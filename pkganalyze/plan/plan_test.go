@@ -471,3 +471,27 @@ func FuzzParseOS(f *testing.F) {
 		}
 	})
 }
+
+// TestPlanFormats: the yaml and json forms carry the schema key first and
+// the same content (golden files, the examples doc/plan.md describes).
+func TestPlanFormats(t *testing.T) {
+	p := Auto(osFile(t, "read\n"), entries(
+		ent{name: "a1", req: "read", stub: "openat"},
+		ent{name: "a2", req: "read write", fake: "close", feat: map[string]string{"ioctl:TCGETS": "stub"}},
+		ent{name: "a3", status: "insensitive", both: "read"},
+	), Bench, nil, nil, false)
+	for _, f := range []string{"json", "yaml"} {
+		var buf bytes.Buffer
+		if err := Write(&buf, p, f); err != nil {
+			t.Fatal(err)
+		}
+		first := strings.SplitN(buf.String(), "\n", 3)
+		if f == "yaml" && first[0] != "schema: "+Schema || f == "json" && strings.TrimSpace(first[1]) != `"schema": "`+Schema+`",` {
+			t.Errorf("%s does not start with the schema key: %q", f, first)
+		}
+		golden(t, "plan-formats."+f, buf.Bytes())
+	}
+	if err := Write(&bytes.Buffer{}, p, "xml"); err == nil || !strings.Contains(err.Error(), "want text, yaml or json") {
+		t.Errorf("format xml: %v", err)
+	}
+}

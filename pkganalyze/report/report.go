@@ -1,19 +1,3 @@
-// Package report renders a dataset as one self-contained HTML page: inline
-// SVG figures, inline CSS, no script and nothing fetched from the network,
-// so the page can be mailed, archived or opened from a build artifact.
-//
-// Figures (after the paper's):
-//   - the effort curve (Fig. 2): applications supported vs syscalls
-//     implemented, following loupe's plan and the naive plan that implements
-//     everything traced, from the same OS state;
-//   - API importance (Fig. 3): for each syscall, the share of applications
-//     that need it implemented, with loupe's evidence vs naive tracing;
-//   - the syscall grid (Fig. 5): one row per application, one column per
-//     syscall used by any, coloured required / stub only / fake only / both /
-//     traced (untested), blank when unused;
-//   - per-application tables.
-//
-// Build is pure: the same dataset and options give byte-identical HTML.
 package report
 
 import (
@@ -37,7 +21,9 @@ type Options struct {
 	Apps     []string // restrict to these apps
 }
 
-// Colours (Okabe-Ito, readable with the common colour-vision deficiencies).
+// Colours (Okabe-Ito). Vermillion (required) and orange (fake only) look
+// alike to protanopes and deuteranopes, so "fake only" is also hatched with
+// white stripes, in the grid (an SVG pattern) and in every swatch (CSS).
 const (
 	colRequired = "#D55E00"
 	colStub     = "#0072B2"
@@ -46,9 +32,39 @@ const (
 	colTraced   = "#999999"
 	colLoupe    = "#0072B2"
 	colNaive    = "#D55E00"
+	colHas      = "#444444" // the OS implements it
+	colHasPart  = "#BBBBBB" // the OS stubs or fakes it
+	colSticky   = "#778899" // the edges of the grid's fixed labels
 )
 
 var classColour = map[string]string{"required": colRequired, "stub": colStub, "fake": colFake, "both": colBoth, "traced": colTraced}
+
+// classFill is what a grid cell of each class is filled with.
+var classFill = map[string]string{"required": colRequired, "stub": colStub, "fake": "url(#hatch-fake)", "both": colBoth, "traced": colTraced}
+
+// pageCSS is the page's style sheet. The grid's labels stay in view while
+// it scrolls through position: sticky, not a script.
+const pageCSS = `body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px auto;max-width:1200px;color:#222;line-height:1.45;padding:0 16px}
+h1{font-size:26px;margin-bottom:4px}h2{font-size:20px;margin-top:36px;border-bottom:1px solid #ddd;padding-bottom:4px}
+p.lead{color:#555;margin-top:0}figure{margin:16px 0}figcaption{color:#555;font-size:14px;max-width:900px}
+table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
+th{background:#f4f4f4}td.n{text-align:right}
+.legend span{display:inline-block;margin-right:14px;font-size:13px}.sw{display:inline-block;width:12px;height:12px;vertical-align:-1px;margin-right:4px;border:1px solid #0003}
+details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
+.kpi{display:flex;gap:24px;flex-wrap:wrap}.kpi div{background:#f6f8fa;border:1px solid #e1e4e8;border-radius:6px;padding:8px 14px}.kpi b{font-size:22px;display:block}
+.warn{background:#fff4e5;border:1px solid #E69F00;border-radius:6px;padding:8px 14px}
+.sw-fake{background-image:repeating-linear-gradient(45deg,transparent 0 2px,#fff 2px 3.5px)}
+.gridbox{overflow:auto;max-height:85vh;border:1px solid #ddd;background:#fff}.gridbox svg{display:block}
+.grow{display:flex;width:max-content}.ghead{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid ` + colSticky + `}
+.gcorner{position:sticky;left:0;z-index:3;background:#fff;border-right:1px solid ` + colSticky + `}
+.glabels{position:sticky;left:0;z-index:1;background:#fff;border-right:1px solid ` + colSticky + `}
+tr.group th{background:#fdebd3;text-align:left}tr.group.has th{background:#e8e8e8}td.has{color:#777}
+`
+
+// swatch is the legend square of a class.
+func swatch(class string) string {
+	return `<i class="sw sw-` + class + `" style="background-color:` + classColour[class] + `"></i>`
+}
 
 var classLabel = map[string]string{"required": "required (implement)", "stub": "stub only (-ENOSYS)", "fake": "fake only (return 0)", "both": "stub or fake", "traced": "traced, untested"}
 
@@ -98,17 +114,8 @@ func Write(w io.Writer, ds *dataset.Dataset, opt Options) error {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>%s</title>
 <style>
-body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px auto;max-width:1200px;color:#222;line-height:1.45;padding:0 16px}
-h1{font-size:26px;margin-bottom:4px}h2{font-size:20px;margin-top:36px;border-bottom:1px solid #ddd;padding-bottom:4px}
-p.lead{color:#555;margin-top:0}figure{margin:16px 0}figcaption{color:#555;font-size:14px;max-width:900px}
-table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}td.n{text-align:right}.scroll{overflow:auto;border:1px solid #eee}
-.legend span{display:inline-block;margin-right:14px;font-size:13px}.sw{display:inline-block;width:12px;height:12px;vertical-align:-1px;margin-right:4px;border:1px solid #0003}
-details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
-.kpi{display:flex;gap:24px;flex-wrap:wrap}.kpi div{background:#f6f8fa;border:1px solid #e1e4e8;border-radius:6px;padding:8px 14px}.kpi b{font-size:22px;display:block}
-.warn{background:#fff4e5;border:1px solid #E69F00;border-radius:6px;padding:8px 14px}
-</style></head><body>
-`, esc(opt.Title))
+%s</style></head><body>
+`, esc(opt.Title), pageCSS)
 	p("<h1>%s</h1>\n", esc(opt.Title))
 	prob := len(ds.Problems)
 	if traceOnly {
@@ -118,13 +125,21 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 		p(`<p class="lead">%d dataset entries, %d applications with analyze evidence (workload: %s), %d without usable evidence, %d input problems. Effort curves start from %s (%d syscalls implemented, %d stubbed, %d faked).</p>`+"\n",
 			len(ds.Entries), len(apps), esc(string(opt.Workload)), len(nodata), prob, esc(o.Name), o.Count(plan.Implemented), o.Count(plan.Stubbed), o.Count(plan.Faked))
 	}
+	if opt.OS != nil {
+		p(`<p>Relative to <b>%s</b>: the importance chart marks what it implements, stubs or fakes, its table and the grid put what it lacks first, and grid cells whose need %s already meets are faded.</p>`+"\n",
+			esc(o.Name), esc(o.Name))
+	}
 	if traceOnly {
 		p(`<p class="warn"><b>Trace data only.</b> No application has analyze (stub/fake) evidence, so this report shows what the %d traced applications use: the plan is the naive one (implement everything traced) and every syscall is "traced, untested". Run dh_loupe in analyze mode (<code>DEB_BUILD_OPTIONS=loupe=analyze</code>) for a loupe plan.</p>`+"\n", len(napps))
 		p(`<div class="kpi"><div><b>%d</b>syscalls to implement for all %d traced apps (naive)</div><div><b>%d</b>plan steps</div></div>`+"\n",
 			len(naivePlan.Work.Implement), len(napps), len(naivePlan.Steps)-1)
 	} else {
-		p(`<div class="kpi"><div><b>%d</b>syscalls to implement for all %d apps (loupe)</div><div><b>%d</b>with naive tracing</div><div><b>%d / %d</b>stubs / fakes instead</div><div><b>%d</b>plan steps</div></div>`+"\n",
-			len(loupePlan.Work.Implement), len(apps), len(naivePlan.Work.Implement), len(loupePlan.Work.Stub), len(loupePlan.Work.Fake), len(loupePlan.Steps)-1)
+		who := "to implement"
+		if opt.OS != nil {
+			who = esc(o.Name) + " must implement"
+		}
+		p(`<div class="kpi"><div><b>%d</b>syscalls %s for all %d apps (loupe)</div><div><b>%d</b>with naive tracing</div><div><b>%d / %d</b>stubs / fakes instead</div><div><b>%d</b>plan steps</div></div>`+"\n",
+			len(loupePlan.Work.Implement), who, len(apps), len(naivePlan.Work.Implement), len(loupePlan.Work.Stub), len(loupePlan.Work.Fake), len(loupePlan.Steps)-1)
 	}
 
 	effortCap := "Applications supported as syscalls get implemented, following loupe's support plan (stubs and fakes allowed where the tests showed them harmless) and the naive plan that implements every traced syscall. Higher and further left is less work for the same applications. Same applications and starting OS for both curves."
@@ -133,17 +148,28 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 		effortCap = "Applications supported as syscalls get implemented, following the naive plan that implements every traced syscall (there is no stub/fake evidence for a loupe plan)."
 		importanceCap = "For each syscall, the share of the %d traced applications that use it (naive analysis: every traced syscall is needed), ranked from most to least used (paper Fig. 3). The table below names the top ones."
 	}
+	effortCap += " Each step is labelled, where there is room, with the syscalls it implements; every step's point names them on hover."
+	if opt.OS != nil {
+		importanceCap += " The strip under the axis marks, at each rank, a syscall " + esc(o.Name) + " implements (dark) or stubs or fakes (light); the gaps are what it lacks."
+	}
 	p("<h2>Effort curve</h2>\n<figure>%s<figcaption>%s</figcaption></figure>\n", effortSVG(loupePlan, naivePlan, traceOnly), effortCap)
-	p("<h2>API importance</h2>\n<figure>%s<figcaption>"+importanceCap+"</figcaption></figure>\n", importanceSVG(shown, traceOnly), len(shown))
-	p("%s\n", importanceTable(shown, 40, traceOnly))
+	p("<h2>API importance</h2>\n<figure>%s<figcaption>"+importanceCap+"</figcaption></figure>\n", importanceSVG(shown, traceOnly, opt.OS), len(shown))
+	p("%s\n", importanceTable(shown, 40, traceOnly, opt.OS))
 
 	p("<h2>Syscall grid</h2>\n")
 	p(`<div class="legend">`)
 	for _, c := range []string{"required", "stub", "fake", "both", "traced"} {
-		p(`<span><i class="sw" style="background:%s"></i>%s</span>`, classColour[c], classLabel[c])
+		p(`<span>%s%s</span>`, swatch(c), classLabel[c])
 	}
-	p(`<span><i class="sw" style="background:#fff"></i>unused</span></div>`)
-	p("<figure><div class=\"scroll\">%s</div><figcaption>One row per application, one column per syscall used by any of them (by number). Hover a cell for its name and class (paper Fig. 5).</figcaption></figure>\n", gridSVG(shown))
+	p(`<span><i class="sw" style="background:#fff"></i>unused</span>`)
+	gridCap := "One row per application, one column per syscall used by any of them, the most needed first (needed implemented by the most applications, then used by the most). The labels stay in place while the grid scrolls. Hover a cell for its name and class (paper Fig. 5)."
+	if opt.OS != nil {
+		p(`<span><i class="sw" style="background:%s;opacity:.22"></i>faded: %s already meets it</span>`, colRequired, esc(o.Name))
+		gridCap = fmt.Sprintf("One row per application, one column per syscall used by any of them: first the %d that %s does not implement, then the %d it implements, each group most needed first. Faded cells are needs %s already meets (implemented, or stubbed or faked where the application accepts it): what remains in full colour is the work. The labels stay in place while the grid scrolls; hover a cell for its name and class (paper Fig. 5).",
+			gridSplit(shown, o), esc(o.Name), len(columnsOf(shown))-gridSplit(shown, o), esc(o.Name))
+	}
+	p("</div>\n")
+	p("<figure>%s<figcaption>%s</figcaption></figure>\n", gridHTML(shown, opt.OS), gridCap)
 
 	if traceOnly {
 		p("<h2>Support plan (naive)</h2>\n%s\n", planTable(naivePlan))
@@ -155,7 +181,11 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 		p("<h2>Simulations</h2>\n<p>Workloads run with loupe simulate as an OS (or the OS after a plan step) would answer them: what the plan claims, checked end to end. Lacking: what the workload called that the OS lacks (absent, stubbed or faked).</p>\n%s\n", simulationTable(ds.Simulations))
 	}
 	p("<h2>Applications</h2>\n")
-	p("<table><tr><th>application</th><th>evidence</th><th>used</th><th>required</th><th>stub only</th><th>fake only</th><th>both</th><th>traced, untested</th><th>supported at step</th></tr>\n")
+	lackHead := ""
+	if opt.OS != nil {
+		lackHead = "<th>" + esc(o.Name) + " lacks</th>"
+	}
+	p("<table><tr><th>application</th><th>evidence</th><th>used</th><th>required</th><th>stub only</th><th>fake only</th><th>both</th><th>traced, untested</th>%s<th>supported at step</th></tr>\n", lackHead)
 	stepOf := map[string]int{}
 	shownPlan := loupePlan
 	if traceOnly {
@@ -168,8 +198,12 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 	}
 	for _, a := range shown {
 		f := dataset.FeaturesFrom(a.Syscalls, true)
-		p(`<tr><td><a href="#app-%s">%s</a></td><td>%s</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td></tr>`+"\n",
-			esc(anchor(a.Name)), esc(a.Name), esc(strings.Join(a.Workloads, ", ")), f.Len(), len(f.Required), len(f.Stub), len(f.Fake), len(f.Both), len(f.Traced), stepOf[a.Name])
+		lack := ""
+		if opt.OS != nil {
+			lack = fmt.Sprintf(`<td class="n">%d</td>`, len(unmet(a, o)))
+		}
+		p(`<tr><td><a href="#app-%s">%s</a></td><td>%s</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td>%s<td class="n">%d</td></tr>`+"\n",
+			esc(anchor(a.Name)), esc(a.Name), esc(strings.Join(a.Workloads, ", ")), f.Len(), len(f.Required), len(f.Stub), len(f.Fake), len(f.Both), len(f.Traced), lack, stepOf[a.Name])
 	}
 	p("</table>\n")
 	for _, a := range shown {
@@ -186,7 +220,10 @@ details{margin:4px 0;font-size:14px}summary{cursor:pointer}code{font-size:12px}
 			if len(row.xs) == 0 {
 				continue
 			}
-			p(`<tr><th><i class="sw" style="background:%s"></i>%s</th><td><code>%s</code></td></tr>`, classColour[row.c], classLabel[row.c], esc(strings.Join(row.xs, " ")))
+			p(`<tr><th>%s%s</th><td><code>%s</code></td></tr>`, swatch(row.c), classLabel[row.c], esc(strings.Join(row.xs, " ")))
+		}
+		if opt.OS != nil {
+			p(`<tr><th>%s lacks</th><td><code>%s</code></td></tr>`, esc(o.Name), esc(strings.Join(unmet(a, o), " ")))
 		}
 		for _, fs := range []struct {
 			label string
@@ -394,30 +431,108 @@ func ranked(m map[string]int) []string {
 	return ks
 }
 
+// unmet lists the syscalls of a whose need o does not meet, sorted by
+// number.
+func unmet(a *plan.App, o *plan.OS) []string {
+	var out []string
+	for s, st := range a.Syscalls {
+		if !o.State[s].Meets(st) {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return dataset.SyscallLess(out[i], out[j]) })
+	return out
+}
+
+func columnsOf(apps []*plan.App) []string {
+	cols, _ := byImportance(apps, nil)
+	return cols
+}
+
+func gridSplit(apps []*plan.App, o *plan.OS) int {
+	_, split := byImportance(apps, o)
+	return split
+}
+
+// importanceTable lists the most important syscalls: ranked by how many
+// applications need them implemented (loupe), then by how many use them.
+// With an OS, the top ones it lacks come first and the top ones it
+// implements after, each under a heading, with the OS's state in a column.
 // With traceOnly there is no loupe column.
-func importanceTable(apps []*plan.App, top int, traceOnly bool) string {
+func importanceTable(apps []*plan.App, top int, traceOnly bool, o *plan.OS) string {
 	need, used := importance(apps)
-	r := ranked(used)
-	if len(r) > top {
-		r = r[:top]
-	}
+	r, split := byImportance(apps, o)
 	n := max(len(apps), 1)
+	esc := html.EscapeString
 	var b strings.Builder
-	if traceOnly {
-		b.WriteString(`<table><tr><th>syscall</th><th>nr</th><th>used (naive)</th><th style="width:420px">share of applications</th></tr>` + "\n")
-	} else {
-		b.WriteString(`<table><tr><th>syscall</th><th>nr</th><th>needed (loupe)</th><th>used (naive)</th><th style="width:420px">share of applications: <i class="sw" style="background:` + colLoupe + `"></i>loupe <i class="sw" style="background:` + colNaive + `"></i>naive</th></tr>` + "\n")
+	cols := 5
+	osHead := ""
+	if o != nil {
+		osHead = "<th>" + esc(o.Name) + "</th>"
+		cols++
 	}
-	for _, s := range r {
+	if traceOnly {
+		cols--
+		b.WriteString(`<table><tr><th>syscall</th><th>nr</th>` + osHead + `<th>used (naive)</th><th style="width:420px">share of applications</th></tr>` + "\n")
+	} else {
+		b.WriteString(`<table><tr><th>syscall</th><th>nr</th>` + osHead + `<th>needed (loupe)</th><th>used (naive)</th><th style="width:420px">share of applications: <i class="sw" style="background:` + colLoupe + `"></i>loupe <i class="sw" style="background:` + colNaive + `"></i>naive</th></tr>` + "\n")
+	}
+	row := func(s string) {
 		nr, _ := sysent.AMD64.Number(s)
 		pn, pu := 100*need[s]/n, 100*used[s]/n
+		state, cls := "", ""
+		if o != nil {
+			a := o.State[s]
+			state = "<td>missing</td>"
+			if a != plan.Absent {
+				state = "<td>" + a.String() + "</td>"
+			}
+			if a == plan.Implemented {
+				cls = ` class="has"`
+			}
+		}
 		if traceOnly {
-			fmt.Fprintf(&b, `<tr><td><code>%s</code></td><td class="n">%d</td><td class="n">%d%%</td><td><svg width="400" height="14" role="img" aria-label="%s"><rect x="0" y="4" width="%d" height="6" fill="%s"/></svg></td></tr>`+"\n",
-				html.EscapeString(s), nr, pu, html.EscapeString(s), 4*pu, colNaive)
+			fmt.Fprintf(&b, `<tr%s><td><code>%s</code></td><td class="n">%d</td>%s<td class="n">%d%%</td><td><svg width="400" height="14" role="img" aria-label="%s"><rect x="0" y="4" width="%d" height="6" fill="%s"/></svg></td></tr>`+"\n",
+				cls, esc(s), nr, state, pu, esc(s), 4*pu, colNaive)
+			return
+		}
+		fmt.Fprintf(&b, `<tr%s><td><code>%s</code></td><td class="n">%d</td>%s<td class="n">%d%%</td><td class="n">%d%%</td><td><svg width="400" height="14" role="img" aria-label="%s"><rect x="0" y="1" width="%d" height="5" fill="%s"/><rect x="0" y="8" width="%d" height="5" fill="%s"/></svg></td></tr>`+"\n",
+			cls, esc(s), nr, state, pn, pu, esc(s), 4*pn, colLoupe, 4*pu, colNaive)
+	}
+	if o == nil {
+		for i, s := range r {
+			if i == top {
+				break
+			}
+			row(s)
+		}
+		b.WriteString("</table>")
+		return b.String()
+	}
+	lacks, has := r[:split], r[split:]
+	for _, g := range []struct {
+		list  []string
+		limit int
+		cls   string
+		text  string
+	}{
+		{lacks, top, "group", fmt.Sprintf("What %s lacks: %d syscalls used by these applications that it does not implement", o.Name, len(lacks))},
+		{has, top / 2, "group has", fmt.Sprintf("What %s implements: %d of the syscalls these applications use", o.Name, len(has))},
+	} {
+		if len(g.list) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, `<tr><td><code>%s</code></td><td class="n">%d</td><td class="n">%d%%</td><td class="n">%d%%</td><td><svg width="400" height="14" role="img" aria-label="%s"><rect x="0" y="1" width="%d" height="5" fill="%s"/><rect x="0" y="8" width="%d" height="5" fill="%s"/></svg></td></tr>`+"\n",
-			html.EscapeString(s), nr, pn, pu, html.EscapeString(s), 4*pn, colLoupe, 4*pu, colNaive)
+		text := g.text
+		if len(g.list) > g.limit {
+			text += fmt.Sprintf(" (the first %d)", g.limit)
+		}
+		fmt.Fprintf(&b, `<tr class="%s"><th colspan="%d">%s</th></tr>`+"\n", g.cls, cols, esc(text))
+		for i, s := range g.list {
+			if i == g.limit {
+				break
+			}
+			row(s)
+		}
 	}
 	b.WriteString("</table>")
 	return b.String()

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	suggestpkg "salsa.debian.org/loupe-team/loupe/internal/suggest"
 )
 
 // ParseKey validates a sub-feature key, e.g. a Rule.Feature, and returns the
@@ -218,54 +220,14 @@ func (d *Decoder) unknownSyscall(key, sys string) error {
 		key, d.arch, sys, strings.Join(names, ", "))
 }
 
-// suggest returns the name closest to s by edit distance, or "" if none is
+// suggest returns the name of names closest to s (internal/suggest), also
+// comparing s upper-cased (ioctl and fcntl names are), or "" if none is
 // reasonably close. Ties go to the smallest name, so it is deterministic.
 func suggest(s string, names map[string]uint64) string {
-	if len(s) > 64 { // no name is that long; spare the quadratic distance
-		return ""
-	}
-	best, bestD := "", len(s)/2+2
-	var sorted []string
+	sorted := make([]string, 0, len(names))
 	for n := range names {
 		sorted = append(sorted, n)
 	}
 	sort.Strings(sorted)
-	up := strings.ToUpper(s)
-	for _, n := range sorted {
-		d := editDistance(s, n)
-		if du := editDistance(up, n); du < d {
-			d = du
-		}
-		if d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-// editDistance is the optimal string alignment distance: insertions,
-// deletions, substitutions and transpositions of adjacent letters (the
-// commonest typo, TCGEST for TCGETS) cost 1.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
+	return suggestpkg.Closest(sorted, s, strings.ToUpper(s))
 }

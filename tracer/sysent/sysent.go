@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"salsa.debian.org/loupe-team/loupe/internal/suggest"
 )
 
 // Table maps the syscall numbers of one architecture to names and back.
@@ -93,20 +95,11 @@ func (t *Table) Names() []string {
 	return out
 }
 
-// Suggest returns the known name closest to name by edit distance, or "" if
-// nothing is reasonably close. Ties go to the lowest syscall number, so the
-// answer is deterministic.
+// Suggest returns the known name closest to name (internal/suggest), or ""
+// if nothing is reasonably close. Ties go to the lowest syscall number, so
+// the answer is deterministic.
 func (t *Table) Suggest(name string) string {
-	best, bestD := "", len(name)/2+2
-	for _, n := range t.names {
-		if n == "" {
-			continue
-		}
-		if d := editDistance(name, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
+	return suggest.Closest(t.names, name)
 }
 
 // Less orders syscall names by number, names the table does not know
@@ -132,32 +125,4 @@ func SortedNumbers[V any](m map[int]V) []int {
 	}
 	sort.Ints(out)
 	return out
-}
-
-// editDistance is the optimal string alignment distance: insertions,
-// deletions, substitutions and transpositions of adjacent letters each
-// cost 1, so that "fnctl" is one step from "fcntl", not two (which would
-// tie with "ioctl").
-func editDistance(a, b string) int {
-	pp := make([]int, len(b)+1) // row i-2
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], pp[j-2]+1)
-			}
-		}
-		pp, prev, cur = prev, cur, pp
-	}
-	return prev[len(b)]
 }

@@ -22,19 +22,22 @@ const Schema = "loupe/trace/v1"
 
 // File is a trace file.
 type File struct {
-	Schema    string     `yaml:"schema"`
-	Command   []string   `yaml:"command"`
-	Dir       string     `yaml:"dir,omitempty"`
-	Exit      Exit       `yaml:"exit"`
-	Mechanism string     `yaml:"mechanism,omitempty"`
-	Processes int        `yaml:"processes"`
-	Execs     int        `yaml:"execs"`
-	Stops     uint64     `yaml:"ptrace_stops"`
-	WallSecs  float64    `yaml:"wall_seconds"`
-	Rules     []string   `yaml:"rules,omitempty"`
-	RuleHits  []Hit      `yaml:"rule_hits,omitempty"`
-	Binaries  []Binary   `yaml:"binaries"`
-	Leftovers []Leftover `yaml:"leftovers,omitempty"`
+	Schema    string   `yaml:"schema"`
+	Command   []string `yaml:"command"`
+	Dir       string   `yaml:"dir,omitempty"`
+	Exit      Exit     `yaml:"exit"`
+	Mechanism string   `yaml:"mechanism,omitempty"`
+	// Granularity is what was recorded (loupe trace --granularity):
+	// syscalls, features or pseudo-files.
+	Granularity string     `yaml:"granularity,omitempty"`
+	Processes   int        `yaml:"processes"`
+	Execs       int        `yaml:"execs"`
+	Stops       uint64     `yaml:"ptrace_stops"`
+	WallSecs    float64    `yaml:"wall_seconds"`
+	Rules       []string   `yaml:"rules,omitempty"`
+	RuleHits    []Hit      `yaml:"rule_hits,omitempty"`
+	Binaries    []Binary   `yaml:"binaries"`
+	Leftovers   []Leftover `yaml:"leftovers,omitempty"`
 }
 
 // Exit is an exit status.

@@ -8,16 +8,19 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
+	"salsa.debian.org/loupe-team/loupe/debhelper"
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/progress"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
@@ -58,13 +61,16 @@ func analyzeCommand() *cli.Command {
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(), DefaultText: "the number of CPUs", Usage: "runs at once (1 to 256)"},
 			&cli.StringFlag{Name: "strategy", Value: string(pkganalyze.StrategyAdaptive), Usage: "adaptive (group testing guided by priors, the same verdicts from fewer runs) or exhaustive (every unit alone, N replicas each)"},
 			&cli.StringSliceFlag{Name: "priors", Usage: "add a loupe db `DATASET` of earlier analyses to the built-in priors (adaptive strategy; repeatable)"},
-			&cli.DurationFlag{Name: "timeout", Usage: "limit of every run on load-corrected time, at most 24h (default, or 0: 3 x the slowest baseline run, at least 5s; baseline unlimited)"},
+			&cli.DurationFlag{Name: "timeout", Usage: "limit of every run on load-corrected time, at most 24h; 0: 3 x the slowest baseline run, at least 5s, the baseline unlimited",
+				DefaultText: "0"},
 			&cli.StringFlag{Name: "state", Usage: "journal finished runs in `DIR`, and resume from it"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the verdict to `FILE` (atomically) instead of stdout"},
-			&cli.StringFlag{Name: "tree", Usage: "the workload's tree: its working directory, kept private (default: the current directory)"},
-			&cli.StringFlag{Name: "granularity", Value: "syscalls", Usage: "units to test: syscalls, features (plus sub-features) or pseudo-files (plus pseudo-files)"},
+			outputFlag("verdict", ""),
+			&cli.StringFlag{Name: "tree", Usage: "the workload's tree `DIR`: its working directory, kept private", DefaultText: "the current directory"},
+			granularityFlag("what to test"),
 			&cli.StringFlag{Name: "isolation", Value: "auto", Usage: "auto, namespaces (overlayfs, fail without) or snapshot (serial runs, tree restored)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print neither the runs nor the progress on stderr"},
+			&cli.StringFlag{Name: "app", Usage: "name the verdict after the application `NAME`, so that loupe db, plan and report take it in as they take a package"},
+			&cli.StringFlag{Name: "workload", Value: "suite", Usage: "with --app, what COMMAND is: suite (a test suite) or bench (a benchmark); plan and report --workload select by it"},
 			&cli.StringFlag{Name: "metric", Usage: "read the benchmark's figure (requests/s, MB/s, seconds) from its output with `REGEX`, one capture group around the number (its last match); a stub or fake that moves it beyond the reference runs' noise is an impact"},
 			&cli.StringFlag{Name: "metric-better", Usage: "with --metric: `higher` or lower, which way the figure is better"},
 		},
@@ -86,6 +92,7 @@ func runAnalyze(c *cli.Context) error {
 		limits.Timeout("--timeout", c.Duration("timeout"))); err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
+	warnMisplacedOptions(c, args)
 	strategy, err := pkganalyze.ParseStrategy(c.String("strategy"))
 	if err != nil {
 		return fmt.Errorf("analyze: --%w", err)
@@ -98,11 +105,13 @@ func runAnalyze(c *cli.Context) error {
 		}
 		pr = pr.Merge(t)
 	}
-	gran := verdict.Granularity(c.String("granularity"))
-	switch gran {
-	case verdict.GranSyscalls, verdict.GranFeatures, verdict.GranPseudoFiles:
-	default:
-		return fmt.Errorf("analyze: --granularity %q: want syscalls, features or pseudo-files", gran)
+	gran, err := parseGranularity(c, "granularity")
+	if err != nil {
+		return err
+	}
+	app, kind, err := parseApp(c)
+	if err != nil {
+		return err
 	}
 	iso := runner.Isolation(c.String("isolation"))
 	switch iso {
@@ -137,10 +146,9 @@ func runAnalyze(c *cli.Context) error {
 		return errors.New("analyze: --metric-better without --metric")
 	}
 
-	if out := c.String("output"); out != "" {
-		if err := checkOutput("analyze", "--output", out); err != nil {
-			return err
-		}
+	out, err := outputPath(c, "output")
+	if err != nil {
+		return err
 	}
 
 	a := runner.Analysis{
@@ -188,7 +196,10 @@ func runAnalyze(c *cli.Context) error {
 		}
 		return fmt.Errorf("analyze: %w", err)
 	}
-	if werr := writeVerdict(c, f); werr != nil {
+	if app != "" {
+		f.Package, f.Architecture, f.Workload.Kind = app, debhelper.NativeArch(), kind
+	}
+	if werr := writeVerdict(c, out, f); werr != nil {
 		return werr
 	}
 	summarize(c.App.ErrWriter, f)
@@ -205,6 +216,51 @@ func runAnalyze(c *cli.Context) error {
 	return nil
 }
 
+// appName is what --app accepts: a Debian package name's characters, so
+// that the name reads the same in a dataset, a plan and a file name.
+var appName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_-]{0,99}$`)
+
+// parseApp reads --app and --workload: the name and the verdict's workload
+// kind (suite or benchmark, as in datasets).
+func parseApp(c *cli.Context) (name, kind string, err error) {
+	name = c.String("app")
+	if name != "" && !appName.MatchString(name) {
+		return "", "", fmt.Errorf("analyze: --app %q: want a name of letters, digits and . + _ - (at most 100), such as myapp or nginx-1.25", name)
+	}
+	switch w := c.String("workload"); w {
+	case "suite", "testsuite":
+		kind = dataset.KindSuite
+	case "bench", "benchmark":
+		kind = dataset.KindBenchmark
+	default:
+		return "", "", fmt.Errorf("analyze: --workload %q: want suite or bench", w)
+	}
+	if c.IsSet("workload") && name == "" {
+		return "", "", errors.New("analyze: --workload says what an --app's COMMAND is: give --app NAME too")
+	}
+	return name, kind, nil
+}
+
+// granularities are the values of --granularity, the same for trace (what
+// to record) and analyze (what to test).
+var granularities = []string{string(verdict.GranSyscalls), string(verdict.GranFeatures), string(verdict.GranPseudoFiles)}
+
+func granularityFlag(what string) *cli.StringFlag {
+	return &cli.StringFlag{Name: "granularity", Value: string(verdict.GranSyscalls),
+		Usage: what + ": syscalls; features: also their sub-features (ioctl:TCGETS, fcntl:F_SETFD); " +
+			"pseudo-files: also sub-features and the /proc, /sys and /dev files opened"}
+}
+
+func parseGranularity(c *cli.Context, flag string) (verdict.Granularity, error) {
+	g := c.String(flag)
+	for _, ok := range granularities {
+		if g == ok {
+			return verdict.Granularity(g), nil
+		}
+	}
+	return "", fmt.Errorf("%s: --%s %q: want %s", c.Command.Name, flag, g, strings.Join(granularities, ", "))
+}
+
 func isolationHint(err error) string {
 	if errors.Is(err, tracer.ErrSandboxUnavailable) {
 		return " (namespaces are unavailable here: use --isolation snapshot or auto)"
@@ -212,12 +268,12 @@ func isolationHint(err error) string {
 	return ""
 }
 
-func writeVerdict(c *cli.Context, f *verdict.File) error {
+func writeVerdict(c *cli.Context, out string, f *verdict.File) error {
 	b, err := verdict.Marshal(f)
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
-	if err := writeOutput("verdict", c.String("output"), b, c.App.Writer); err != nil {
+	if err := writeOutput("verdict", out, b, c.App.Writer); err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
 	return nil

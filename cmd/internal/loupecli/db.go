@@ -22,7 +22,7 @@ func dbCommand() *cli.Command {
 			"were run on which OS or plan step, and how that went), or a directory searched recursively for " +
 			"*.changes, *.loupe.yaml, *.dataset.json and *.simulation.yaml (sbuild build directories, loupe rebuild " +
 			"output, plain trees). One entry is kept per " +
-			"package and architecture: the newest Debian version wins, ties go to analyze over trace, then " +
+			"package (or loupe analyze --app), architecture and workload kind: the newest Debian version wins, ties go to analyze over trace, then " +
 			"status ok, then the lowest sha256; the others are kept as superseded, with their provenance. " +
 			"Malformed files are reported with file, line and field and skipped; --strict makes them fatal.\n\n" +
 			"--loupedb imports upstream Loupe results (DIR/apps/<app>/<workload>/<run>/data/dyn.csv); a DIR that holds " +
@@ -31,25 +31,22 @@ func dbCommand() *cli.Command {
 			"LOUPE_DATA_DIR overrides).\n\n" +
 			"Example: loupe db -o rebuild.dataset.json --bundled-loupedb rebuild-out/",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the dataset to `FILE` (default: stdout)"},
+			outputFlag("dataset", ""),
 			&cli.StringSliceFlag{Name: "loupedb", Usage: "import an upstream loupedb `DIR`"},
 			&cli.BoolFlag{Name: "bundled-loupedb", Usage: "import the upstream loupedb results shipped with loupe"},
 			&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 if any input was malformed"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "files parsed in parallel, at most 256 (default, or 0: CPUs)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "files parsed in parallel, at most 256; 0: one per CPU", DefaultText: "0"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := limits.Count("--jobs", c.Int("jobs"), 0, limits.MaxJobs); err != nil {
 				return fmt.Errorf("db: %w", err)
 			}
-			out := c.String("output")
-			if out != "" {
-				if err := checkOutput("db", "--output", out); err != nil {
-					return err
-				}
+			out, err := outputPath(c, "output")
+			if err != nil {
+				return err
 			}
 			ds := &dataset.Dataset{Schema: dataset.Schema}
 			if c.NArg() > 0 {
-				var err error
 				ds, err = dataset.Collect(c.Context, c.Args().Slice(), dataset.CollectOptions{Jobs: c.Int("jobs")})
 				if err != nil {
 					return fmt.Errorf("db: %w", err)

@@ -59,7 +59,7 @@ func TestDecisionsCLI(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &p) != nil || p.Apps != 2 || len(p.NoData) != 1 {
 		t.Errorf("plan json: %d %+v", code, p)
 	}
-	if out, _, code = run(t, "plan", "--os", osf, "--format", "yaml", ds); code != 0 || !strings.HasPrefix(out, "kind: loupe") {
+	if out, _, code = run(t, "plan", "--os", osf, "--format", "yaml", ds); code != 0 || !strings.HasPrefix(out, "schema: loupe/plan/v1\nkind: loupe") {
 		t.Errorf("plan yaml: %d %.200s", code, out)
 	}
 	if _, errs, code = run(t, "plan", "--os", osf, "--workload", "sometimes", ds); code == 0 || !strings.Contains(errs, "want bench, suite or any") {

@@ -3,10 +3,14 @@ package loupecli
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"salsa.debian.org/loupe-team/loupe/internal/datadir"
+	"salsa.debian.org/loupe-team/loupe/internal/suggest"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
 )
@@ -20,37 +24,32 @@ func planCommand() *cli.Command {
 			"syscalls to implement, stub and fake, and the applications each step unlocks. Step 0 lists the " +
 			"applications supported without implementing anything. Only status ok analyze verdicts count as " +
 			"evidence; applications without them are listed as \"no data\". With trace-only data (or --naive) the " +
-			"plan implements everything traced and says so.\n\n" +
-			"The OS file has one implemented syscall name per line, or CSV lines name,status with status " +
-			"implemented, stubbed or faked. The cost file has lines \"name cost\" (default cost 1).\n\n" +
+			"plan implements everything traced and says so. The yaml and json formats carry the schema " +
+			"loupe/plan/v1 (doc/plan.md).\n\n" +
+			osFileHelp + "\n\n" +
 			"Example: loupe plan --os Kerla.syscalls --workload bench --apps nginx,redis dataset.json",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "os", Usage: "OS support `FILE`", Required: true},
-			&cli.StringFlag{Name: "apps", Usage: "comma-separated `LIST` of applications (default: all)"},
-			&cli.StringFlag{Name: "workload", Value: "any", Usage: "which workloads count: bench, suite or any"},
-			&cli.StringFlag{Name: "cost", Usage: "per-syscall implementation cost `FILE`"},
+		Flags: append(planFlags(),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, yaml or json"},
 			&cli.BoolFlag{Name: "naive", Usage: "ignore stub/fake evidence: implement everything traced"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the plan to `FILE` (atomically) instead of stdout"},
-		},
+			outputFlag("plan", ""),
+		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return fmt.Errorf("plan: want one DATASET argument (see loupe db)")
 			}
-			out := c.String("output")
-			if out != "" {
-				if err := checkOutput("plan", "--output", out); err != nil {
-					return err
-				}
+			out, err := outputPath(c, "output")
+			if err != nil {
+				return err
 			}
 			ds, err := dataset.ReadFile(c.Args().First())
 			if err != nil {
 				return fmt.Errorf("plan: %w", err)
 			}
-			p, err := makePlan(c, ds, "plan")
+			in, err := readPlanInputs(c, ds)
 			if err != nil {
 				return err
 			}
+			p := plan.Auto(in.os, ds.Entries, in.workload, in.apps, in.costs, c.Bool("naive"))
 			var buf bytes.Buffer
 			if err := plan.Write(&buf, p, c.String("format")); err != nil {
 				return fmt.Errorf("plan: %w", err)
@@ -63,44 +62,104 @@ func planCommand() *cli.Command {
 	}
 }
 
-// makePlan computes the plan of --os, --workload, --cost, --apps and
-// --naive for ds, as loupe plan does; cmd names the command in messages.
-func makePlan(c *cli.Context, ds *dataset.Dataset, cmd string) (*plan.Plan, error) {
-	o, err := readOS(c, cmd)
-	if err != nil {
-		return nil, err
+const osFileHelp = "The OS file (--os) has one implemented syscall name per line (upstream Loupe's <OS>.syscalls), or CSV " +
+	"lines name,status with status implemented, stubbed or faked; without --os the OS implements nothing. " +
+	"--os also takes the name of an OS file shipped with loupe: Browsix, Freebsd, Fuchsia, Graphene, Gvisor, " +
+	"Hermitux, Kerla, LinuxNoLibc, Osv, Unikraft or Zephyr. " +
+	"The cost file (--cost) has lines \"name cost\" (default cost 1)."
+
+// planFlags are the options plan and report share, with the same meaning.
+func planFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "os", Usage: "OS support `FILE`, or the name of a bundled one (Kerla): what the OS implements, stubs or fakes today", DefaultText: "an OS that implements nothing"},
+		&cli.StringFlag{Name: "apps", Usage: "comma-separated `LIST` of applications", DefaultText: "all"},
+		&cli.StringFlag{Name: "workload", Value: "any", Usage: "which workloads count: bench, suite or any"},
+		&cli.StringFlag{Name: "cost", Usage: "per-syscall implementation cost `FILE`", DefaultText: "1 each"},
 	}
-	return planFor(c, o, ds, cmd)
 }
 
-// readOS reads --os, printing its warnings.
-func readOS(c *cli.Context, cmd string) (*plan.OS, error) {
-	o, err := plan.ReadOS(c.String("os"))
+// planInputs are what planFlags say, read and checked.
+type planInputs struct {
+	os       *plan.OS
+	workload plan.Workload
+	costs    map[string]float64
+	apps     []string
+}
+
+// readPlanInputs reads the OS and cost files and the application list of
+// plan or report, warning (with a suggestion) about names that are not
+// syscalls or not in ds.
+func readPlanInputs(c *cli.Context, ds *dataset.Dataset) (*planInputs, error) {
+	name := c.Command.Name
+	warn := func(w string) { fmt.Fprintf(c.App.ErrWriter, "loupe %s: warning: %s\n", name, w) }
+	in := &planInputs{os: &plan.OS{Name: "an OS that implements nothing", State: map[string]plan.Action{}}}
+	var err error
+	if c.String("os") != "" {
+		if in.os, err = readOSFlag(c); err != nil {
+			return nil, err
+		}
+	}
+	if in.workload, err = plan.ParseWorkload(c.String("workload")); err != nil {
+		return nil, fmt.Errorf("%s: --%w", name, err)
+	}
+	if f := c.String("cost"); f != "" {
+		if in.costs, err = plan.ReadCosts(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	for _, a := range strings.Split(c.String("apps"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			in.apps = append(in.apps, a)
+		}
+	}
+	for _, w := range plan.UnknownApps(ds.Entries, in.apps) {
+		warn(w)
+	}
+	return in, nil
+}
+
+// readOSFlag reads the OS file --os names (a path, or a bundled OS's name),
+// printing its warnings.
+func readOSFlag(c *cli.Context) (*plan.OS, error) {
+	name := c.Command.Name
+	f, err := osFile(c.String("os"))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cmd, err)
+		return nil, fmt.Errorf("%s: --os: %w", name, err)
+	}
+	o, err := plan.ReadOS(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	for _, w := range o.Warnings {
-		fmt.Fprintf(c.App.ErrWriter, "loupe %s: warning: %s\n", cmd, w)
+		fmt.Fprintf(c.App.ErrWriter, "loupe %s: warning: %s\n", name, w)
 	}
 	return o, nil
 }
 
-func planFor(c *cli.Context, o *plan.OS, ds *dataset.Dataset, cmd string) (*plan.Plan, error) {
-	w, err := plan.ParseWorkload(c.String("workload"))
+// osFile returns the OS support file --os names: an existing file, else a
+// bundled one by name, case aside ("kerla" is data/loupedb/Kerla.syscalls),
+// else an error with the closest bundled name.
+func osFile(v string) (string, error) {
+	if _, err := os.Stat(v); err == nil || strings.ContainsRune(v, '/') {
+		return v, nil // plan.ReadOS reports what is wrong with a path
+	}
+	names, paths, err := datadir.OSFiles()
 	if err != nil {
-		return nil, fmt.Errorf("%s: --%w", cmd, err)
+		return "", fmt.Errorf("%s is not a file, and no bundled OS file can be looked up: %w", v, err)
 	}
-	var costs map[string]float64
-	if f := c.String("cost"); f != "" {
-		if costs, err = plan.ReadCosts(f); err != nil {
-			return nil, fmt.Errorf("%s: %w", cmd, err)
+	want := strings.TrimSuffix(v, datadir.OSSuffix)
+	for i, n := range names {
+		if strings.EqualFold(n, want) {
+			return paths[i], nil
 		}
 	}
-	var only []string
-	for _, a := range strings.Split(c.String("apps"), ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			only = append(only, a)
-		}
+	lower := make([]string, len(names))
+	for i, n := range names {
+		lower[i] = strings.ToLower(n)
 	}
-	return plan.Auto(o, ds.Entries, w, only, costs, c.Bool("naive")), nil
+	hint := ""
+	if s := suggest.Closest(lower, strings.ToLower(want)); s != "" {
+		hint = fmt.Sprintf(" (did you mean %q?)", names[slices.Index(lower, s)])
+	}
+	return "", fmt.Errorf("%s is neither a file nor a bundled OS%s; the bundled OS files are %s", v, hint, strings.Join(names, ", "))
 }

@@ -3,14 +3,15 @@ package loupecli
 import (
 	"bytes"
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/report"
 )
+
+// defaultReport is where loupe report writes without --output.
+const defaultReport = "loupe-report.html"
 
 func reportCommand() *cli.Command {
 	return &cli.Command{
@@ -20,58 +21,44 @@ func reportCommand() *cli.Command {
 		Description: "Writes one HTML page with inline SVG figures and no script or network access: the effort curve " +
 			"(applications supported vs syscalls implemented, loupe's plan vs implementing everything traced), API " +
 			"importance per syscall (loupe vs naive), a per-application syscall grid, the support plan and " +
-			"per-application tables.\n\n" +
+			"per-application tables. With --os, everything is relative to that OS: what it implements, stubs or " +
+			"fakes is marked, and what it lacks comes first.\n\n" +
+			osFileHelp + "\n\n" +
 			"Example: loupe report --os Osv.syscalls --workload bench -o report.html dataset.json",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "loupe-report.html", Usage: "HTML `FILE` to write"},
-			&cli.StringFlag{Name: "os", Usage: "OS support `FILE` the effort curves start from (default: nothing supported)"},
-			&cli.StringFlag{Name: "apps", Usage: "comma-separated `LIST` of applications (default: all)"},
-			&cli.StringFlag{Name: "workload", Value: "any", Usage: "which workloads count: bench, suite or any"},
-			&cli.StringFlag{Name: "cost", Usage: "per-syscall implementation cost `FILE`"},
+		Flags: append(planFlags(),
+			outputFlag("report", defaultReport),
 			&cli.StringFlag{Name: "title", Value: "loupe report", Usage: "page title"},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return fmt.Errorf("report: want one DATASET argument (see loupe db)")
 			}
-			out := c.String("output")
-			if err := checkOutput("report", "--output", out); err != nil {
+			out, err := outputPath(c, "output")
+			if err != nil {
 				return err
 			}
 			ds, err := dataset.ReadFile(c.Args().First())
 			if err != nil {
 				return fmt.Errorf("report: %w", err)
 			}
-			opt := report.Options{Title: c.String("title")}
-			if f := c.String("os"); f != "" {
-				if opt.OS, err = plan.ReadOS(f); err != nil {
-					return fmt.Errorf("report: %w", err)
-				}
-				for _, w := range opt.OS.Warnings {
-					fmt.Fprintf(c.App.ErrWriter, "loupe report: warning: %s\n", w)
-				}
+			in, err := readPlanInputs(c, ds)
+			if err != nil {
+				return err
 			}
-			if opt.Workload, err = plan.ParseWorkload(c.String("workload")); err != nil {
-				return fmt.Errorf("report: --%w", err)
-			}
-			if f := c.String("cost"); f != "" {
-				if opt.Costs, err = plan.ReadCosts(f); err != nil {
-					return fmt.Errorf("report: %w", err)
-				}
-			}
-			for _, a := range strings.Split(c.String("apps"), ",") {
-				if a = strings.TrimSpace(a); a != "" {
-					opt.Apps = append(opt.Apps, a)
-				}
+			opt := report.Options{Title: c.String("title"), Workload: in.workload, Costs: in.costs, Apps: in.apps}
+			if c.String("os") != "" {
+				opt.OS = in.os
 			}
 			var buf bytes.Buffer
 			if err := report.Write(&buf, ds, opt); err != nil {
 				return fmt.Errorf("report: %w", err)
 			}
-			if err := writeOutput("report", out, buf.Bytes(), nil); err != nil {
+			if err := writeOutput("report", out, buf.Bytes(), c.App.Writer); err != nil {
 				return fmt.Errorf("report: %w", err)
 			}
-			fmt.Fprintf(c.App.ErrWriter, "loupe report: wrote %s (%d bytes)\n", out, buf.Len())
+			if out != "" {
+				fmt.Fprintf(c.App.ErrWriter, "loupe report: wrote %s (%d bytes)\n", out, buf.Len())
+			}
 			return nil
 		},
 	}

@@ -35,7 +35,7 @@ func simulateCommand() *cli.Command {
 			"doc/simulate.md), which loupe db can add to a dataset.\n\n" +
 			"Example: loupe simulate --os Kerla.syscalls --binary ./server --app myserver -o kerla.simulation.yaml -- make check",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "os", Usage: "OS support `FILE` (the format loupe plan reads)", Required: true},
+			&cli.StringFlag{Name: "os", Usage: "OS support `FILE` (the format loupe plan reads), or the name of a bundled one (Kerla)", Required: true},
 			&cli.StringSliceFlag{Name: "binary", Aliases: []string{"b"}, Usage: "simulate the OS for this executable or script (repeatable)"},
 			&cli.StringSliceFlag{Name: "binary-dir", Usage: "simulate the OS for every executable under this directory (repeatable)"},
 			&cli.StringFlag{Name: "app", Usage: "the application `NAME` the workload exercises, as in the dataset (recorded in the report; loupe db needs it)"},
@@ -45,7 +45,7 @@ func simulateCommand() *cli.Command {
 			&cli.StringFlag{Name: "cost", Usage: "with --plan-step: per-syscall implementation cost `FILE`, as in loupe plan"},
 			&cli.StringFlag{Name: "apps", Usage: "with --plan-step: comma-separated `LIST` of applications, as in loupe plan"},
 			&cli.BoolFlag{Name: "naive", Usage: "with --plan-step: the naive plan, as in loupe plan"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report (YAML) to `FILE` (atomically); - is stdout"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report (YAML) to `FILE`, atomically (- for standard output)", DefaultText: "none: the summary on standard error only"},
 			&cli.BoolFlag{Name: "no-seccomp", Usage: "stop syscalls with PTRACE_SYSCALL only (two stops per syscall)"},
 		},
 		Action: runSimulate,
@@ -57,6 +57,7 @@ func runSimulate(c *cli.Context) error {
 	if len(args) == 0 {
 		return fmt.Errorf("simulate: no command given (usage: loupe simulate --os FILE --binary PATH [options] -- COMMAND [ARGS...])")
 	}
+	warnMisplacedOptions(c, args)
 	step, dsPath := c.Int("plan-step"), c.String("dataset")
 	switch {
 	case c.IsSet("plan-step") && step < 0:
@@ -73,29 +74,32 @@ func runSimulate(c *cli.Context) error {
 		// make(1) too, which the OS developer does not port.
 		return fmt.Errorf("simulate: give the binaries to simulate the OS for (--binary, --binary-dir)")
 	}
-	out := c.String("output")
-	if out != "" && out != "-" {
-		if err := checkOutput("simulate", "--output", out); err != nil {
-			return err
-		}
-	}
-
-	o, err := readOS(c, "simulate")
+	// "" is standard output, as for every command, but a report is only
+	// written when asked for.
+	report := c.String("output") != ""
+	out, err := outputPath(c, "output")
 	if err != nil {
 		return err
 	}
+
 	rep := &simulate.Report{Loupe: version.Version, App: c.String("app"), Command: args}
-	rep.OS.File = c.String("os")
+	rep.OS.File, err = osFile(c.String("os"))
+	if err != nil {
+		return fmt.Errorf("simulate: --os: %w", err)
+	}
 	rep.OS.SHA256 = fileSHA256(rep.OS.File)
+	var o *plan.OS
 	if c.IsSet("plan-step") {
 		ds, err := dataset.ReadFile(dsPath)
 		if err != nil {
 			return fmt.Errorf("simulate: %w", err)
 		}
-		p, err := planFor(c, o, ds, "simulate")
+		in, err := readPlanInputs(c, ds)
 		if err != nil {
 			return err
 		}
+		o = in.os
+		p := plan.Auto(o, ds.Entries, in.workload, in.apps, in.costs, c.Bool("naive"))
 		if step >= len(p.Steps) {
 			return fmt.Errorf("simulate: --plan-step %d: the plan has steps 0 to %d (loupe plan --os %s %s shows them)",
 				step, len(p.Steps)-1, rep.OS.File, dsPath)
@@ -104,7 +108,6 @@ func runSimulate(c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("simulate: %w", err)
 		}
-		o = after
 		rep.Plan = &simulate.PlanStep{Dataset: dsPath, DatasetSHA256: fileSHA256(dsPath), Workload: p.Workload,
 			Step: step, Steps: len(p.Steps), Supported: p.SupportedAt(step)}
 		if rep.App != "" {
@@ -120,6 +123,9 @@ func runSimulate(c *cli.Context) error {
 				rep.Warnings = append(rep.Warnings, w)
 			}
 		}
+		o = after
+	} else if o, err = readOSFlag(c); err != nil {
+		return err
 	}
 	rep.OS.Name = o.Name
 	rep.OS.Implemented, rep.OS.Stubbed, rep.OS.Faked = o.Count(plan.Implemented), o.Count(plan.Stubbed), o.Count(plan.Faked)
@@ -165,16 +171,12 @@ func runSimulate(c *cli.Context) error {
 		return err
 	}
 	st := exitError{code: res.Exit.ShellCode(), sig: res.Exit.Signal}
-	if out != "" {
+	if report {
 		doc, err := rep.Marshal()
 		if err != nil {
 			return err
 		}
-		path := out
-		if out == "-" {
-			path = ""
-		}
-		if err := writeOutput("simulation report", path, doc, c.App.Writer); err != nil {
+		if err := writeOutput("simulation report", out, doc, c.App.Writer); err != nil {
 			// The command ran: loupe still ends as it did.
 			st.msg = "simulate: " + err.Error()
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 	"salsa.debian.org/loupe-team/loupe/tracer/tracefile"
 )
@@ -24,16 +25,20 @@ func traceCommand() *cli.Command {
 			"(every process when no --binary is given, like strace -f). Other processes cost only their " +
 			"fork, exec and exit events. --stub makes a syscall return -ENOSYS without running, --fake makes it " +
 			"return 0 without running; both apply to whitelisted processes only. loupe exits as the command did " +
-			"(the same code, or death by the same signal) and writes the trace (YAML, schema loupe/trace/v1) to " +
-			"stdout or --output.",
+			"(the same code, or death by the same signal). Standard output is the command's: the trace (YAML, " +
+			"schema loupe/trace/v1, see doc/trace-schema.md) goes to loupe-trace.yaml in the current directory, " +
+			"or --output (- for standard output).",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "binary", Aliases: []string{"b"}, Usage: "whitelist this executable or script (repeatable)"},
 			&cli.StringSliceFlag{Name: "binary-dir", Usage: "whitelist every executable under this directory (repeatable)"},
 			&cli.StringSliceFlag{Name: "stub", Usage: "make this syscall (mkdir), sub-feature (fcntl:F_SETFD) or pseudo-file (/proc/self/status) fail: -ENOSYS, or -ENOENT for a pseudo-file"},
 			&cli.StringSliceFlag{Name: "fake", Usage: "make this syscall or sub-feature return 0 without running; a faked pseudo-file exists but is empty"},
 			&cli.StringSliceFlag{Name: "errno", Usage: "NAME=N: make this syscall fail with errno N"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the trace to `FILE` instead of stdout"},
-			&cli.StringFlag{Name: "record", Value: "syscalls", Usage: "what to record: syscalls, features (plus sub-features such as ioctl:TCGETS), pseudo-files (plus /proc, /sys and /dev files)"},
+			outputFlag("trace", defaultTrace),
+			granularityFlag("what to record"),
+			// --record was the name of --granularity before analyze's
+			// name was kept for both.
+			&cli.StringFlag{Name: "record", Hidden: true},
 			&cli.BoolFlag{Name: "errors", Usage: "also count failed calls (one more stop per syscall)"},
 			&cli.BoolFlag{Name: "no-seccomp", Usage: "stop syscalls with PTRACE_SYSCALL only (two stops per syscall)"},
 			&cli.BoolFlag{Name: "kill-leftovers", Usage: "kill processes still running when the command exits, instead of detaching"},
@@ -42,20 +47,35 @@ func traceCommand() *cli.Command {
 	}
 }
 
+// defaultTrace is where loupe trace writes without --output, in the
+// current directory, as perf record writes perf.data: standard output is
+// the traced command's.
+const defaultTrace = "loupe-trace.yaml"
+
 func runTrace(c *cli.Context) error {
 	args := c.Args().Slice()
 	if len(args) == 0 {
 		return fmt.Errorf("trace: no command given (usage: loupe trace [options] -- COMMAND [ARGS...])")
 	}
+	warnMisplacedOptions(c, args)
+	gflag := "granularity"
+	if c.IsSet("record") {
+		if c.IsSet("granularity") {
+			return errors.New("trace: --record is the old name of --granularity: give only --granularity")
+		}
+		gflag = "record"
+		fmt.Fprintln(c.App.ErrWriter, "loupe trace: warning: --record is now --granularity, as in loupe analyze")
+	}
+	gran, err := parseGranularity(c, gflag)
+	if err != nil {
+		return err
+	}
 	opts := tracer.Options{Record: tracer.RecordSyscalls}
-	switch r := c.String("record"); r {
-	case "syscalls":
-	case "features":
+	switch gran {
+	case verdict.GranFeatures:
 		opts.Record |= tracer.RecordFeatures
-	case "pseudo-files":
+	case verdict.GranPseudoFiles:
 		opts.Record |= tracer.RecordFeatures | tracer.RecordPseudoFiles
-	default:
-		return fmt.Errorf("trace: --record %q: want syscalls, features or pseudo-files", r)
 	}
 	if c.Bool("errors") {
 		opts.Record |= tracer.RecordErrors
@@ -74,11 +94,9 @@ func runTrace(c *cli.Context) error {
 		return fmt.Errorf("trace: %w", err)
 	}
 	opts.Rules = rules
-	out := c.String("output")
-	if out != "" {
-		if err := checkOutput("trace", "--output", out); err != nil {
-			return err
-		}
+	out, err := outputPath(c, "output")
+	if err != nil {
+		return err
 	}
 
 	res, err := runCommand(c, "trace", "loupe: ", args, opts)
@@ -86,7 +104,9 @@ func runTrace(c *cli.Context) error {
 		return err
 	}
 	cwd, _ := os.Getwd()
-	doc, err := tracefile.Marshal(tracefile.FromResult(args, cwd, rules, res))
+	tf := tracefile.FromResult(args, cwd, rules, res)
+	tf.Granularity = string(gran)
+	doc, err := tracefile.Marshal(tf)
 	if err != nil {
 		return err
 	}
@@ -94,6 +114,8 @@ func runTrace(c *cli.Context) error {
 	if err := writeOutput("trace", out, doc, c.App.Writer); err != nil {
 		// The command ran: loupe still ends as it did.
 		st.msg = "trace: " + err.Error()
+	} else if !c.IsSet("output") {
+		fmt.Fprintf(c.App.ErrWriter, "loupe: trace written to %s (-o FILE names another file, -o - writes to standard output)\n", out)
 	}
 	return st
 }
