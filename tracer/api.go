@@ -6,7 +6,7 @@ import (
 	"syscall"
 	"time"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
 )
 
 // Command is the process tree to run. Its argv, environment, working

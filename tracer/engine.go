@@ -83,10 +83,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
-	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
-	"salsa.debian.org/loupe-team/loupe/tracer/subfeature"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
+	"salsa.debian.org/loupe-team/loupe/internal/subfeature"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // Base ptrace options; TRACEEXIT is added only for in-scope processes, whose

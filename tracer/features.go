@@ -10,9 +10,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
-	"salsa.debian.org/loupe-team/loupe/tracer/subfeature"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
+	"salsa.debian.org/loupe-team/loupe/internal/subfeature"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // Sub-features and pseudo-files: decoding at syscall-entry stops, fd

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
 )
 
 // Exe is an executable as a matcher sees it: a resolved path whose content

@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
 )
 
 // The tests run real programs under real ptrace. The C fixture is compiled

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // genVerdicts writes n verdict files shaped like dh_loupe's output of an

@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // Schema is the value of the schema key of a dataset file.

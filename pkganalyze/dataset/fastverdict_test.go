@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // tricky strings: YAML would read many of them as something else than a

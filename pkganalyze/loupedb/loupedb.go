@@ -40,8 +40,8 @@ import (
 	"strconv"
 	"strings"
 
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // Dialects of dyn.csv.

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 func parse(t *testing.T, path string) *Table {

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // upstreamApp is what upstream's used_by_apps returns for one app, with its

@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 
+	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
+	"salsa.debian.org/loupe-team/loupe/internal/subfeature"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
-	"salsa.debian.org/loupe-team/loupe/tracer/subfeature"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // Action is what an OS does for a syscall.

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // Objective is the documented objective of Compute.

@@ -4,9 +4,9 @@ import (
 	"sort"
 	"strings"
 
+	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // What an OS file means when a workload runs on that OS (loupe simulate,

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 func testOS(t *testing.T, text string) *plan.OS {

@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // Options tunes the report.

@@ -8,11 +8,11 @@ import (
 	"regexp"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
 	"salsa.debian.org/loupe-team/loupe/internal/progress"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
 
 // Analysis is one analysis of a workload with this runner: the glue that

@@ -19,9 +19,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/tracer"
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
 
 // WallCap bounds a run's wall time at this many times its timeout: the

@@ -12,7 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // Schema is the value of the schema key of a report.

@@ -25,7 +25,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // Schema is the value of the schema key.

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
 
 func TestStepArgv(t *testing.T) {

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
 
 // testSequence is the private dh sequence the addon defines: just

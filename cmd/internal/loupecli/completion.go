@@ -9,7 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"salsa.debian.org/loupe-team/loupe/internal/datadir"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // flagWords are the values of the flags that take one of a few words, for

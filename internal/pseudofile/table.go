@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"syscall"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // Op is what a syscall does with a path. It decides what a fake does (see

@@ -1,4 +1,4 @@
-/* Prints the ABI constants tracer/pseudofile hard-codes, from libc's and the
+/* Prints the ABI constants internal/pseudofile hard-codes, from libc's and the
  * kernel's headers; compiled and run by TestABIConstants. */
 #define _GNU_SOURCE
 #include <fcntl.h>

@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // amd64 returns the amd64 decoder. The table tests below use amd64 ABI

@@ -84,7 +84,7 @@ func TestTableMatchesHeaders(t *testing.T) {
 		nr, _ := strconv.Atoi(m[2])
 		n++
 		if got := AMD64.Name(nr); got != m[1] {
-			t.Errorf("table says %d = %q, header says %q: run go generate ./tracer/sysent", nr, got, m[1])
+			t.Errorf("table says %d = %q, header says %q: run go generate ./internal/sysent", nr, got, m[1])
 		}
 	}
 	if n != len(AMD64.Names()) {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated sections of doc/subfeatures.md")
@@ -15,10 +15,10 @@ var update = flag.Bool("update", false, "rewrite the generated sections of doc/s
 const docFile = "../../doc/subfeatures.md"
 
 // TestDocTable keeps the table in doc/subfeatures.md in step with table.go:
-// `go test ./tracer/subfeature -update` rewrites it.
+// `go test ./internal/subfeature -update` rewrites it.
 func TestDocTable(t *testing.T) {
 	d := amd64(t)
-	testutil.DocSection(t, docFile, "subfeature table", docTable(t, d), *update, "./tracer/subfeature")
+	testutil.DocSection(t, docFile, "subfeature table", docTable(t, d), *update, "./internal/subfeature")
 }
 
 func docTable(t *testing.T, d *Decoder) string {

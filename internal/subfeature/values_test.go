@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // gcc returns the path of gcc. The README installs it (make deps), so its
@@ -119,7 +119,7 @@ func TestGeneratedFileUpToDate(t *testing.T) {
 				w = wl[i]
 			}
 			if g != w {
-				t.Fatalf("%s is stale (run go generate ./tracer/subfeature); first difference at line %d:\n committed: %s\n generated: %s",
+				t.Fatalf("%s is stale (run go generate ./internal/subfeature); first difference at line %d:\n committed: %s\n generated: %s",
 					committed, i+1, w, g)
 			}
 		}

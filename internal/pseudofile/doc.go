@@ -22,6 +22,6 @@
 // normalisation rule and the exact stub and fake semantics, per syscall.
 //
 // The package is pure: no kernel state, no ptrace. The tables are by
-// syscall name, resolved per architecture through tracer/sysent; the three
+// syscall name, resolved per architecture through internal/sysent; the three
 // ABI constants it needs are checked against gcc by the tests.
 package pseudofile

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 func amd64(t testing.TB) *Table {

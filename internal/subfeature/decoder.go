@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // MemReader reads len(buf) bytes of the tracee's memory at addr. The tracer

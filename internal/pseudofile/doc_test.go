@@ -14,7 +14,7 @@ var update = flag.Bool("update", false, "rewrite the generated sections of doc/s
 const docFile = "../../doc/subfeatures.md"
 
 // TestDocTables keeps the path and fd tables in doc/subfeatures.md in step
-// with table.go: `go test ./tracer/pseudofile -update` rewrites them.
+// with table.go: `go test ./internal/pseudofile -update` rewrites them.
 func TestDocTables(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("| Syscall | Path arguments | Stub | Fake |\n|---|---|---|---|\n")
@@ -52,7 +52,7 @@ func TestDocTables(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | ENOENT | %s |\n", c.Syscall, strings.Join(args, "; "), strings.Join(dedup(fakes), "; "))
 	}
-	testutil.DocSection(t, docFile, "path table", b.String(), *update, "./tracer/pseudofile")
+	testutil.DocSection(t, docFile, "path table", b.String(), *update, "./internal/pseudofile")
 
 	b.Reset()
 	b.WriteString("| Kind | Syscalls (fd arguments) |\n|---|---|\n")
@@ -74,7 +74,7 @@ func TestDocTables(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "| %s | %s |\n", []string{"", "use", "dup", "close"}[k], strings.Join(calls, ", "))
 	}
-	testutil.DocSection(t, docFile, "fd table", b.String(), *update, "./tracer/pseudofile")
+	testutil.DocSection(t, docFile, "fd table", b.String(), *update, "./internal/pseudofile")
 }
 
 func fakeText(o Op) string {
