@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"salsa.debian.org/loupe-team/loupe/internal/exeid"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // Attribution methods, strongest first.

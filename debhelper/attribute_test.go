@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"salsa.debian.org/loupe-team/loupe/internal/exeid"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // cc compiles a C program; a missing gcc fails the test (the README

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // BuildOptions is a parsed DEB_BUILD_OPTIONS, with dpkg's semantics

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // Defaults of the analyze mode. Jobs default to DEB_BUILD_OPTIONS

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // StateDir holds dh_loupe's working state between the build target (the

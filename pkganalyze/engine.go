@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // BinaryRef names a whitelisted binary for the analysis fingerprint.

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")

@@ -5,7 +5,7 @@ import (
 	"os/exec"
 	"strings"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // DetectEnvironment describes the machine for a verdict: the kernel release,

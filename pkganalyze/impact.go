@@ -3,7 +3,7 @@ package pkganalyze
 import (
 	"sort"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // Impact metrics.

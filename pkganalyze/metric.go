@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // The benchmark metric (paper §5.3, Table 2): a workload prints a figure

@@ -13,10 +13,10 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 // truth is a random ground truth: how a workload reacts to each unit and

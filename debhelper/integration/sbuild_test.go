@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // sbuildSetup returns the dh-loupe .deb and the chroot tarball, or skips.

@@ -44,8 +44,8 @@ import (
 	"sync"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 // Status of one package.

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // genVerdicts writes n verdict files shaped like dh_loupe's output of an

@@ -17,8 +17,8 @@ import (
 	"pault.ag/go/debian/control"
 	"pault.ag/go/debian/version"
 
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/simulate"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 // VerdictSuffix is the file name suffix of verdict artifacts

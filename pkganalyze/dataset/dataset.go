@@ -12,7 +12,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // Schema is the value of the schema key of a dataset file.

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

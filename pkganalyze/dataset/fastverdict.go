@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // Why a fast path: yaml.v3 parses about 4 MB/s here, so 30,000 verdicts of

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // tricky strings: YAML would read many of them as something else than a

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/simulate"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 func writeReport(t *testing.T, path string, r *simulate.Report) {

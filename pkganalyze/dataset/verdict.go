@@ -1,7 +1,7 @@
 package dataset
 
 import (
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // FromVerdict folds a verdict file into an entry. Only the binaries the

@@ -10,9 +10,9 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/exeid"
 	"salsa.debian.org/loupe-team/loupe/internal/progress"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 // Analysis is one analysis of a workload with this runner: the glue that

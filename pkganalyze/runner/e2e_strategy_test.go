@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 )
 
 // decisions lists what a verdict decided per binary and syscall: stub,

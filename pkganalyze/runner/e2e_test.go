@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/chroottest"
-	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 )
 
 // End-to-end tests: real gcc-compiled fixtures (../testdata/fixtures), real

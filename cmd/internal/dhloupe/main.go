@@ -42,7 +42,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
 	"salsa.debian.org/loupe-team/loupe/internal/exeid"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 

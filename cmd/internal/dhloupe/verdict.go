@@ -12,8 +12,8 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 func verdictMain(ctx context.Context, name string, pio IO, deps Deps) int {

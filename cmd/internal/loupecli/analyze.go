@@ -18,12 +18,12 @@ import (
 	"salsa.debian.org/loupe-team/loupe/debhelper"
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/progress"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 

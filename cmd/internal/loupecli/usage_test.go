@@ -12,11 +12,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"salsa.debian.org/loupe-team/loupe/internal/datadir"
-	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/tracer/tracefile"
 )
 

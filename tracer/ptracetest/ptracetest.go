@@ -1,6 +1,8 @@
-// Package ptracetest lets tests outside tracer skip, with the reason, on a
-// machine where ptrace is not permitted. (It is apart from testutil because
-// tracer's own subpackages use testutil, and this package imports tracer.)
+// Package ptracetest lets the tests of tracer's users (the runner, the
+// commands, dh_loupe's end-to-end tests) skip, with the reason, on a machine
+// where ptrace is not permitted. It sits beside tracer, like
+// net/http/httptest, because it runs the tracer; tracer's own tests and the
+// packages under internal/ use internal/testutil instead.
 package ptracetest
 
 import (
