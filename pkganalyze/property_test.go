@@ -14,8 +14,8 @@ import (
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/loupedb"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 )
 

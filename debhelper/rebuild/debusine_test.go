@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 func TestLoadDebusineConfig(t *testing.T) {

@@ -45,7 +45,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 // Status of one package.

@@ -21,7 +21,7 @@ import (
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
 	"salsa.debian.org/loupe-team/loupe/tracer"

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 )
 

@@ -14,7 +14,7 @@ import (
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/progress"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 func rebuildCommand() *cli.Command {

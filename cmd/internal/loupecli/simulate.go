@@ -11,9 +11,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"salsa.debian.org/loupe-team/loupe/internal/version"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/simulate"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/plan"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/simulate"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 

@@ -11,10 +11,10 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/simulate"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/loupedb"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/plan"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/simulate"
 	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/tracer/tracefile"
 )

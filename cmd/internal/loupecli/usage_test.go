@@ -14,8 +14,8 @@ import (
 	"salsa.debian.org/loupe-team/loupe/internal/datadir"
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/plan"
 	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/tracer/tracefile"
 )

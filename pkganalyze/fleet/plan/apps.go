@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"salsa.debian.org/loupe-team/loupe/internal/suggest"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 // Workload selects which workloads count.

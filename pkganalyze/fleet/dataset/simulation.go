@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/simulate"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/simulate"
 )
 
 // Simulation is a loupe simulate report folded into a dataset: an

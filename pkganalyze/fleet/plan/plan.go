@@ -10,7 +10,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 // Objective is the documented objective of Compute.

@@ -18,7 +18,7 @@ import (
 	"pault.ag/go/debian/version"
 
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/simulate"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/simulate"
 )
 
 // VerdictSuffix is the file name suffix of verdict artifacts

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/plan"
 )
 
 // niceStep returns a tick step of 1, 2 or 5 times a power of ten giving

@@ -41,7 +41,7 @@ import (
 	"strings"
 
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 // Dialects of dyn.csv.

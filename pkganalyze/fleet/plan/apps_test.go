@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 // TestUnknownApps: a mistyped --apps name is warned about with the closest

@@ -12,9 +12,9 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/loupedb"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/plan"
 )
 
 func testOS(t *testing.T, text string) *plan.OS {

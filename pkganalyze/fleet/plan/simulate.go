@@ -6,7 +6,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 // What an OS file means when a workload runs on that OS (loupe simulate,

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/loupedb"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/plan"
 )
 
 // small is a dataset with every class, a no-data app and a problem.

@@ -13,7 +13,7 @@ import (
 	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
 	"salsa.debian.org/loupe-team/loupe/internal/subfeature"
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 // Action is what an OS does for a syscall.

@@ -63,7 +63,7 @@ func genVerdicts(tb testing.TB, dir string, n int) {
 
 // BenchmarkCollect30k measures `loupe db` over 30,000 verdict files (read,
 // hash, parse and validate, fold, resolve duplicates, encode). Run with
-// go test -run '^$' -bench Collect30k -benchtime 3x ./pkganalyze/dataset
+// go test -run '^$' -bench Collect30k -benchtime 3x ./pkganalyze/fleet/dataset
 func BenchmarkCollect30k(b *testing.B) {
 	n := benchN()
 	dir := b.TempDir()

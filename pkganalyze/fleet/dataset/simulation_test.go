@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/simulate"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/simulate"
 )
 
 func writeReport(t *testing.T, path string, r *simulate.Report) {
@@ -78,7 +78,7 @@ func TestCollectSimulations(t *testing.T) {
 // TestImpactsFromVerdict: the impacts of the counted binaries enter the
 // entry, once each, with the metric that says what "benchmark" is.
 func TestImpactsFromVerdict(t *testing.T) {
-	v, err := verdict.ReadFile("../testdata/golden/metric.verdict.yaml")
+	v, err := verdict.ReadFile("../../testdata/golden/metric.verdict.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
