@@ -16,6 +16,19 @@ import (
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
+// Plans, OS files and simulations name syscalls, sub-features and
+// pseudo-files as on amd64: datasets are amd64 only (upstream Loupe's
+// results are x86-64, and the tracer supports amd64 alone, see
+// tracer/arch_amd64.go). A second architecture would make this a field of
+// OS and of the dataset's entries.
+const abiArch = "amd64"
+
+var (
+	abiSyscalls    = sysent.ForArch(abiArch)
+	abiSubfeatures = subfeature.For(abiArch)
+	abiPseudoFiles = pseudofile.For(abiArch)
+)
+
 // Action is what an OS does for a syscall.
 type Action uint8
 
@@ -103,7 +116,7 @@ func ReadOS(path string) (*OS, error) {
 func ParseOS(name string, r io.Reader) (*OS, error) {
 	o := &OS{Name: name, State: map[string]Action{}, Features: map[string]Action{}, PseudoFiles: map[string]Action{},
 		Origin: map[string]string{}}
-	dec := subfeature.For("amd64")
+	dec := abiSubfeatures
 	sc := bufio.NewScanner(r)
 	ln := 0
 	for sc.Scan() {
@@ -174,7 +187,7 @@ func ParseOS(name string, r io.Reader) (*OS, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	for s := range o.State {
-		if _, ok := sysent.AMD64.Number(s); !ok {
+		if _, ok := abiSyscalls.Number(s); !ok {
 			o.Unknown = append(o.Unknown, s)
 		}
 	}
@@ -213,7 +226,7 @@ func ParseCosts(name string, r io.Reader) (map[string]float64, error) {
 		if err != nil || !(c > 0) || c > 1e9 {
 			return nil, fmt.Errorf("%s:%d: field cost: %q, want a number > 0", name, ln, f[1])
 		}
-		if _, ok := sysent.AMD64.Number(f[0]); !ok {
+		if _, ok := abiSyscalls.Number(f[0]); !ok {
 			return nil, fmt.Errorf("%s:%d: field name: %v", name, ln, lookupErr(f[0]))
 		}
 		costs[f[0]] = c
@@ -222,6 +235,6 @@ func ParseCosts(name string, r io.Reader) (map[string]float64, error) {
 }
 
 func lookupErr(name string) error {
-	_, err := sysent.AMD64.Lookup(name)
+	_, err := abiSyscalls.Lookup(name)
 	return err
 }

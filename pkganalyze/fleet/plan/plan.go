@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
-	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
@@ -369,9 +367,8 @@ func Compute(o *OS, apps []*App, w Workload, opt Options) *Plan {
 	}
 	n := len(names)
 	p := &planner{names: names, idx: idx, n: n, cost: make([]float64, n), namesFiles: make([]bool, n)}
-	pft := pseudofile.For("amd64")
 	for i, nm := range names {
-		if nr, ok := sysent.AMD64.Number(nm); ok && pft.Paths(nr) != nil {
+		if nr, ok := abiSyscalls.Number(nm); ok && abiPseudoFiles.Paths(nr) != nil {
 			p.namesFiles[i] = true
 		}
 		p.cost[i] = 1

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
-	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
@@ -36,7 +35,7 @@ func (o *OS) SimulationRules() ([]SimRule, []string) {
 	rules := []SimRule{{Feature: "*", Action: Stubbed}}
 	var warnings []string
 	for _, n := range sortedNames(o.State) {
-		if _, ok := sysent.AMD64.Number(n); !ok {
+		if _, ok := abiSyscalls.Number(n); !ok {
 			continue // warned about when the file was read
 		}
 		rules = append(rules, SimRule{n, o.State[n]})
