@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/journal"
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
@@ -205,51 +206,62 @@ func Inspect(dir string) Result {
 	return r
 }
 
-// Journal is the append-only record of finished packages.
+// Journal is the append-only record of finished packages, an
+// internal/journal: a torn last line (a run killed while writing it) is cut
+// off, and that package is simply built again; a damaged line followed by
+// others is an error; a second loupe on the same output directory is
+// refused while one holds the journal.
 type Journal struct {
 	mu   sync.Mutex
-	path string
+	j    *journal.Journal
 	done map[string]Result
 }
 
 // JournalName is the journal's file name inside the output directory.
 const JournalName = "rebuild-journal.jsonl"
 
-// OpenJournal reads the journal of out (if any). A torn last line (a run
-// killed while writing it) is ignored: that package is simply rebuilt.
+// OpenJournal opens (creating) the journal of out, for Run.
 func OpenJournal(out string) (*Journal, error) {
-	j := &Journal{path: filepath.Join(out, JournalName), done: map[string]Result{}}
-	f, err := os.Open(j.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return j, nil
-	}
+	j := &Journal{done: map[string]Result{}}
+	jj, err := journal.Open(filepath.Join(out, JournalName), func(line []byte) error {
+		return decodeResult(line, j.done)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
+		return nil, journalError(err)
 	}
-	defer f.Close()
-	// A run killed while appending leaves a line without its newline; cut
-	// it off, or the next record would be glued to it and lost too.
-	data, err := io.ReadAll(f)
+	j.j = jj
+	return j, nil
+}
+
+// ReadJournal returns the packages the journal of out has, by spec,
+// without opening it for writing.
+func ReadJournal(out string) (map[string]Result, error) {
+	done := map[string]Result{}
+	err := journal.Read(filepath.Join(out, JournalName), func(line []byte) error { return decodeResult(line, done) })
 	if err != nil {
-		return nil, fmt.Errorf("read journal: %w", err)
+		return nil, journalError(err)
 	}
-	if n := len(data); n > 0 && data[n-1] != '\n' {
-		keep := bytes.LastIndexByte(data, '\n') + 1
-		if err := os.Truncate(j.path, int64(keep)); err != nil {
-			return nil, fmt.Errorf("repair journal: %w", err)
-		}
-		data = data[:keep]
+	return done, nil
+}
+
+func decodeResult(line []byte, into map[string]Result) error {
+	var r Result
+	if err := json.Unmarshal(line, &r); err != nil {
+		return err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	for sc.Scan() {
-		var r Result
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Spec == "" {
-			continue
-		}
-		j.done[r.Spec] = r
+	if r.Spec == "" {
+		return errors.New("no spec")
 	}
-	return j, sc.Err()
+	into[r.Spec] = r
+	return nil
+}
+
+func journalError(err error) error {
+	var le *journal.LineError
+	if errors.As(err, &le) {
+		return fmt.Errorf("rebuild journal: %w; remove that line, and its package is built again", err)
+	}
+	return fmt.Errorf("rebuild journal: %w", err)
 }
 
 // Done returns the recorded result of spec.
@@ -262,36 +274,17 @@ func (j *Journal) Done(spec string) (Result, bool) {
 
 // Record appends r durably.
 func (j *Journal) Record(r Result) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
+	if err := j.j.Append(r); err != nil {
+		return fmt.Errorf("rebuild journal: %w", err)
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if err := appendLine(j.path, b); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
 	j.done[r.Spec] = r
 	return nil
 }
 
-// appendLine appends b and a newline to path and syncs it: a record that
-// survives a crash right after (a torn last line is skipped on reading).
-func appendLine(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
+// Close releases the journal.
+func (j *Journal) Close() error { return j.j.Close() }
 
 // Builder builds one package into dir (which exists and is empty) and
 // writes its console output to out. It leaves in dir what the package's
@@ -332,6 +325,7 @@ func Run(ctx context.Context, b Builder, specs []string, opt Options) ([]Result,
 	if err != nil {
 		return nil, err
 	}
+	defer j.Close()
 	if opt.Jobs <= 0 {
 		opt.Jobs = 1
 	}

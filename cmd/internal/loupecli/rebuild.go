@@ -119,6 +119,7 @@ func rebuildCommand() *cli.Command {
 				if err != nil {
 					return fmt.Errorf("rebuild: %w", err)
 				}
+				defer d.Close()
 				b = d
 			default:
 				return fmt.Errorf("rebuild: --backend %q: want sbuild or debusine", c.String("backend"))
