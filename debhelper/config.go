@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
+	"salsa.debian.org/loupe-team/loupe/internal/located"
 )
 
 // ConfigFile is where a package keeps its loupe settings.
@@ -97,23 +98,7 @@ func (c *Config) Globs() []string {
 }
 
 // ConfigError locates a problem in debian/loupe.yaml.
-type ConfigError struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *ConfigError) Error() string {
-	loc := e.File
-	if e.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
-	}
-	if e.Field != "" {
-		return fmt.Sprintf("%s: field %s: %s", loc, e.Field, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", loc, e.Msg)
-}
+type ConfigError = located.Error
 
 // LoadConfig reads debian/loupe.yaml under dir; it returns (nil, nil) when
 // the file does not exist. packages are the binary packages of

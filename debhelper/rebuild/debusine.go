@@ -22,6 +22,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 	"salsa.debian.org/loupe-team/loupe/internal/journal"
+	"salsa.debian.org/loupe-team/loupe/internal/located"
 )
 
 // Debusine builds on a debusine server (0.11): each .dsc is uploaded as a
@@ -103,7 +104,7 @@ func LoadDebusineConfig(path, server string) (DebusineServer, error) {
 		default:
 			k, v, ok := strings.Cut(l, "=")
 			if !ok || cur == "" {
-				return DebusineServer{}, fmt.Errorf("%s:%d: want key = value inside a [section], got %q", path, n, l)
+				return DebusineServer{}, &located.Error{File: path, Line: n, Msg: fmt.Sprintf("want key = value inside a [section], got %q", l)}
 			}
 			sections[cur][strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"salsa.debian.org/loupe-team/loupe/internal/located"
 )
 
 // Journal is an open journal file. Append is safe for concurrent use.
@@ -21,18 +23,9 @@ type Journal struct {
 	Dropped bool
 }
 
-// LineError is a damaged line: one that decode refused, followed by more.
-type LineError struct {
-	Path string
-	Line int
-	Err  error
-}
-
-func (e *LineError) Error() string {
-	return fmt.Sprintf("%s:%d: unreadable journal line (%v)", e.Path, e.Line, e.Err)
-}
-
-func (e *LineError) Unwrap() error { return e.Err }
+// LineError is a damaged line: one that decode refused, followed by more
+// ("PATH:LINE: unreadable journal line (why)").
+type LineError = located.Error
 
 // ErrInUse means another loupe holds the journal (or the lock).
 var ErrInUse = errors.New("in use by another loupe")
@@ -113,7 +106,7 @@ func load(path string, r io.Reader, decode func([]byte) error) (int64, error) {
 			if _, perr := br.Peek(1); perr == io.EOF {
 				return off, nil
 			}
-			return 0, &LineError{Path: path, Line: lineNo, Err: derr}
+			return 0, &LineError{File: path, Line: lineNo, Msg: fmt.Sprintf("unreadable journal line (%v)", derr)}
 		}
 		off += int64(len(line))
 	}

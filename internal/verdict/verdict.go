@@ -25,6 +25,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/internal/located"
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
@@ -511,24 +512,9 @@ func ReadFile(path string) (*File, error) {
 	return Parse(path, b)
 }
 
-// FieldError locates a problem in a verdict file.
-type FieldError struct {
-	File  string
-	Line  int
-	Field string // dotted path, e.g. binaries[0].syscalls[3].stub
-	Msg   string
-}
-
-func (e *FieldError) Error() string {
-	loc := e.File
-	if e.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
-	}
-	if e.Field != "" {
-		return fmt.Sprintf("%s: field %s: %s", loc, e.Field, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", loc, e.Msg)
-}
+// FieldError locates a problem in a verdict file (Field is a dotted path,
+// e.g. binaries[0].syscalls[3].stub).
+type FieldError = located.Error
 
 // ErrNotVerdict means the document is not a loupe verdict at all.
 var ErrNotVerdict = errors.New("not a loupe verdict (schema key missing or different)")

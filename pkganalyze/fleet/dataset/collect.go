@@ -73,7 +73,7 @@ func Collect(ctx context.Context, paths []string, opt CollectOptions) (*Dataset,
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				problems = append(problems, Problem{File: path, Message: "cannot read: " + err.Error()})
+				problems = append(problems, Problem{File: path, Msg: "cannot read: " + err.Error()})
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
@@ -123,7 +123,7 @@ func Collect(ctx context.Context, paths []string, opt CollectOptions) (*Dataset,
 	for _, c := range changes {
 		vs, probs, err := ChangesVerdicts(c)
 		if err != nil {
-			problems = append(problems, Problem{File: c, Message: err.Error() + " (skipped; its verdicts are still read if found in a searched directory)"})
+			problems = append(problems, Problem{File: c, Msg: err.Error() + " (skipped; its verdicts are still read if found in a searched directory)"})
 			continue
 		}
 		problems = append(problems, probs...)
@@ -185,7 +185,7 @@ func Collect(ctx context.Context, paths []string, opt CollectOptions) (*Dataset,
 	for _, s := range shards {
 		d, err := ReadFile(s)
 		if err != nil {
-			problems = append(problems, Problem{File: s, Message: err.Error() + " (skipped)"})
+			problems = append(problems, Problem{File: s, Msg: err.Error() + " (skipped)"})
 			continue
 		}
 		entries = append(entries, d.Entries...)
@@ -246,17 +246,17 @@ func ChangesVerdicts(path string) ([]ChangesVerdict, []Problem, error) {
 			continue
 		}
 		if f.Filename != filepath.Base(f.Filename) || strings.HasPrefix(f.Filename, ".") {
-			probs = append(probs, Problem{File: path, Field: "Files", Message: fmt.Sprintf("lists %q, which is not a file name beside the .changes (skipped)", f.Filename)})
+			probs = append(probs, Problem{File: path, Field: "Files", Msg: fmt.Sprintf("lists %q, which is not a file name beside the .changes (skipped)", f.Filename)})
 			continue
 		}
 		p := filepath.Join(filepath.Dir(path), f.Filename)
 		fi, err := os.Lstat(p)
 		switch {
 		case err != nil:
-			probs = append(probs, Problem{File: path, Field: "Files", Message: fmt.Sprintf("lists %s, which is missing: %v", f.Filename, err)})
+			probs = append(probs, Problem{File: path, Field: "Files", Msg: fmt.Sprintf("lists %s, which is missing: %v", f.Filename, err)})
 			continue
 		case !fi.Mode().IsRegular():
-			probs = append(probs, Problem{File: path, Field: "Files", Message: fmt.Sprintf("lists %s, which is not a regular file (%v) (skipped)", f.Filename, fi.Mode().Type())})
+			probs = append(probs, Problem{File: path, Field: "Files", Msg: fmt.Sprintf("lists %s, which is not a regular file (%v) (skipped)", f.Filename, fi.Mode().Type())})
 			continue
 		}
 		out = append(out, ChangesVerdict{Path: p, SHA256: sums[f.Filename]})
@@ -267,13 +267,13 @@ func ChangesVerdicts(path string) ([]ChangesVerdict, []Problem, error) {
 func readVerdict(r *verdictRef) (*Entry, *Problem) {
 	b, err := os.ReadFile(r.path)
 	if err != nil {
-		return nil, &Problem{File: r.path, Message: "cannot read: " + err.Error()}
+		return nil, &Problem{File: r.path, Msg: "cannot read: " + err.Error()}
 	}
 	sum := sha256.Sum256(b)
 	hexsum := hex.EncodeToString(sum[:])
 	if r.sha256 != "" && !strings.EqualFold(r.sha256, hexsum) {
 		return nil, &Problem{File: r.path, Field: "Checksums-Sha256",
-			Message: fmt.Sprintf("sha256 %s differs from %s in %s: the file changed after the build (skipped)", hexsum, r.sha256, r.changes)}
+			Msg: fmt.Sprintf("sha256 %s differs from %s in %s: the file changed after the build (skipped)", hexsum, r.sha256, r.changes)}
 	}
 	v, err := fastParse(r.path, b)
 	if err != nil {
@@ -282,12 +282,12 @@ func readVerdict(r *verdictRef) (*Entry, *Problem) {
 	if err != nil {
 		var fe *verdict.FieldError
 		if errors.As(err, &fe) {
-			return nil, &Problem{File: r.path, Line: fe.Line, Field: fe.Field, Message: fe.Msg + " (skipped)"}
+			return nil, &Problem{File: r.path, Line: fe.Line, Field: fe.Field, Msg: fe.Msg + " (skipped)"}
 		}
 		if errors.Is(err, verdict.ErrNotVerdict) {
-			return nil, &Problem{File: r.path, Field: "schema", Message: verdict.ErrNotVerdict.Error() + " (skipped)"}
+			return nil, &Problem{File: r.path, Field: "schema", Msg: verdict.ErrNotVerdict.Error() + " (skipped)"}
 		}
-		return nil, &Problem{File: r.path, Message: err.Error() + " (skipped)"}
+		return nil, &Problem{File: r.path, Msg: err.Error() + " (skipped)"}
 	}
 	var missing []string
 	for _, f := range []struct{ name, val string }{{"package", v.Package}, {"architecture", v.Architecture}} {
@@ -296,7 +296,7 @@ func readVerdict(r *verdictRef) (*Entry, *Problem) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, &Problem{File: r.path, Field: strings.Join(missing, ","), Message: "missing; cannot tell which package this verdict is about (skipped; " +
+		return nil, &Problem{File: r.path, Field: strings.Join(missing, ","), Msg: "missing; cannot tell which package this verdict is about (skipped; " +
 			"a verdict of loupe analyze gets them from --app NAME)"}
 	}
 	e := FromVerdict(v, Provenance{File: r.path, SHA256: hexsum, Changes: r.changes})
@@ -304,7 +304,7 @@ func readVerdict(r *verdictRef) (*Entry, *Problem) {
 		// Kept, but reported: a v1 file cut at a line boundary reads as a
 		// whole one, so loupe db --strict (any problem) refuses it.
 		e.Notes = append(e.Notes, LegacyVerdictNote)
-		return &e, &Problem{File: r.path, Field: "schema", Message: LegacyVerdictNote + " (kept)"}
+		return &e, &Problem{File: r.path, Field: "schema", Msg: LegacyVerdictNote + " (kept)"}
 	}
 	return &e, nil
 }

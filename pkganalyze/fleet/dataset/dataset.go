@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/internal/located"
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
@@ -132,23 +133,7 @@ type Superseded struct {
 }
 
 // Problem is an input that was skipped, or part of one that was ignored.
-type Problem struct {
-	File    string `json:"file"`
-	Line    int    `json:"line,omitempty"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
-
-func (p Problem) String() string {
-	loc := p.File
-	if p.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", p.File, p.Line)
-	}
-	if p.Field != "" {
-		return fmt.Sprintf("%s: field %s: %s", loc, p.Field, p.Message)
-	}
-	return loc + ": " + p.Message
-}
+type Problem = located.Error
 
 // Key identifies an entry for duplicate resolution: one entry per package,
 // architecture and workload kind for verdicts (a test suite and a benchmark
@@ -303,7 +288,7 @@ func (d *Dataset) Normalize() {
 		if a.Line != b.Line {
 			return a.Line < b.Line
 		}
-		return a.Message < b.Message
+		return a.Msg < b.Msg
 	})
 }
 
@@ -361,10 +346,10 @@ func Parse(name string, b []byte) (*Dataset, error) {
 	if err := dec.Decode(&d); err != nil {
 		if se, ok := err.(*json.SyntaxError); ok {
 			line := bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n")) + 1
-			return nil, fmt.Errorf("%s:%d: invalid dataset JSON: %w", name, line, err)
+			return nil, &located.Error{File: name, Line: line, Msg: fmt.Sprintf("invalid dataset JSON: %v", err)}
 		}
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s:%d: invalid dataset: the file ends too early (cut short, or empty): %w", name, bytes.Count(b, []byte("\n"))+1, err)
+			return nil, &located.Error{File: name, Line: bytes.Count(b, []byte("\n")) + 1, Msg: fmt.Sprintf("invalid dataset: the file ends too early (cut short, or empty): %v", err)}
 		}
 		return nil, fmt.Errorf("%s: invalid dataset: %w", name, err)
 	}

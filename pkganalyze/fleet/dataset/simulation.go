@@ -64,20 +64,20 @@ func FromSimulation(r *simulate.Report, prov Provenance) Simulation {
 func readSimulation(path string) (*Simulation, *Problem) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &Problem{File: path, Message: "cannot read: " + err.Error()}
+		return nil, &Problem{File: path, Msg: "cannot read: " + err.Error()}
 	}
 	r, err := simulate.Parse(path, b)
 	var fe *simulate.FieldError
 	switch {
 	case errors.As(err, &fe):
-		return nil, &Problem{File: path, Line: fe.Line, Field: fe.Field, Message: fe.Msg + " (skipped)"}
+		return nil, &Problem{File: path, Line: fe.Line, Field: fe.Field, Msg: fe.Msg + " (skipped)"}
 	case errors.Is(err, simulate.ErrNotReport):
-		return nil, &Problem{File: path, Field: "schema", Message: simulate.ErrNotReport.Error() + " (skipped)"}
+		return nil, &Problem{File: path, Field: "schema", Msg: simulate.ErrNotReport.Error() + " (skipped)"}
 	case err != nil:
-		return nil, &Problem{File: path, Message: err.Error() + " (skipped)"}
+		return nil, &Problem{File: path, Msg: err.Error() + " (skipped)"}
 	}
 	if r.App == "" {
-		return nil, &Problem{File: path, Field: "app", Message: "missing; cannot tell which application this simulation is about (run loupe simulate with --app) (skipped)"}
+		return nil, &Problem{File: path, Field: "app", Msg: "missing; cannot tell which application this simulation is about (run loupe simulate with --app) (skipped)"}
 	}
 	sum := sha256.Sum256(b)
 	s := FromSimulation(r, Provenance{File: path, SHA256: hex.EncodeToString(sum[:])})

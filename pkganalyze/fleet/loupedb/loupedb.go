@@ -40,6 +40,7 @@ import (
 	"strconv"
 	"strings"
 
+	"salsa.debian.org/loupe-team/loupe/internal/located"
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
@@ -101,11 +102,11 @@ func ParseDynCSV(name string, r io.Reader) (*Table, error) {
 		ln := first + i
 		f := strings.Split(l, ",")
 		if len(f) != 5 {
-			return nil, fmt.Errorf("%s:%d: %d fields, want 5 (syscall, used, works faked, works stubbed, works both)", name, ln, len(f))
+			return nil, &located.Error{File: name, Line: ln, Msg: fmt.Sprintf("%d fields, want 5 (syscall, used, works faked, works stubbed, works both)", len(f))}
 		}
 		nr, err := strconv.Atoi(strings.TrimSpace(f[0]))
 		if err != nil || nr != i {
-			return nil, fmt.Errorf("%s:%d: field syscall: %q, want %d (rows are positional)", name, ln, f[0], i)
+			return nil, &located.Error{File: name, Line: ln, Field: "syscall", Msg: fmt.Sprintf("%q, want %d (rows are positional)", f[0], i)}
 		}
 		var yn [4]bool
 		for k, col := range []string{"used", "works faked", "works stubbed", "works both"} {
@@ -114,16 +115,16 @@ func ParseDynCSV(name string, r io.Reader) (*Table, error) {
 				yn[k] = true
 			case "N":
 			default:
-				return nil, fmt.Errorf("%s:%d: field %s: %q, want Y or N", name, ln, col, f[k+1])
+				return nil, &located.Error{File: name, Line: ln, Field: col, Msg: fmt.Sprintf("%q, want Y or N", f[k+1])}
 			}
 		}
 		used, faked, stubbed, both := yn[0], yn[1], yn[2], yn[3]
 		sys := sysent.AMD64.Name(nr)
 		if t.Dialect == Exclusive && btoi(faked)+btoi(stubbed)+btoi(both) > 1 {
-			return nil, fmt.Errorf("%s:%d: syscall %s: several of works faked/stubbed/both set in a 335-row (exclusive) file", name, ln, sys)
+			return nil, &located.Error{File: name, Line: ln, Msg: fmt.Sprintf("syscall %s: several of works faked/stubbed/both set in a 335-row (exclusive) file", sys)}
 		}
 		if t.Dialect == Inclusive && both && !(faked && stubbed) {
-			return nil, fmt.Errorf("%s:%d: syscall %s: works both without works faked and works stubbed in a 336-row (inclusive) file", name, ln, sys)
+			return nil, &located.Error{File: name, Line: ln, Msg: fmt.Sprintf("syscall %s: works both without works faked and works stubbed in a 336-row (inclusive) file", sys)}
 		}
 		if !used {
 			if faked || stubbed || both {
@@ -189,7 +190,7 @@ func Import(root string) ([]dataset.Entry, []dataset.Problem, error) {
 	var problems []dataset.Problem
 	err = filepath.WalkDir(apps, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			problems = append(problems, dataset.Problem{File: p, Message: "cannot read: " + err.Error()})
+			problems = append(problems, dataset.Problem{File: p, Msg: "cannot read: " + err.Error()})
 			return nil
 		}
 		if d.IsDir() || d.Name() != "dyn.csv" {
@@ -198,7 +199,7 @@ func Import(root string) ([]dataset.Entry, []dataset.Problem, error) {
 		rel, _ := filepath.Rel(apps, p)
 		parts := strings.Split(filepath.ToSlash(rel), "/")
 		if len(parts) != 5 || parts[3] != "data" {
-			problems = append(problems, dataset.Problem{File: p, Message: "not at <app>/<workload>/<run>/data/dyn.csv (skipped)"})
+			problems = append(problems, dataset.Problem{File: p, Msg: "not at <app>/<workload>/<run>/data/dyn.csv (skipped)"})
 			return nil
 		}
 		k := [2]string{parts[0], parts[1]}
@@ -225,7 +226,7 @@ func Import(root string) ([]dataset.Entry, []dataset.Problem, error) {
 	for _, k := range keys {
 		kind, ok := WorkloadKind(k[1])
 		if !ok {
-			problems = append(problems, dataset.Problem{File: filepath.Join(apps, k[0], k[1]), Message: "workload directory is neither benchmark-<name>, suite nor suite-<name> (skipped)"})
+			problems = append(problems, dataset.Problem{File: filepath.Join(apps, k[0], k[1]), Msg: "workload directory is neither benchmark-<name>, suite nor suite-<name> (skipped)"})
 			continue
 		}
 		runs := groups[k]
@@ -239,12 +240,12 @@ func Import(root string) ([]dataset.Entry, []dataset.Problem, error) {
 		for _, r := range runs {
 			data, err := os.ReadFile(r.path)
 			if err != nil {
-				problems = append(problems, dataset.Problem{File: r.path, Message: "cannot read: " + err.Error()})
+				problems = append(problems, dataset.Problem{File: r.path, Msg: "cannot read: " + err.Error()})
 				continue
 			}
 			t, err := ParseDynCSV(r.path, bytes.NewReader(data))
 			if err != nil {
-				problems = append(problems, dataset.Problem{File: r.path, Message: err.Error() + " (skipped)"})
+				problems = append(problems, dataset.Problem{File: r.path, Msg: err.Error() + " (skipped)"})
 				continue
 			}
 			e.Provenance = append(e.Provenance, dataset.Provenance{File: r.path, SHA256: sha(data), Run: r.name, Dialect: t.Dialect})

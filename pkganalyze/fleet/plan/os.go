@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"salsa.debian.org/loupe-team/loupe/internal/located"
 	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
 	"salsa.debian.org/loupe-team/loupe/internal/subfeature"
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
@@ -141,10 +142,10 @@ func ParseOS(name string, r io.Reader) (*OS, error) {
 		case "faked":
 			a = Faked
 		default:
-			return nil, fmt.Errorf("%s:%d: field status: %q, want implemented, stubbed or faked", name, ln, status)
+			return nil, &located.Error{File: name, Line: ln, Field: "status", Msg: fmt.Sprintf("%q, want implemented, stubbed or faked", status)}
 		}
 		if strings.ContainsAny(sys, " \t") || sys == "" {
-			return nil, fmt.Errorf("%s:%d: field name: %q is not a syscall name", name, ln, sys)
+			return nil, &located.Error{File: name, Line: ln, Field: "name", Msg: fmt.Sprintf("%q is not a syscall name", sys)}
 		}
 		// Sub-feature and pseudo-file keys are new to this format: a bad
 		// one is refused (no list in the wild has any to keep).
@@ -152,19 +153,19 @@ func ParseOS(name string, r io.Reader) (*OS, error) {
 		switch {
 		case strings.HasPrefix(sys, "/"):
 			if err := pseudofile.CheckKey(sys); err != nil {
-				return nil, fmt.Errorf("%s:%d: field name: %w", name, ln, err)
+				return nil, &located.Error{File: name, Line: ln, Field: "name", Msg: fmt.Sprintf("%v", err)}
 			}
 			m = o.PseudoFiles
 		case strings.Contains(sys, ":"):
 			_, canon, err := dec.ParseKey(sys)
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: field name: %w", name, ln, err)
+				return nil, &located.Error{File: name, Line: ln, Field: "name", Msg: fmt.Sprintf("%v", err)}
 			}
 			sys, m = canon, o.Features
 		}
 		if m != nil {
 			if old, ok := m[sys]; ok && old != a {
-				return nil, fmt.Errorf("%s:%d: %s listed twice, as %s and %s", name, ln, sys, old, a)
+				return nil, &located.Error{File: name, Line: ln, Msg: fmt.Sprintf("%s listed twice, as %s and %s", sys, old, a)}
 			}
 			if _, ok := m[sys]; !ok {
 				o.Origin[sys] = fmt.Sprintf("%s:%d", name, ln)
@@ -173,7 +174,7 @@ func ParseOS(name string, r io.Reader) (*OS, error) {
 			continue
 		}
 		if old, ok := o.State[sys]; ok && old != a {
-			return nil, fmt.Errorf("%s:%d: %s listed twice, as %s and %s", name, ln, sys, old, a)
+			return nil, &located.Error{File: name, Line: ln, Msg: fmt.Sprintf("%s listed twice, as %s and %s", sys, old, a)}
 		}
 		if _, seen := o.State[sys]; !seen {
 			o.Origin[sys] = fmt.Sprintf("%s:%d", name, ln)
@@ -220,14 +221,14 @@ func ParseCosts(name string, r io.Reader) (map[string]float64, error) {
 		}
 		f := strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
 		if len(f) != 2 {
-			return nil, fmt.Errorf("%s:%d: want \"name cost\", got %q", name, ln, line)
+			return nil, &located.Error{File: name, Line: ln, Msg: fmt.Sprintf("want \"name cost\", got %q", line)}
 		}
 		c, err := strconv.ParseFloat(f[1], 64)
 		if err != nil || !(c > 0) || c > 1e9 {
-			return nil, fmt.Errorf("%s:%d: field cost: %q, want a number > 0", name, ln, f[1])
+			return nil, &located.Error{File: name, Line: ln, Field: "cost", Msg: fmt.Sprintf("%q, want a number > 0", f[1])}
 		}
 		if _, ok := abiSyscalls.Number(f[0]); !ok {
-			return nil, fmt.Errorf("%s:%d: field name: %v", name, ln, lookupErr(f[0]))
+			return nil, &located.Error{File: name, Line: ln, Field: "name", Msg: fmt.Sprintf("%v", lookupErr(f[0]))}
 		}
 		costs[f[0]] = c
 	}

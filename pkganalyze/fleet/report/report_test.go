@@ -30,7 +30,7 @@ func small() *dataset.Dataset {
 		e("alpha", dataset.Features{Required: []string{"read", "write", "openat"}, Stub: []string{"getrandom"}, Fake: []string{"mkdir"}, Both: []string{"ioctl"}}),
 		e("beta<script>", dataset.Features{Required: []string{"read", "mmap"}, Both: []string{"write"}}),
 		{Name: "gamma", Architecture: "amd64", Origin: dataset.OriginVerdict, Workload: dataset.Workload{Kind: "suite"}, Status: "insensitive", Mode: "analyze"},
-	}, Problems: []dataset.Problem{{File: "x.loupe.yaml", Line: 3, Field: "status", Message: "bad"}}}
+	}, Problems: []dataset.Problem{{File: "x.loupe.yaml", Line: 3, Field: "status", Msg: "bad"}}}
 }
 
 // TestSimulations: simulations folded into the dataset have a section of

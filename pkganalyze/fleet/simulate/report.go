@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"salsa.debian.org/loupe-team/loupe/internal/located"
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
@@ -188,24 +189,9 @@ func (r *Report) Marshal() ([]byte, error) {
 // ErrNotReport means the document is not a loupe simulation report.
 var ErrNotReport = errors.New("not a loupe simulation report (schema key missing or different)")
 
-// FieldError locates a problem in a report.
-type FieldError struct {
-	File  string
-	Line  int    // 0 when unknown
-	Field string // dotted path, e.g. lacking[1].state; "" for the file
-	Msg   string
-}
-
-func (e *FieldError) Error() string {
-	loc := e.File
-	if e.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
-	}
-	if e.Field != "" {
-		return fmt.Sprintf("%s: field %s: %s", loc, e.Field, e.Msg)
-	}
-	return loc + ": " + e.Msg
-}
+// FieldError locates a problem in a report (Field is a dotted path, e.g.
+// lacking[1].state).
+type FieldError = located.Error
 
 // ReadFile reads and checks a report.
 func ReadFile(path string) (*Report, error) {
