@@ -144,7 +144,8 @@ type Outcome struct {
 	// Pass is true when the workload exited 0 within its timeout.
 	Pass bool `json:"pass"`
 	// Exit describes how the workload's root process ended ("exit 1",
-	// "killed by signal: killed"); ExitCode is the shell-style status (128+signal).
+	// "killed by signal 9 (killed)", "killed by the timeout"); ExitCode is the
+	// shell-style status (128+signal).
 	Exit     string `json:"exit"`
 	ExitCode int    `json:"exit_code"`
 	TimedOut bool   `json:"timed_out,omitempty"`

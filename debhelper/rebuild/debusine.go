@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
 	"salsa.debian.org/loupe-team/loupe/internal/journal"
 	"salsa.debian.org/loupe-team/loupe/internal/located"
 )

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/internal/exitstatus"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 
@@ -43,11 +44,8 @@ type File struct {
 	Leftovers   []Leftover `yaml:"leftovers,omitempty"`
 }
 
-// Exit is an exit status.
-type Exit struct {
-	Code   int    `yaml:"code"`
-	Signal string `yaml:"signal,omitempty"`
-}
+// Exit is an exit status: the shell's code, and the signal's name.
+type Exit = exitstatus.Record
 
 // Hit counts how often a rule fired.
 type Hit struct {
@@ -101,16 +99,9 @@ type Leftover struct {
 	Detached bool   `yaml:"detached"`
 }
 
-func exitOf(s tracer.ExitStatus) Exit {
-	if s.Signal != 0 {
-		return Exit{Code: s.ShellCode(), Signal: s.Signal.String()}
-	}
-	return Exit{Code: s.Code}
-}
-
 // FromResult converts a tracer result.
 func FromResult(cmd []string, dir string, rules []tracer.Rule, r *tracer.Result) *File {
-	f := &File{Schema: Schema, Command: cmd, Dir: dir, Exit: exitOf(r.Exit), Mechanism: r.Mechanism,
+	f := &File{Schema: Schema, Command: cmd, Dir: dir, Exit: r.Exit.Record(), Mechanism: r.Mechanism,
 		Containment: r.Containment, Processes: r.Processes, Execs: r.Execs, Stops: r.Stops, WallSecs: r.Wall.Seconds()}
 	for _, ru := range rules {
 		f.Rules = append(f.Rules, ru.String())
@@ -134,7 +125,7 @@ func FromResult(cmd []string, dir string, rules []tracer.Rule, r *tracer.Result)
 		for _, p := range b.Processes {
 			fp := Process{PID: p.PID, PPID: p.PPID, Argv: p.Argv, Replaced: p.Replaced, PeakRSSKB: p.PeakRSSKB, MaxFDs: p.MaxFDs}
 			if !p.Replaced {
-				e := exitOf(p.Exit)
+				e := p.Exit.Record()
 				fp.Exit = &e
 			}
 			fb.Processes = append(fb.Processes, fp)

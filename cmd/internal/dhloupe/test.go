@@ -230,7 +230,7 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 		u.errorf("%s", run.Error)
 	}
 	step.ran, step.status = true, res.Exit
-	run.Exit = debhelper.Exit{Code: res.Exit.Code, Signal: int(res.Exit.Signal)}
+	run.Exit = res.Exit
 	run.Binaries = fromTrace(res)
 	run.Processes, run.Execs = res.Processes, res.Execs
 	run.Wall = res.Wall.Seconds()

@@ -151,10 +151,7 @@ func runSimulate(c *cli.Context) error {
 		return err
 	}
 	rep.Dir, _ = os.Getwd()
-	rep.Exit = simulate.Exit{Code: res.Exit.ShellCode()}
-	if res.Exit.Signal != 0 {
-		rep.Exit.Signal = res.Exit.Signal.String()
-	}
+	rep.Exit = res.Exit.Record()
 	rep.Passed = res.Exit.Success()
 	rep.WallSeconds = float64(res.Wall.Milliseconds()) / 1000
 	hits := simulate.Hits{Total: res.RuleHits, ByBinary: map[string]map[string]uint64{}}

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -43,10 +42,7 @@ type Simulation struct {
 func FromSimulation(r *simulate.Report, prov Provenance) Simulation {
 	s := Simulation{App: r.App, OS: strings.TrimSuffix(filepath.Base(r.OS.File), filepath.Ext(r.OS.File)),
 		OSSHA256: r.OS.SHA256, Passed: r.Passed, Command: strings.Join(r.Command, " "), Provenance: prov}
-	s.Exit = fmt.Sprintf("exit %d", r.Exit.Code)
-	if r.Exit.Signal != "" {
-		s.Exit = "killed by " + r.Exit.Signal
-	}
+	s.Exit = r.Exit.String()
 	if p := r.Plan; p != nil {
 		step := p.Step
 		s.PlanStep, s.PlanDataset, s.Claimed = &step, p.DatasetSHA256, p.AppClaimed

@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"salsa.debian.org/loupe-team/loupe/internal/exitstatus"
 	"salsa.debian.org/loupe-team/loupe/internal/located"
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
@@ -81,11 +82,9 @@ type PlanStep struct {
 	AppClaimed *bool `yaml:"app_claimed,omitempty"`
 }
 
-// Exit is how the workload ended.
-type Exit struct {
-	Code   int    `yaml:"code"`
-	Signal string `yaml:"signal,omitempty"` // e.g. "segmentation fault"; then Code is 128+n
-}
+// Exit is how the workload ended: the shell's code (128+n when killed by
+// signal n) and the signal's name, e.g. "segmentation fault".
+type Exit = exitstatus.Record
 
 // Lack is one lacking key that was called.
 type Lack struct {
@@ -251,7 +250,7 @@ func Parse(name string, data []byte) (*Report, error) {
 	if len(r.Command) == 0 {
 		return nil, bad("command", "empty")
 	}
-	if r.Passed != (r.Exit.Code == 0 && r.Exit.Signal == "") {
+	if r.Passed != r.Exit.Success() {
 		return nil, bad("passed", "passed is %v but the exit status is %d%s", r.Passed, r.Exit.Code, r.Exit.Signal)
 	}
 	for _, f := range []struct {
