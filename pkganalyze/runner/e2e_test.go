@@ -82,7 +82,7 @@ func analyze(t *testing.T, tree string, x e2e) (*verdict.File, error) {
 	f, err := pkganalyze.Analyze(context.Background(), r, pkganalyze.Config{
 		Command: x.cmd, Dir: tree, Binaries: refs, Replicas: x.replicas, Jobs: x.jobs, Timeout: x.timeout,
 		Granularity: x.gran, Strategy: x.strategy, Priors: priors.Builtin(),
-		Log: log, Notes: r.Notes, Environment: pkganalyze.DetectEnvironment("test"),
+		Log: log, Notes: r.Notes, Environment: Environment(context.Background(), "test"),
 	})
 	if f != nil {
 		f.RunMetadata.Isolation = r.Isolation()

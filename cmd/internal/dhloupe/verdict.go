@@ -4,16 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
 )
 
 func verdictMain(ctx context.Context, name string, pio IO, deps Deps) int {
@@ -127,7 +126,7 @@ func (v *verdicts) verdict(p string) *verdict.File {
 		Version:      v.src.Version.String(),
 		Architecture: v.src.FileArch(p, v.host),
 		Workload:     verdict.Workload{Kind: "suite", Replicas: 1},
-		Environment:  environment(v.ctx),
+		Environment:  runner.Environment(v.ctx, version.Version),
 		Binaries:     []verdict.Binary{},
 	}
 	errorf := func(format string, args ...any) *verdict.File {
@@ -314,16 +313,4 @@ func shippedSyscalls(f *verdict.File) int {
 		}
 	}
 	return len(seen)
-}
-
-// environment describes where the verdict was obtained.
-func environment(ctx context.Context) verdict.Environment {
-	e := verdict.Environment{Loupe: version.Version}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		e.Kernel = strings.TrimSpace(string(b))
-	}
-	if out, err := exec.CommandContext(ctx, "getconf", "GNU_LIBC_VERSION").Output(); err == nil {
-		e.Libc = strings.TrimSpace(string(out))
-	}
-	return e
 }

@@ -164,7 +164,7 @@ func runAnalyze(c *cli.Context) error {
 		Isolation:   iso,
 		StateDir:    c.String("state"),
 		Metric:      metric,
-		Environment: pkganalyze.DetectEnvironment(version.Version),
+		Environment: runner.Environment(c.Context, version.Version),
 		Log:         c.App.ErrWriter,
 	}
 	if c.Bool("quiet") {
