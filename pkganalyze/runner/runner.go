@@ -616,6 +616,15 @@ func outcome(res *tracer.Result, timedOut bool, wall time.Duration) pkganalyze.O
 			o.RuleHits[k] = v
 		}
 	}
+	o.Binaries = Uses(res)
+	return o
+}
+
+// Uses is what each in-scope executable of a run did, as the method sees
+// it: the one conversion of the tracer's records, for the runs of an
+// analysis and for dh_loupe's trace mode.
+func Uses(res *tracer.Result) []pkganalyze.BinaryUse {
+	var out []pkganalyze.BinaryUse
 	for _, b := range res.Binaries {
 		u := pkganalyze.BinaryUse{Path: b.Path, Interpreter: b.Interpreter, BuildID: b.BuildID, SHA256: b.SHA256,
 			Processes: len(b.Processes), PeakRSSKB: b.PeakRSSKB, MaxFDs: b.MaxFDs}
@@ -628,9 +637,9 @@ func outcome(res *tracer.Result, timedOut bool, wall time.Duration) pkganalyze.O
 		for _, f := range b.PseudoFiles {
 			u.PseudoFiles = append(u.PseudoFiles, pkganalyze.FeatureUse{Key: f.Key, Calls: f.Calls})
 		}
-		o.Binaries = append(o.Binaries, u)
+		out = append(out, u)
 	}
-	return o
+	return out
 }
 
 // ReadMetric returns the benchmark metric in a workload's output: the

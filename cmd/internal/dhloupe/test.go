@@ -13,6 +13,7 @@ import (
 	"salsa.debian.org/loupe-team/loupe/debhelper"
 	"salsa.debian.org/loupe-team/loupe/internal/exeid"
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 
@@ -282,19 +283,8 @@ func (m configMatcher) String() string {
 // entries, still named by their absolute build-tree paths.
 func fromTrace(res *tracer.Result) []verdict.Binary {
 	var out []verdict.Binary
-	for _, b := range res.Binaries {
-		vb := verdict.Binary{Path: b.Path, BuildID: b.BuildID, SHA256: b.SHA256, Interpreter: b.Interpreter,
-			Processes: len(b.Processes), Syscalls: []verdict.Syscall{}}
-		for _, sc := range b.Syscalls {
-			vb.Syscalls = append(vb.Syscalls, verdict.Syscall{Name: sc.Name, Number: sc.Number, Calls: sc.Calls})
-		}
-		for _, f := range b.Features {
-			vb.Features = append(vb.Features, verdict.Feature{Key: f.Key, Calls: f.Calls})
-		}
-		for _, f := range b.PseudoFiles {
-			vb.PseudoFiles = append(vb.PseudoFiles, verdict.Feature{Key: f.Key, Calls: f.Calls})
-		}
-		out = append(out, vb)
+	for _, u := range runner.Uses(res) {
+		out = append(out, u.Verdict())
 	}
 	return out
 }
