@@ -145,7 +145,7 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 	if cmd.Env == nil {
 		cmd.Env = os.Environ()
 	}
-	path, err := lookPath(cmd.Path, cmd.Env, cmd.Dir)
+	path, err := LookPath(cmd.Path, cmd.Env, cmd.Dir)
 	if err != nil {
 		return nil, &StartError{Path: cmd.Path, Err: err}
 	}

@@ -294,8 +294,13 @@ func (e *engine) reapInit() {
 	}
 }
 
-// lookPath resolves a command like execvp would, with the PATH of env.
-func lookPath(file string, env []string, dir string) (string, error) {
+// LookPath resolves a command as execvp would, with the PATH of env (a
+// default PATH when env has none) and relative entries taken from dir: how
+// Run finds Command.Path. A name with a slash is checked, not searched. The
+// error is exec.ErrNotFound when no PATH entry has it. Commands that run a
+// workload without tracing it use it too, so that both find the same
+// program.
+func LookPath(file string, env []string, dir string) (string, error) {
 	if strings.Contains(file, "/") {
 		p := file
 		if !filepath.IsAbs(p) && dir != "" {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -119,10 +118,15 @@ func addonArgs(argv []string) []string {
 // execStep replaces dh_loupe with the test step, so that the step runs
 // exactly as it would without loupe (same process tree, signals, status).
 func execStep(u ui, argv []string, pio IO) tracer.ExitStatus {
-	path, err := lookPath(argv[0], pio.Env)
-	if err != nil {
-		u.errorf("%v", err)
-		return exit(127)
+	// A path is exec'd as given; a name is searched in the step's PATH, as
+	// a traced step would be (the exec reports a path that cannot run).
+	path := argv[0]
+	if !strings.Contains(path, "/") {
+		var err error
+		if path, err = tracer.LookPath(argv[0], pio.Env, pio.Dir); err != nil {
+			u.errorf("%s: %v", argv[0], err)
+			return exit(127)
+		}
 	}
 	u.command(argv)
 	pio.Stdout.Sync()
@@ -132,29 +136,12 @@ func execStep(u ui, argv []string, pio IO) tracer.ExitStatus {
 			return exit(126)
 		}
 	}
-	err = syscall.Exec(path, argv, pio.Env)
+	err := syscall.Exec(path, argv, pio.Env)
 	u.errorf("exec %s: %v", path, err)
 	return exit(126)
 }
 
 func exit(code int) tracer.ExitStatus { return tracer.ExitStatus{Code: code} }
-
-// lookPath finds a command in the PATH of env.
-func lookPath(file string, env []string) (string, error) {
-	if strings.Contains(file, "/") {
-		return file, nil
-	}
-	for _, dir := range filepath.SplitList(debhelper.Getenv(env, "PATH")) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, file)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: command not found in PATH", file)
-}
 
 // recordRun lists the packages the step runs for and records the run.
 func recordRun(ctx context.Context, u ui, pio IO, opts *debhelper.Options, run *debhelper.Run) error {
@@ -206,10 +193,15 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 		return fail(err)
 	}
 	run.Whitelist = wl.String()
-	path, err := lookPath(argv[0], pio.Env)
-	if err != nil {
-		u.errorf("%v", err)
-		return exit(127)
+	// A path is exec'd as given; a name is searched in the step's PATH, as
+	// a traced step would be (the exec reports a path that cannot run).
+	path := argv[0]
+	if !strings.Contains(path, "/") {
+		var err error
+		if path, err = tracer.LookPath(argv[0], pio.Env, pio.Dir); err != nil {
+			u.errorf("%s: %v", argv[0], err)
+			return exit(127)
+		}
 	}
 	u.command(argv)
 	res, err := trace(ctx, tracer.Command{Path: path, Args: argv, Env: pio.Env, Dir: pio.Dir,
