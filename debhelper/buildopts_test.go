@@ -113,7 +113,7 @@ func TestResolveSettings(t *testing.T) {
 	tests := []struct {
 		name          string
 		gran          verdict.Granularity // "": syscalls
-		strategy      string              // "": adaptive
+		strategy      verdict.Strategy    // "": adaptive
 		helpers       HelperDetail        // "": compact
 		env           []string
 		cfg           *Config

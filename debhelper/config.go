@@ -14,6 +14,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/located"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // ConfigFile is where a package keeps its loupe settings.
@@ -223,9 +224,9 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 		c.Timeout, c.TimeoutAuto = d, d == 0
 	}
 	if kv, ok := f["granularity"]; ok {
-		g, ok := ParseGranularity(kv[1].Value)
-		if kv[1].Kind != yaml.ScalarNode || !ok {
-			return p.errf(kv[1], "granularity", "want syscalls, features or pseudo-files, found %q", kv[1].Value)
+		g, err := verdict.ParseGranularity(scalar(kv[1]))
+		if err != nil {
+			return p.errf(kv[1], "granularity", "%v, found %q", err, kv[1].Value)
 		}
 		c.Granularity = g
 	}
@@ -237,9 +238,9 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 		c.Helpers = h
 	}
 	if kv, ok := f["strategy"]; ok {
-		st, ok := ParseStrategy(kv[1].Value)
-		if kv[1].Kind != yaml.ScalarNode || !ok {
-			return p.errf(kv[1], "strategy", "want adaptive or exhaustive, found %q", kv[1].Value)
+		st, err := verdict.ParseStrategy(scalar(kv[1]))
+		if err != nil {
+			return p.errf(kv[1], "strategy", "%v, found %q", err, kv[1].Value)
 		}
 		c.Strategy = st
 	}
@@ -420,4 +421,13 @@ func sortedUnique(in []string) []string {
 		}
 	}
 	return out[:j]
+}
+
+// scalar is a node's value if it is a scalar, else "" (which no setting
+// accepts).
+func scalar(n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
 }

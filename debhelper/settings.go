@@ -35,7 +35,7 @@ type Settings struct {
 	// Helpers: how much of the test helpers verdicts list (default compact).
 	Helpers HelperDetail
 	// Strategy of the analysis (default adaptive).
-	Strategy string
+	Strategy verdict.Strategy
 	NoCheck  bool
 	Parallel int
 	Config   *Config // nil without debian/loupe.yaml

@@ -45,7 +45,7 @@ func scenarioConfig(t *testing.T, s *scenario, st Strategy) Config {
 		Now:         func() time.Time { return fixedNow },
 	}
 	if s.Metric != 0 {
-		cfg.Metric = &verdict.Metric{Regex: `throughput: (\S+)`, Better: s.MetricBetter}
+		cfg.Metric = &verdict.Metric{Regex: `throughput: (\S+)`, Better: verdict.Better(s.MetricBetter)}
 	}
 	if s.Timeout != "" {
 		d, err := time.ParseDuration(s.Timeout)
@@ -91,7 +91,7 @@ func TestScenarios(t *testing.T) {
 			for _, st := range strategies {
 				f, made := runScenario(t, name+st.suffix, s, st.st)
 				units[st.st] = unitVerdicts(f)
-				if f.Workload.Strategy != string(st.st) {
+				if f.Workload.Strategy != st.st {
 					t.Errorf("workload.strategy %q, want %q", f.Workload.Strategy, st.st)
 				}
 				if st.st == StrategyAdaptive {
@@ -373,7 +373,7 @@ func TestRangeTest(t *testing.T) {
 		{"wall faster", []float64{2, 2.1, 2.05}, []float64{1, 1.1, 1}, wall, "down", ""},
 		{"no data", nil, []float64{1}, wall, "", ""},
 	} {
-		if got := RangeTest(tc.b, tc.o, tc.m); got != tc.want {
+		if got := RangeTest(tc.b, tc.o, tc.m); string(got) != tc.want {
 			t.Errorf("%s: RangeTest(%v, %v) = %q, want %q %s", tc.name, tc.b, tc.o, got, tc.want, tc.comment)
 		}
 	}

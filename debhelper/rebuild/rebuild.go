@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/debhelper"
 	"salsa.debian.org/loupe-team/loupe/internal/journal"
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
@@ -37,11 +38,11 @@ var Statuses = []Status{Built, TestsFailed, Insensitive, LoupeError, BuildFailed
 
 // Binary is what dh_loupe said about one binary package.
 type Binary struct {
-	Package  string `json:"package"`
-	Status   string `json:"status"`
-	Mode     string `json:"mode,omitempty"`
-	Syscalls int    `json:"syscalls,omitempty"`
-	Verdict  string `json:"verdict,omitempty"` // file, when the .changes listed one
+	Package  string         `json:"package"`
+	Status   verdict.Status `json:"status"`
+	Mode     verdict.Mode   `json:"mode,omitempty"`
+	Syscalls int            `json:"syscalls,omitempty"`
+	Verdict  string         `json:"verdict,omitempty"` // file, when the .changes listed one
 }
 
 // Result is one journal line.
@@ -57,22 +58,22 @@ type Result struct {
 	Finished time.Time `json:"finished"`
 }
 
-var summaryRE = regexp.MustCompile(`^loupe: (\S+) status=(\S+)(?: mode=(\S+))?(?: syscalls=(\d+))?`)
-
-// ParseSummaries reads dh_loupe's summary lines from a build log. A
-// package reported twice (dh_loupe runs in the build and binary targets)
-// keeps its last line.
+// ParseSummaries reads dh_loupe's summary lines (debhelper.Summary) from a
+// build log. A package reported twice (dh_loupe runs in the build and
+// binary targets) keeps its last line.
 func ParseSummaries(log io.Reader) []Binary {
 	by := map[string]Binary{}
 	sc := bufio.NewScanner(log)
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 	for sc.Scan() {
-		m := summaryRE.FindStringSubmatch(strings.TrimSpace(sc.Text()))
-		if m == nil {
+		s, ok := debhelper.ParseSummary(sc.Text())
+		if !ok {
 			continue
 		}
-		b := Binary{Package: m[1], Status: m[2], Mode: m[3]}
-		fmt.Sscan(m[4], &b.Syscalls)
+		b := Binary{Package: s.Package, Status: s.Status, Mode: s.Mode}
+		if s.Syscalls != nil {
+			b.Syscalls = *s.Syscalls
+		}
 		by[b.Package] = b
 	}
 	return sortedBinaries(by)
@@ -92,7 +93,7 @@ var testFailRE = regexp.MustCompile(`(?m)^\s*dh_auto_test: error:|^\s*dh_loupe: 
 // Classify decides a package's status from what the build left: whether a
 // .changes exists, the per-binary statuses, and the build log.
 func Classify(haveChanges bool, bins []Binary, log []byte) (Status, string) {
-	has := func(s string) []string {
+	has := func(s verdict.Status) []string {
 		var ps []string
 		for _, b := range bins {
 			if b.Status == s {
@@ -101,11 +102,11 @@ func Classify(haveChanges bool, bins []Binary, log []byte) (Status, string) {
 		}
 		return ps
 	}
-	if ps := has(string(verdict.StatusError)); len(ps) > 0 {
+	if ps := has(verdict.StatusError); len(ps) > 0 {
 		return LoupeError, "loupe reported an error for " + strings.Join(ps, ", ")
 	}
 	if !haveChanges {
-		if ps := has(string(verdict.StatusBaselineFailed)); len(ps) > 0 {
+		if ps := has(verdict.StatusBaselineFailed); len(ps) > 0 {
 			return TestsFailed, "the test suite failed (baseline) for " + strings.Join(ps, ", ")
 		}
 		if testFailRE.Match(log) {
@@ -116,11 +117,11 @@ func Classify(haveChanges bool, bins []Binary, log []byte) (Status, string) {
 		}
 		return BuildFailed, "no .changes: " + lastError(log)
 	}
-	if ps := has(string(verdict.StatusBaselineFailed)); len(ps) > 0 {
+	if ps := has(verdict.StatusBaselineFailed); len(ps) > 0 {
 		return TestsFailed, "built, but the test suite was flaky under loupe for " + strings.Join(ps, ", ")
 	}
-	if len(has(string(verdict.StatusOK))) == 0 {
-		if ps := has(string(verdict.StatusInsensitive)); len(ps) > 0 {
+	if len(has(verdict.StatusOK)) == 0 {
+		if ps := has(verdict.StatusInsensitive); len(ps) > 0 {
 			return Insensitive, "the tests do not exercise " + strings.Join(ps, ", ") + " (insensitive)"
 		}
 	}
@@ -173,13 +174,13 @@ func Inspect(dir string) Result {
 			// An entry outside the build directory (../x.loupe.yaml) is
 			// never read: it counts as a loupe error.
 			for _, p := range probs {
-				bins = append(bins, Binary{Package: p.String(), Status: string(verdict.StatusError)})
+				bins = append(bins, Binary{Package: p.String(), Status: verdict.StatusError})
 			}
 			for _, cv := range vs {
 				p := cv.Path
 				v, err := verdict.ReadFile(p)
 				if err != nil {
-					bins = append(bins, Binary{Package: filepath.Base(p), Status: string(verdict.StatusError), Verdict: p})
+					bins = append(bins, Binary{Package: filepath.Base(p), Status: verdict.StatusError, Verdict: p})
 					continue
 				}
 				n := 0
@@ -188,7 +189,7 @@ func Inspect(dir string) Result {
 						n += len(b.Syscalls)
 					}
 				}
-				bins = append(bins, Binary{Package: v.Package, Status: string(v.Status), Mode: string(v.Mode), Syscalls: n, Verdict: p})
+				bins = append(bins, Binary{Package: v.Package, Status: v.Status, Mode: v.Mode, Syscalls: n, Verdict: p})
 			}
 		} else {
 			r.Detail = "unreadable .changes: " + err.Error()

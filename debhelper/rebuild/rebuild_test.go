@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 func TestParseSummaries(t *testing.T) {
@@ -38,7 +40,7 @@ func TestClassify(t *testing.T) {
 	b := func(st ...string) []Binary {
 		var out []Binary
 		for i, s := range st {
-			out = append(out, Binary{Package: fmt.Sprintf("p%d", i), Status: s})
+			out = append(out, Binary{Package: fmt.Sprintf("p%d", i), Status: verdict.Status(s)})
 		}
 		return out
 	}

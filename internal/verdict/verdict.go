@@ -36,37 +36,6 @@ const Schema = "loupe/verdict/v2"
 // They are still read, but cannot prove they are whole (Legacy).
 const SchemaV1 = "loupe/verdict/v1"
 
-// Status is the state of a whole verdict file.
-type Status string
-
-const (
-	StatusOK             Status = "ok"              // the method ran to the end
-	StatusInsensitive    Status = "insensitive"     // the workload passes with its binaries broken
-	StatusBaselineFailed Status = "baseline-failed" // the workload fails (or is flaky) untouched
-	StatusSkipped        Status = "skipped"         // the test step did not run (nocheck)
-	StatusError          Status = "error"           // loupe itself failed; see Reason
-	StatusNotExercised   Status = "not-exercised"   // the workload never ran these binaries
-)
-
-var statuses = []Status{StatusOK, StatusInsensitive, StatusBaselineFailed, StatusSkipped, StatusError, StatusNotExercised}
-
-// Mode says how the verdict was obtained.
-type Mode string
-
-const (
-	ModeTrace   Mode = "trace"   // one traced run: what is used, nothing tested
-	ModeAnalyze Mode = "analyze" // the full method: stub/fake experiments
-)
-
-// Granularity is what the experiments were run on.
-type Granularity string
-
-const (
-	GranSyscalls    Granularity = "syscalls"     // whole syscalls
-	GranFeatures    Granularity = "features"     // plus sub-features
-	GranPseudoFiles Granularity = "pseudo-files" // plus sub-features and pseudo-files
-)
-
 // File is one verdict file.
 type File struct {
 	Schema       string      `yaml:"schema"`
@@ -138,7 +107,7 @@ type Workload struct {
 	// testing guided by priors) or "exhaustive" (every unit alone, N
 	// replicas). Verdicts written before strategies existed omit it; they
 	// were exhaustive.
-	Strategy string `yaml:"strategy,omitempty"`
+	Strategy Strategy `yaml:"strategy,omitempty"`
 	// Metric is how the workload's benchmark metric is read from its
 	// output (loupe analyze --metric), when it has one.
 	Metric *Metric `yaml:"metric,omitempty"`
@@ -149,23 +118,11 @@ type Workload struct {
 // line it matches, a number. Better says which way is better.
 type Metric struct {
 	Regex  string `yaml:"regex"`
-	Better string `yaml:"better"` // higher | lower
+	Better Better `yaml:"better"`
 }
 
 // MetricName is the Impact.Metric of the benchmark metric.
 const MetricName = "benchmark"
-
-// Which way a benchmark metric is better (Metric.Better).
-const (
-	BetterHigher = "higher"
-	BetterLower  = "lower"
-)
-
-// Search strategies (Workload.Strategy).
-const (
-	StrategyAdaptive   = "adaptive"
-	StrategyExhaustive = "exhaustive"
-)
 
 // Runs counts the workload runs the method used, by purpose. The counts are
 // a function of the run outcomes, so a resumed analysis reports the same
@@ -292,22 +249,22 @@ type Feature struct {
 // Impact flags a resource or time change beyond baseline noise when a
 // feature is stubbed or faked. The measured figures are in RunMetadata.
 type Impact struct {
-	Action    string `yaml:"action"`    // stub | fake
-	Metric    string `yaml:"metric"`    // peak_rss_kb | max_fds | wall_seconds | benchmark
-	Direction string `yaml:"direction"` // up | down
-	// Effect is worse or better, for the benchmark metric (which way is
-	// better is Workload.Metric.Better's).
-	Effect string `yaml:"effect,omitempty"`
+	Action    string    `yaml:"action"` // stub | fake
+	Metric    string    `yaml:"metric"` // peak_rss_kb | max_fds | wall_seconds | benchmark
+	Direction Direction `yaml:"direction"`
+	// Effect is given for the benchmark metric (which way is better is
+	// Workload.Metric.Better's).
+	Effect Effect `yaml:"effect,omitempty"`
 }
 
 // CombinationImpact flags a resource or time change beyond baseline noise
 // when everything the confirmation applies is applied at once (the
 // combination an OS would provide). Binary is "" for wall_seconds.
 type CombinationImpact struct {
-	Metric    string `yaml:"metric"`
-	Binary    string `yaml:"binary,omitempty"`
-	Direction string `yaml:"direction"`
-	Effect    string `yaml:"effect,omitempty"` // as in Impact
+	Metric    string    `yaml:"metric"`
+	Binary    string    `yaml:"binary,omitempty"`
+	Direction Direction `yaml:"direction"`
+	Effect    Effect    `yaml:"effect,omitempty"` // as in Impact
 }
 
 // Conflict records features that each passed alone but not together; the
@@ -635,28 +592,35 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 		}
 		return &FieldError{File: name, Line: line, Field: fieldName(path), Msg: msg}
 	}
-	ok := false
-	for _, s := range statuses {
-		ok = ok || f.Status == s
+	// unknown checks an enumerated field with its Parse.
+	unknown := func(path []any, what, v string, parse func(string) error) error {
+		if err := parse(v); err != nil {
+			return bad(path, fmt.Sprintf("unknown %s %q (%v)", what, v, err))
+		}
+		return nil
 	}
-	if !ok {
-		return bad([]any{"status"}, fmt.Sprintf("unknown status %q (want one of %v)", f.Status, statuses))
+	optional := func(parse func(string) error) func(string) error {
+		return func(v string) error {
+			if v == "" {
+				return nil
+			}
+			return parse(v)
+		}
 	}
-	if f.Mode != ModeTrace && f.Mode != ModeAnalyze {
-		return bad([]any{"mode"}, fmt.Sprintf("unknown mode %q (want trace or analyze)", f.Mode))
+	if err := unknown([]any{"status"}, "status", string(f.Status), check(ParseStatus)); err != nil {
+		return err
 	}
-	switch f.Granularity {
-	case "", GranSyscalls, GranFeatures, GranPseudoFiles:
-	default:
-		return bad([]any{"granularity"}, fmt.Sprintf("unknown granularity %q (want syscalls, features or pseudo-files)", f.Granularity))
+	if err := unknown([]any{"mode"}, "mode", string(f.Mode), check(ParseMode)); err != nil {
+		return err
+	}
+	if err := unknown([]any{"granularity"}, "granularity", string(f.Granularity), optional(check(ParseGranularity))); err != nil {
+		return err
 	}
 	if f.Workload.Replicas < 0 {
 		return bad([]any{"workload", "replicas"}, "negative replica count")
 	}
-	switch f.Workload.Strategy {
-	case "", StrategyAdaptive, StrategyExhaustive:
-	default:
-		return bad([]any{"workload", "strategy"}, fmt.Sprintf("unknown strategy %q (want adaptive or exhaustive)", f.Workload.Strategy))
+	if err := unknown([]any{"workload", "strategy"}, "strategy", string(f.Workload.Strategy), optional(check(ParseStrategy))); err != nil {
+		return err
 	}
 	for _, c := range []struct {
 		key string
@@ -682,25 +646,27 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 			if im.Action != "stub" && im.Action != "fake" {
 				return bad(append(path, "impact", k, "action"), fmt.Sprintf("unknown action %q (want stub or fake)", im.Action))
 			}
-			if im.Direction != "up" && im.Direction != "down" {
-				return bad(append(path, "impact", k, "direction"), fmt.Sprintf("unknown direction %q (want up or down)", im.Direction))
+			if err := unknown(append(path, "impact", k, "direction"), "direction", string(im.Direction), check(ParseDirection)); err != nil {
+				return err
 			}
-			if im.Effect != "" && im.Effect != "worse" && im.Effect != "better" {
-				return bad(append(path, "impact", k, "effect"), fmt.Sprintf("unknown effect %q (want worse or better)", im.Effect))
+			if err := unknown(append(path, "impact", k, "effect"), "effect", string(im.Effect), optional(check(ParseEffect))); err != nil {
+				return err
 			}
 		}
 		return nil
 	}
 	for k, im := range f.CombinationImpact {
-		if im.Direction != "up" && im.Direction != "down" {
-			return bad([]any{"combination_impact", k, "direction"}, fmt.Sprintf("unknown direction %q (want up or down)", im.Direction))
+		if err := unknown([]any{"combination_impact", k, "direction"}, "direction", string(im.Direction), check(ParseDirection)); err != nil {
+			return err
 		}
-		if im.Effect != "" && im.Effect != "worse" && im.Effect != "better" {
-			return bad([]any{"combination_impact", k, "effect"}, fmt.Sprintf("unknown effect %q (want worse or better)", im.Effect))
+		if err := unknown([]any{"combination_impact", k, "effect"}, "effect", string(im.Effect), optional(check(ParseEffect))); err != nil {
+			return err
 		}
 	}
-	if m := f.Workload.Metric; m != nil && m.Better != BetterHigher && m.Better != BetterLower {
-		return bad([]any{"workload", "metric", "better"}, fmt.Sprintf("%q, want higher or lower", m.Better))
+	if m := f.Workload.Metric; m != nil {
+		if _, err := ParseBetter(string(m.Better)); err != nil {
+			return bad([]any{"workload", "metric", "better"}, fmt.Sprintf("%q, %v", m.Better, err))
+		}
 	}
 	table := SyscallTable(f.Architecture)
 	// uses checks one executable's syscalls, sub-features and pseudo-files.
@@ -900,4 +866,12 @@ func fieldName(path []any) string {
 		}
 	}
 	return b.String()
+}
+
+// check drops the value of a Parse, for validation.
+func check[T any](parse func(string) (T, error)) func(string) error {
+	return func(s string) error {
+		_, err := parse(s)
+		return err
+	}
 }

@@ -249,7 +249,7 @@ func TestVerdictAnalyzeJobs(t *testing.T) {
 	for _, tc := range []struct {
 		dbo      string
 		jobs     int
-		strategy string
+		strategy verdict.Strategy
 	}{
 		{"parallel=3 loupe=analyze", 3, "adaptive"},
 		{"parallel=3 loupe=analyze,jobs=1", 1, "adaptive"},

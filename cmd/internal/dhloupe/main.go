@@ -61,7 +61,7 @@ type AnalyzeRequest struct {
 	// Granularity of the units tested (syscalls, features, pseudo-files).
 	Granularity verdict.Granularity
 	// Strategy of the search (adaptive or exhaustive).
-	Strategy string
+	Strategy verdict.Strategy
 	// Quiet: no progress lines (dh_loupe_verdict -q, DH_QUIET).
 	Quiet bool
 	// StateDir is where the engine keeps resumable state.

@@ -237,7 +237,8 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 		// A failed build has no .changes: this line is what rebuild
 		// tooling can read.
 		for _, p := range pkgs {
-			fmt.Fprintf(pio.Stdout, "loupe: %s status=%s mode=%s exit=%d\n", p, verdict.StatusBaselineFailed, s.Mode, res.Exit.ShellCode())
+			code := res.Exit.ShellCode()
+			fmt.Fprintln(pio.Stdout, debhelper.Summary{Package: p, Status: verdict.StatusBaselineFailed, Mode: verdict.Mode(s.Mode), Exit: &code}.Format())
 		}
 	}
 	if run.Error != "" && s.Strict && res.Exit.Success() {

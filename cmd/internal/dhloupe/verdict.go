@@ -92,7 +92,8 @@ func verdictMain(ctx context.Context, name string, pio IO, deps Deps) int {
 		if f.Status == verdict.StatusNotExercised {
 			u.infof("%s: %s", p, f.Reason)
 		}
-		fmt.Fprintf(pio.Stdout, "loupe: %s status=%s mode=%s syscalls=%d\n", p, f.Status, f.Mode, shippedSyscalls(f))
+		n := shippedSyscalls(f)
+		fmt.Fprintln(pio.Stdout, debhelper.Summary{Package: p, Status: f.Status, Mode: f.Mode, Syscalls: &n}.Format())
 	}
 	if failed && s.Strict {
 		u.errorf("loupe=strict: failing the build because of the errors above")

@@ -251,7 +251,7 @@ func TestTraceGranularity(t *testing.T) {
 		t.Errorf("--record: exit %d, %q", code, stderr)
 	}
 	if code, _, stderr = loupeIn(t, dir, "trace", "--granularity", "bytes", "--", "true"); code != 2 ||
-		!strings.Contains(stderr, `trace: --granularity "bytes": want syscalls, features, pseudo-files`) {
+		!strings.Contains(stderr, `trace: --granularity "bytes": want syscalls, features or pseudo-files`) {
 		t.Errorf("bad granularity: exit %d, %q", code, stderr)
 	}
 }

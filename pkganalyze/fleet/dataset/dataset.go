@@ -98,17 +98,17 @@ type Features struct {
 // (peak_rss_kb, max_fds, wall_seconds, benchmark) in Direction; Effect
 // (worse, better) is given for the benchmark metric.
 type Impact struct {
-	Key       string `json:"key"`
-	Action    string `json:"action"`
-	Metric    string `json:"metric"`
-	Direction string `json:"direction"`
-	Effect    string `json:"effect,omitempty"`
+	Key       string            `json:"key"`
+	Action    string            `json:"action"`
+	Metric    string            `json:"metric"`
+	Direction verdict.Direction `json:"direction"`
+	Effect    verdict.Effect    `json:"effect,omitempty"`
 }
 
 func (i Impact) String() string {
-	s := i.Key + "=" + i.Action + ": " + i.Metric + " " + i.Direction
+	s := i.Key + "=" + i.Action + ": " + i.Metric + " " + string(i.Direction)
 	if i.Effect != "" {
-		s += " (" + i.Effect + ")"
+		s += " (" + string(i.Effect) + ")"
 	}
 	return s
 }
@@ -164,19 +164,51 @@ const (
 	IsFlaky
 )
 
-// Class names a state: required, stub, fake, both or traced.
-func (s State) Class() string {
+// Class is what a feature's state says an OS must do: the lists of
+// Features, and the colours of the report.
+type Class string
+
+const (
+	ClassRequired Class = "required" // implement it
+	ClassStub     Class = "stub"     // stub only (-ENOSYS)
+	ClassFake     Class = "fake"     // fake only (return 0)
+	ClassBoth     Class = "both"     // stub or fake
+	ClassTraced   Class = "traced"   // used, not tested
+)
+
+// Classes are the classes in the order of the schema's lists.
+var Classes = []Class{ClassRequired, ClassStub, ClassFake, ClassBoth, ClassTraced}
+
+func (c Class) String() string { return string(c) }
+
+// Class is the class of a state.
+func (s State) Class() Class {
 	switch {
 	case s&Tested == 0:
-		return "traced"
+		return ClassTraced
 	case s&StubOK != 0 && s&FakeOK != 0:
-		return "both"
+		return ClassBoth
 	case s&StubOK != 0:
-		return "stub"
+		return ClassStub
 	case s&FakeOK != 0:
-		return "fake"
+		return ClassFake
 	}
-	return "required"
+	return ClassRequired
+}
+
+// List returns the list of f that holds class c.
+func (f *Features) List(c Class) *[]string {
+	switch c {
+	case ClassStub:
+		return &f.Stub
+	case ClassFake:
+		return &f.Fake
+	case ClassBoth:
+		return &f.Both
+	case ClassTraced:
+		return &f.Traced
+	}
+	return &f.Required
 }
 
 // Combine is the conservative fold of two observations of one feature: an
@@ -228,18 +260,8 @@ func (f *Features) Empty() bool { return f.Len() == 0 }
 func FeaturesFrom(m map[string]State, syscalls bool) Features {
 	var f Features
 	for k, s := range m {
-		switch s.Class() {
-		case "traced":
-			f.Traced = append(f.Traced, k)
-		case "both":
-			f.Both = append(f.Both, k)
-		case "stub":
-			f.Stub = append(f.Stub, k)
-		case "fake":
-			f.Fake = append(f.Fake, k)
-		default:
-			f.Required = append(f.Required, k)
-		}
+		l := f.List(s.Class())
+		*l = append(*l, k)
 		if s&IsFlaky != 0 {
 			f.Flaky = append(f.Flaky, k)
 		}

@@ -64,7 +64,7 @@ func TestKnownRows(t *testing.T) {
 		for sys, want := range tt.want {
 			got := "unused"
 			if s, ok := tb.Syscalls[sys]; ok {
-				got = s.Class()
+				got = string(s.Class())
 			}
 			if got != want {
 				t.Errorf("%s: %s is %s, want %s", tt.file, sys, got, want)

@@ -550,9 +550,9 @@ func featureDiff(p *planner, s *state, apps []*App, prev map[string]string) (fea
 		}
 		var act string
 		switch comb[k].Class() {
-		case "stub", "both":
+		case dataset.ClassStub, dataset.ClassBoth:
 			act = "stub"
-		case "fake":
+		case dataset.ClassFake:
 			act = "fake"
 		default:
 			act = "implement"

@@ -37,10 +37,12 @@ const (
 	colSticky   = "#778899" // the edges of the grid's fixed labels
 )
 
-var classColour = map[string]string{"required": colRequired, "stub": colStub, "fake": colFake, "both": colBoth, "traced": colTraced}
+var classColour = map[dataset.Class]string{dataset.ClassRequired: colRequired, dataset.ClassStub: colStub, dataset.ClassFake: colFake,
+	dataset.ClassBoth: colBoth, dataset.ClassTraced: colTraced}
 
 // classFill is what a grid cell of each class is filled with.
-var classFill = map[string]string{"required": colRequired, "stub": colStub, "fake": "url(#hatch-fake)", "both": colBoth, "traced": colTraced}
+var classFill = map[dataset.Class]string{dataset.ClassRequired: colRequired, dataset.ClassStub: colStub, dataset.ClassFake: "url(#hatch-fake)",
+	dataset.ClassBoth: colBoth, dataset.ClassTraced: colTraced}
 
 // pageCSS is the page's style sheet. The grid's labels stay in view while
 // it scrolls through position: sticky, not a script.
@@ -62,11 +64,12 @@ tr.group th{background:#fdebd3;text-align:left}tr.group.has th{background:#e8e8e
 `
 
 // swatch is the legend square of a class.
-func swatch(class string) string {
-	return `<i class="sw sw-` + class + `" style="background-color:` + classColour[class] + `"></i>`
+func swatch(class dataset.Class) string {
+	return `<i class="sw sw-` + string(class) + `" style="background-color:` + classColour[class] + `"></i>`
 }
 
-var classLabel = map[string]string{"required": "required (implement)", "stub": "stub only (-ENOSYS)", "fake": "fake only (return 0)", "both": "stub or fake", "traced": "traced, untested"}
+var classLabel = map[dataset.Class]string{dataset.ClassRequired: "required (implement)", dataset.ClassStub: "stub only (-ENOSYS)",
+	dataset.ClassFake: "fake only (return 0)", dataset.ClassBoth: "stub or fake", dataset.ClassTraced: "traced, untested"}
 
 // Write renders the report for ds.
 func Write(w io.Writer, ds *dataset.Dataset, opt Options) error {
@@ -158,7 +161,7 @@ func Write(w io.Writer, ds *dataset.Dataset, opt Options) error {
 
 	p("<h2>Syscall grid</h2>\n")
 	p(`<div class="legend">`)
-	for _, c := range []string{"required", "stub", "fake", "both", "traced"} {
+	for _, c := range dataset.Classes {
 		p(`<span>%s%s</span>`, swatch(c), classLabel[c])
 	}
 	p(`<span><i class="sw" style="background:#fff"></i>unused</span>`)
@@ -213,14 +216,12 @@ func Write(w io.Writer, ds *dataset.Dataset, opt Options) error {
 			what += fmt.Sprintf(", %d traced, untested", len(f.Traced))
 		}
 		p(`<details id="app-%s"><summary><b>%s</b> — %d syscalls used, %s</summary><table>`, esc(anchor(a.Name)), esc(a.Name), f.Len(), what)
-		for _, row := range []struct {
-			c  string
-			xs []string
-		}{{"required", f.Required}, {"stub", f.Stub}, {"fake", f.Fake}, {"both", f.Both}, {"traced", f.Traced}} {
-			if len(row.xs) == 0 {
+		for _, c := range dataset.Classes {
+			xs := *f.List(c)
+			if len(xs) == 0 {
 				continue
 			}
-			p(`<tr><th>%s%s</th><td><code>%s</code></td></tr>`, swatch(row.c), classLabel[row.c], esc(strings.Join(row.xs, " ")))
+			p(`<tr><th>%s%s</th><td><code>%s</code></td></tr>`, swatch(c), classLabel[c], esc(strings.Join(xs, " ")))
 		}
 		if opt.OS != nil {
 			p(`<tr><th>%s lacks</th><td><code>%s</code></td></tr>`, esc(o.Name), esc(strings.Join(unmet(a, o), " ")))
@@ -409,7 +410,7 @@ func importance(apps []*plan.App) (need, used map[string]int) {
 	for _, a := range apps {
 		for s, st := range a.Syscalls {
 			used[s]++
-			if c := st.Class(); c == "required" || c == "traced" {
+			if c := st.Class(); c == dataset.ClassRequired || c == dataset.ClassTraced {
 				need[s]++
 			}
 		}
