@@ -55,7 +55,7 @@ func testMain(ctx context.Context, name string, pio IO, deps Deps, step *stepSta
 				Step: debhelper.Step{Argv: argv, Env: debhelper.WithoutFakeroot(pio.Env), Dir: pio.Dir}}
 			switch {
 			case len(s.Problems) > 0:
-				run.Error = joinErrors(s.Problems)
+				run.Error = debhelper.JoinProblems(s.Problems)
 			case !s.NoCheck:
 				run.Error = "this dh_loupe was built without the tracer"
 				u.errorf("%s; running the test step untraced", run.Error)
@@ -280,12 +280,4 @@ func fromTrace(res *tracer.Result) []verdict.Binary {
 		out = append(out, u.Verdict())
 	}
 	return out
-}
-
-func joinErrors(errs []error) string {
-	s := make([]string, len(errs))
-	for i, e := range errs {
-		s[i] = e.Error()
-	}
-	return strings.Join(s, "; ")
 }

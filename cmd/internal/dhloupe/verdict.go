@@ -3,6 +3,7 @@ package dhloupe
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +40,7 @@ func verdictMain(ctx context.Context, name string, pio IO, deps Deps) int {
 		return 0
 	}
 	if src == nil {
-		return giveUp(fmt.Errorf("%s", joinErrors(s.Problems)))
+		return giveUp(errors.New(debhelper.JoinProblems(s.Problems)))
 	}
 	host, err := debhelper.HostArch(ctx, pio.Env)
 	if err != nil {
@@ -130,10 +131,6 @@ func (v *verdicts) verdict(p string) *verdict.File {
 		Environment:  runner.Environment(v.ctx, version.Version),
 		Binaries:     []verdict.Binary{},
 	}
-	errorf := func(format string, args ...any) *verdict.File {
-		f.Status, f.Reason = verdict.StatusError, fmt.Sprintf(format, args...)
-		return f
-	}
 	run := debhelper.LatestRun(v.runs, p)
 	if run != nil {
 		f.Workload.Command = run.Step.Argv
@@ -146,25 +143,15 @@ func (v *verdicts) verdict(p string) *verdict.File {
 			f.RunMetadata.Notes = append(f.RunMetadata.Notes, "tracing: "+run.Mechanism)
 		}
 	}
-	switch {
-	case len(v.s.Problems) > 0:
-		return errorf("%s", joinErrors(v.s.Problems))
-	case v.s.NoCheck || run != nil && run.Skipped:
-		f.Status, f.Reason = verdict.StatusSkipped, "nocheck: the test step was not run"
-		return f
-	case v.runsErr != nil:
-		return errorf("%v", v.runsErr)
-	case run == nil:
-		return errorf("no test step was recorded for %s: dh_loupe did not run in the build target "+
-			"(with dh, the loupe addon runs it in dh_auto_test's place; without dh, call dh_loupe -- COMMAND in the test target)", p)
-	case run.Error != "" && len(run.Binaries) == 0:
-		return errorf("%s", run.Error)
-	case v.idxErr != nil:
-		return errorf("%v", v.idxErr)
+	decided := func(d debhelper.Decision) bool {
+		if d.Ran {
+			f.Runs = verdict.Runs{Total: 1, Baseline: 1}
+		}
+		f.Status, f.Reason = d.Status, d.Reason
+		return d.Status != ""
 	}
-	f.Runs = verdict.Runs{Total: 1, Baseline: 1}
-	if !run.Exit.Success() {
-		f.Status, f.Reason = verdict.StatusBaselineFailed, "the test step failed: "+run.Exit.String()
+	if decided(debhelper.Decide(debhelper.VerdictInput{Package: p, Problems: v.s.Problems, NoCheck: v.s.NoCheck, Run: run,
+		RunsErr: v.runsErr, IndexErr: v.idxErr})) {
 		return f
 	}
 	attrs, ok := v.attrs[run]
@@ -189,15 +176,7 @@ func (v *verdicts) verdict(p string) *verdict.File {
 		f.Helpers = nil
 	}
 	f.RunMetadata.Notes = append(f.RunMetadata.Notes, attributionNotes(attrs, p)...)
-	if run.Error != "" {
-		return errorf("%s", run.Error)
-	}
-	if ex.Reason != "" {
-		f.Status, f.Reason = verdict.StatusNotExercised, ex.Reason
-		return f
-	}
-	if v.s.Mode != debhelper.ModeAnalyze {
-		f.Status = verdict.StatusOK
+	if decided(debhelper.Attributed(run, ex.Reason, v.s.Mode)) {
 		return f
 	}
 	return v.analyze(f, p, run, attrs)
