@@ -334,76 +334,62 @@ func Run(ctx context.Context, b Builder, specs []string, opt Options) ([]Result,
 	if prog == nil {
 		prog = io.Discard
 	}
-	var pmu sync.Mutex
-	say := func(f string, a ...any) {
-		pmu.Lock()
-		fmt.Fprintf(prog, f, a...)
-		pmu.Unlock()
-	}
 	results := make([]Result, len(specs))
 	var todo []int
 	for i, s := range specs {
 		if r, ok := j.Done(s); ok && (!opt.RetryFailed || r.Status == Built) {
 			results[i] = r
-			say("[skip] %s: %s (recorded)\n", s, r.Status)
+			fmt.Fprintf(prog, "[skip] %s: %s (recorded)\n", s, r.Status)
 			continue
 		}
 		todo = append(todo, i)
 	}
-	idx := make(chan int)
-	var wg sync.WaitGroup
-	var firstErr error
-	var emu sync.Mutex
-	n := 0
-	for w := 0; w < opt.Jobs; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range idx {
-				spec := specs[i]
-				start := time.Now()
-				r, err := buildOne(ctx, b, spec, opt.Out)
-				if ctx.Err() != nil {
-					return // interrupted: not recorded, rebuilt next time
-				}
-				if err != nil {
-					emu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					emu.Unlock()
-					continue
-				}
-				r.Spec, r.Seconds, r.Finished = spec, time.Since(start).Round(time.Second).Seconds(), time.Now().UTC().Round(time.Second)
-				if err := j.Record(r); err != nil {
-					emu.Lock()
-					firstErr = err
-					emu.Unlock()
-				}
-				results[i] = r
-				emu.Lock()
-				n++
-				k := n
-				emu.Unlock()
-				say("[%d/%d] %s: %s (%s)\n", k, len(todo), spec, r.Status, r.Detail)
-				if opt.Done != nil {
-					pmu.Lock()
-					opt.Done(k, len(todo))
-					pmu.Unlock()
-				}
-			}
-		}()
-	}
+	// One goroutine per build, at most Jobs at a time (a token each). mu
+	// orders what the builds share: the first error, the count of builds
+	// done, and the progress output.
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		done     int
+	)
+	tokens := make(chan struct{}, opt.Jobs)
 	for _, i := range todo {
 		select {
-		case idx <- i:
+		case tokens <- struct{}{}:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
 			break
 		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-tokens; wg.Done() }()
+			spec, start := specs[i], time.Now()
+			r, err := buildOne(ctx, b, spec, opt.Out)
+			if ctx.Err() != nil {
+				return // interrupted: not recorded, rebuilt next time
+			}
+			if err == nil {
+				r.Spec, r.Seconds, r.Finished = spec, time.Since(start).Round(time.Second).Seconds(), time.Now().UTC().Round(time.Second)
+				results[i] = r
+				err = j.Record(r)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if results[i].Spec == "" {
+				return // the backend failed: no result
+			}
+			done++
+			fmt.Fprintf(prog, "[%d/%d] %s: %s (%s)\n", done, len(todo), spec, r.Status, r.Detail)
+			if opt.Done != nil {
+				opt.Done(done, len(todo))
+			}
+		}()
 	}
-	close(idx)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return results, fmt.Errorf("rebuild interrupted (run it again to continue): %w", err)
