@@ -21,5 +21,8 @@
 // marks what the OS implements, stubs or fakes, the table and the grid put
 // what it lacks first, and grid cells whose need it meets are faded.
 //
+// The page is html/template (page.html.tmpl, embedded), which escapes
+// every name from the dataset; the figures are SVG drawn by svg.go.
+//
 // Write is pure: the same dataset and options give byte-identical HTML.
 package report

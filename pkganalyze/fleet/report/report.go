@@ -1,13 +1,16 @@
 package report
 
 import (
+	_ "embed"
 	"fmt"
 	"html"
+	"html/template"
 	"io"
 	"sort"
 	"strings"
 
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/plan"
 )
@@ -64,8 +67,8 @@ tr.group th{background:#fdebd3;text-align:left}tr.group.has th{background:#e8e8e
 `
 
 // swatch is the legend square of a class.
-func swatch(class dataset.Class) string {
-	return `<i class="sw sw-` + string(class) + `" style="background-color:` + classColour[class] + `"></i>`
+func swatch(class dataset.Class) template.HTML {
+	return template.HTML(`<i class="sw sw-` + string(class) + `" style="background-color:` + classColour[class] + `"></i>`)
 }
 
 var classLabel = map[dataset.Class]string{dataset.ClassRequired: "required (implement)", dataset.ClassStub: "stub only (-ENOSYS)",
@@ -109,86 +112,32 @@ func Write(w io.Writer, ds *dataset.Dataset, opt Options) error {
 		shown = tracedView(napps)
 	}
 
-	var b strings.Builder
-	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	esc := html.EscapeString
-	p(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>%s</title>
-<style>
-%s</style></head><body>
-`, esc(opt.Title), pageCSS)
-	p("<h1>%s</h1>\n", esc(opt.Title))
-	prob := len(ds.Problems)
+	d := &pageData{Title: opt.Title, CSS: template.CSS(pageCSS), Entries: len(ds.Entries), Problems: len(ds.Problems),
+		Analyzed: len(apps), Traced: len(napps), Workload: opt.Workload, TraceOnly: traceOnly, Relative: opt.OS != nil,
+		OS:    osSummary{Name: o.Name, Implemented: o.Count(plan.Implemented), Stubbed: o.Count(plan.Stubbed), Faked: o.Count(plan.Faked)},
+		Loupe: loupePlan, Naive: naivePlan, NoData: nodata, Simulations: ds.Simulations, Faded: template.CSS(colRequired)}
+	d.EffortCap = "Applications supported as syscalls get implemented, following loupe's support plan (stubs and fakes allowed where the tests showed them harmless) and the naive plan that implements every traced syscall. Higher and further left is less work for the same applications. Same applications and starting OS for both curves."
+	d.ImportanceCap = fmt.Sprintf("For each syscall, the share of the %d applications that need it implemented: with loupe, a syscall that can be stubbed or faked is not needed; with naive tracing, every traced syscall is. Syscalls ranked from most to least important, each method ranked on its own (paper Fig. 3). The table below names the top ones.", len(shown))
 	if traceOnly {
-		p(`<p class="lead">%d dataset entries, no application with analyze evidence, %d traced applications (workload: %s), %d input problems. Effort curves start from %s (%d syscalls implemented, %d stubbed, %d faked).</p>`+"\n",
-			len(ds.Entries), len(napps), esc(string(opt.Workload)), prob, esc(o.Name), o.Count(plan.Implemented), o.Count(plan.Stubbed), o.Count(plan.Faked))
-	} else {
-		p(`<p class="lead">%d dataset entries, %d applications with analyze evidence (workload: %s), %d without usable evidence, %d input problems. Effort curves start from %s (%d syscalls implemented, %d stubbed, %d faked).</p>`+"\n",
-			len(ds.Entries), len(apps), esc(string(opt.Workload)), len(nodata), prob, esc(o.Name), o.Count(plan.Implemented), o.Count(plan.Stubbed), o.Count(plan.Faked))
+		d.EffortCap = "Applications supported as syscalls get implemented, following the naive plan that implements every traced syscall (there is no stub/fake evidence for a loupe plan)."
+		d.ImportanceCap = fmt.Sprintf("For each syscall, the share of the %d traced applications that use it (naive analysis: every traced syscall is needed), ranked from most to least used (paper Fig. 3). The table below names the top ones.", len(shown))
 	}
+	d.EffortCap += " Each step is labelled, where there is room, with the syscalls it implements; every step's point names them on hover."
 	if opt.OS != nil {
-		p(`<p>Relative to <b>%s</b>: the importance chart marks what it implements, stubs or fakes, its table and the grid put what it lacks first, and grid cells whose need %s already meets are faded.</p>`+"\n",
-			esc(o.Name), esc(o.Name))
+		d.ImportanceCap += " The strip under the axis marks, at each rank, a syscall " + o.Name + " implements (dark) or stubs or fakes (light); the gaps are what it lacks."
 	}
-	if traceOnly {
-		p(`<p class="warn"><b>Trace data only.</b> No application has analyze (stub/fake) evidence, so this report shows what the %d traced applications use: the plan is the naive one (implement everything traced) and every syscall is "traced, untested". Run dh_loupe in analyze mode (<code>DEB_BUILD_OPTIONS=loupe=analyze</code>) for a loupe plan.</p>`+"\n", len(napps))
-		p(`<div class="kpi"><div><b>%d</b>syscalls to implement for all %d traced apps (naive)</div><div><b>%d</b>plan steps</div></div>`+"\n",
-			len(naivePlan.Work.Implement), len(napps), len(naivePlan.Steps)-1)
-	} else {
-		who := "to implement"
-		if opt.OS != nil {
-			who = esc(o.Name) + " must implement"
-		}
-		p(`<div class="kpi"><div><b>%d</b>syscalls %s for all %d apps (loupe)</div><div><b>%d</b>with naive tracing</div><div><b>%d / %d</b>stubs / fakes instead</div><div><b>%d</b>plan steps</div></div>`+"\n",
-			len(loupePlan.Work.Implement), who, len(apps), len(naivePlan.Work.Implement), len(loupePlan.Work.Stub), len(loupePlan.Work.Fake), len(loupePlan.Steps)-1)
-	}
-
-	effortCap := "Applications supported as syscalls get implemented, following loupe's support plan (stubs and fakes allowed where the tests showed them harmless) and the naive plan that implements every traced syscall. Higher and further left is less work for the same applications. Same applications and starting OS for both curves."
-	importanceCap := "For each syscall, the share of the %d applications that need it implemented: with loupe, a syscall that can be stubbed or faked is not needed; with naive tracing, every traced syscall is. Syscalls ranked from most to least important, each method ranked on its own (paper Fig. 3). The table below names the top ones."
-	if traceOnly {
-		effortCap = "Applications supported as syscalls get implemented, following the naive plan that implements every traced syscall (there is no stub/fake evidence for a loupe plan)."
-		importanceCap = "For each syscall, the share of the %d traced applications that use it (naive analysis: every traced syscall is needed), ranked from most to least used (paper Fig. 3). The table below names the top ones."
-	}
-	effortCap += " Each step is labelled, where there is room, with the syscalls it implements; every step's point names them on hover."
+	d.GridCap = "One row per application, one column per syscall used by any of them, the most needed first (needed implemented by the most applications, then used by the most). The labels stay in place while the grid scrolls. Hover a cell for its name and class (paper Fig. 5)."
 	if opt.OS != nil {
-		importanceCap += " The strip under the axis marks, at each rank, a syscall " + esc(o.Name) + " implements (dark) or stubs or fakes (light); the gaps are what it lacks."
+		d.GridCap = fmt.Sprintf("One row per application, one column per syscall used by any of them: first the %d that %s does not implement, then the %d it implements, each group most needed first. Faded cells are needs %s already meets (implemented, or stubbed or faked where the application accepts it): what remains in full colour is the work. The labels stay in place while the grid scrolls; hover a cell for its name and class (paper Fig. 5).",
+			gridSplit(shown, o), o.Name, len(columnsOf(shown))-gridSplit(shown, o), o.Name)
 	}
-	p("<h2>Effort curve</h2>\n<figure>%s<figcaption>%s</figcaption></figure>\n", effortSVG(loupePlan, naivePlan, traceOnly), effortCap)
-	p("<h2>API importance</h2>\n<figure>%s<figcaption>"+importanceCap+"</figcaption></figure>\n", importanceSVG(shown, traceOnly, opt.OS), len(shown))
-	p("%s\n", importanceTable(shown, 40, traceOnly, opt.OS))
-
-	p("<h2>Syscall grid</h2>\n")
-	p(`<div class="legend">`)
+	d.EffortSVG = template.HTML(effortSVG(loupePlan, naivePlan, traceOnly))
+	d.ImportanceSVG = template.HTML(importanceSVG(shown, traceOnly, opt.OS))
+	d.ImportanceTable = template.HTML(importanceTable(shown, 40, traceOnly, opt.OS))
+	d.Grid = template.HTML(gridHTML(shown, opt.OS))
 	for _, c := range dataset.Classes {
-		p(`<span>%s%s</span>`, swatch(c), classLabel[c])
+		d.Legend = append(d.Legend, classRow{Swatch: swatch(c), Label: classLabel[c]})
 	}
-	p(`<span><i class="sw" style="background:#fff"></i>unused</span>`)
-	gridCap := "One row per application, one column per syscall used by any of them, the most needed first (needed implemented by the most applications, then used by the most). The labels stay in place while the grid scrolls. Hover a cell for its name and class (paper Fig. 5)."
-	if opt.OS != nil {
-		p(`<span><i class="sw" style="background:%s;opacity:.22"></i>faded: %s already meets it</span>`, colRequired, esc(o.Name))
-		gridCap = fmt.Sprintf("One row per application, one column per syscall used by any of them: first the %d that %s does not implement, then the %d it implements, each group most needed first. Faded cells are needs %s already meets (implemented, or stubbed or faked where the application accepts it): what remains in full colour is the work. The labels stay in place while the grid scrolls; hover a cell for its name and class (paper Fig. 5).",
-			gridSplit(shown, o), esc(o.Name), len(columnsOf(shown))-gridSplit(shown, o), esc(o.Name))
-	}
-	p("</div>\n")
-	p("<figure>%s<figcaption>%s</figcaption></figure>\n", gridHTML(shown, opt.OS), gridCap)
-
-	if traceOnly {
-		p("<h2>Support plan (naive)</h2>\n%s\n", planTable(naivePlan))
-	} else {
-		p("<h2>Support plan</h2>\n%s\n", planTable(loupePlan))
-	}
-
-	if len(ds.Simulations) > 0 {
-		p("<h2>Simulations</h2>\n<p>Workloads run with loupe simulate as an OS (or the OS after a plan step) would answer them: what the plan claims, checked end to end. Lacking: what the workload called that the OS lacks (absent, stubbed or faked).</p>\n%s\n", simulationTable(ds.Simulations))
-	}
-	p("<h2>Applications</h2>\n")
-	lackHead := ""
-	if opt.OS != nil {
-		lackHead = "<th>" + esc(o.Name) + " lacks</th>"
-	}
-	p("<table><tr><th>application</th><th>evidence</th><th>used</th><th>required</th><th>stub only</th><th>fake only</th><th>both</th><th>traced, untested</th>%s<th>supported at step</th></tr>\n", lackHead)
 	stepOf := map[string]int{}
 	shownPlan := loupePlan
 	if traceOnly {
@@ -200,84 +149,127 @@ func Write(w io.Writer, ds *dataset.Dataset, opt Options) error {
 		}
 	}
 	for _, a := range shown {
-		f := dataset.FeaturesFrom(a.Syscalls, true)
-		lack := ""
-		if opt.OS != nil {
-			lack = fmt.Sprintf(`<td class="n">%d</td>`, len(unmet(a, o)))
-		}
-		p(`<tr><td><a href="#app-%s">%s</a></td><td>%s</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td>%s<td class="n">%d</td></tr>`+"\n",
-			esc(anchor(a.Name)), esc(a.Name), esc(strings.Join(a.Workloads, ", ")), f.Len(), len(f.Required), len(f.Stub), len(f.Fake), len(f.Both), len(f.Traced), lack, stepOf[a.Name])
+		d.Apps = append(d.Apps, appView(ds, a, o, opt.OS != nil, stepOf[a.Name]))
 	}
-	p("</table>\n")
-	for _, a := range shown {
-		f := dataset.FeaturesFrom(a.Syscalls, true)
-		what := fmt.Sprintf("%d required", len(f.Required))
-		if len(f.Traced) > 0 {
-			what += fmt.Sprintf(", %d traced, untested", len(f.Traced))
+	for _, pr := range ds.Problems {
+		d.ProblemList = append(d.ProblemList, pr.String())
+	}
+	return page.Execute(w, d)
+}
+
+// The page is a template (page.html.tmpl, as debiman renders its pages);
+// the figures are SVG drawn by svg.go and given to it as HTML.
+
+//go:embed page.html.tmpl
+var pageTemplate string
+
+var page = template.Must(template.New("page").Funcs(template.FuncMap{
+	"join":     strings.Join,
+	"anchor":   anchor,
+	"deref":    func(p *int) int { return *p },
+	"steps":    func(p *plan.Plan) int { return len(p.Steps) - 1 },
+	"claimed":  func(s dataset.Simulation) bool { return s.Claimed != nil && *s.Claimed },
+	"unlocked": func(s plan.Step) string { return strings.Join(unlockedApps(s), ", ") },
+}).Parse(pageTemplate))
+
+// pageData is what the page shows.
+type pageData struct {
+	Title                    string
+	CSS                      template.CSS
+	Entries, Problems        int
+	Analyzed, Traced         int // applications with analyze evidence; traced ones (naive)
+	Workload                 plan.Workload
+	TraceOnly, Relative      bool // no analyze evidence; relative to an OS
+	OS                       osSummary
+	Loupe, Naive             *plan.Plan
+	EffortSVG, ImportanceSVG template.HTML
+	ImportanceTable, Grid    template.HTML
+	EffortCap, ImportanceCap string
+	GridCap                  string
+	Legend                   []classRow
+	Faded                    template.CSS
+	Simulations              []dataset.Simulation
+	Apps                     []appDetails
+	NoData                   []plan.NoData
+	ProblemList              []string
+}
+
+type osSummary struct {
+	Name                        string
+	Implemented, Stubbed, Faked int
+}
+
+// classRow is one class of an application's features, or of the legend.
+type classRow struct {
+	Swatch template.HTML
+	Label  string
+	Keys   []string
+}
+
+// appDetails is one application's row and details.
+type appDetails struct {
+	Name      string
+	Workloads []string
+	Features  dataset.Features
+	Used      int
+	Lacks     []string // what the OS lacks of it
+	Step      int      // the plan step that supports it; 0 if none
+	Classes   []classRow
+	// Keyed are its sub-features and pseudo-files, by class.
+	Keyed []struct {
+		Label   string
+		Classes []classRow
+	}
+	Impacts   []impactLine
+	Simulated []string
+}
+
+func appView(ds *dataset.Dataset, a *plan.App, o *plan.OS, relative bool, step int) appDetails {
+	f := dataset.FeaturesFrom(a.Syscalls, true)
+	v := appDetails{Name: a.Name, Workloads: a.Workloads, Features: f, Used: f.Len(), Step: step, Impacts: impactsOf(ds, a.Name)}
+	if relative {
+		v.Lacks = unmet(a, o)
+	}
+	for _, c := range dataset.Classes {
+		if xs := *f.List(c); len(xs) > 0 {
+			v.Classes = append(v.Classes, classRow{Swatch: swatch(c), Label: classLabel[c], Keys: xs})
 		}
-		p(`<details id="app-%s"><summary><b>%s</b> — %d syscalls used, %s</summary><table>`, esc(anchor(a.Name)), esc(a.Name), f.Len(), what)
+	}
+	for _, fs := range []struct {
+		label string
+		m     map[string]dataset.State
+	}{{"sub-features", a.Features}, {"pseudo-files", a.PseudoFiles}} {
+		if len(fs.m) == 0 {
+			continue
+		}
+		ff := dataset.FeaturesFrom(fs.m, false)
+		var rows []classRow
 		for _, c := range dataset.Classes {
-			xs := *f.List(c)
-			if len(xs) == 0 {
-				continue
+			if xs := *ff.List(c); len(xs) > 0 {
+				rows = append(rows, classRow{Label: shortLabel[c], Keys: xs})
 			}
-			p(`<tr><th>%s%s</th><td><code>%s</code></td></tr>`, swatch(c), classLabel[c], esc(strings.Join(xs, " ")))
 		}
-		if opt.OS != nil {
-			p(`<tr><th>%s lacks</th><td><code>%s</code></td></tr>`, esc(o.Name), esc(strings.Join(unmet(a, o), " ")))
-		}
-		for _, fs := range []struct {
-			label string
-			m     map[string]dataset.State
-		}{{"sub-features", a.Features}, {"pseudo-files", a.PseudoFiles}} {
-			if len(fs.m) == 0 {
-				continue
-			}
-			ff := dataset.FeaturesFrom(fs.m, false)
-			var parts []string
-			for _, row := range []struct {
-				c  string
-				xs []string
-			}{{"required", ff.Required}, {"stub only", ff.Stub}, {"fake only", ff.Fake}, {"both", ff.Both}, {"traced", ff.Traced}} {
-				if len(row.xs) > 0 {
-					parts = append(parts, row.c+": "+esc(strings.Join(row.xs, " ")))
-				}
-			}
-			p(`<tr><th>%s</th><td><code>%s</code></td></tr>`, fs.label, strings.Join(parts, "<br>"))
-		}
-		if ims := impactsOf(ds, a.Name); len(ims) > 0 {
-			p(`<tr><th>impact</th><td>%s</td></tr>`, strings.Join(ims, "<br>"))
-		}
-		if sims := ds.SimulationsOf(a.Name); len(sims) > 0 {
-			var parts []string
-			for _, sm := range sims {
-				parts = append(parts, esc(simulationLabel(sm)))
-			}
-			p(`<tr><th>simulated</th><td>%s</td></tr>`, strings.Join(parts, "<br>"))
-		}
-		p("</table></details>\n")
+		v.Keyed = append(v.Keyed, struct {
+			Label   string
+			Classes []classRow
+		}{fs.label, rows})
 	}
-	if len(nodata) > 0 && traceOnly {
-		p("<h2>No analyze evidence</h2>\n<p>Never counted as supported by a loupe plan; the naive plan above uses the traces.</p><table><tr><th>application</th><th>why</th></tr>\n")
-	} else if len(nodata) > 0 {
-		p("<h2>No usable evidence</h2>\n<p>Never counted as supported.</p><table><tr><th>application</th><th>why</th></tr>\n")
+	for _, sm := range ds.SimulationsOf(a.Name) {
+		v.Simulated = append(v.Simulated, simulationLabel(sm))
 	}
-	if len(nodata) > 0 {
-		for _, n := range nodata {
-			p("<tr><td>%s</td><td>%s</td></tr>\n", esc(n.App), esc(n.Reason))
-		}
-		p("</table>\n")
+	return v
+}
+
+// shortLabel names a class in the sub-feature and pseudo-file rows.
+var shortLabel = map[dataset.Class]string{dataset.ClassRequired: "required", dataset.ClassStub: "stub only", dataset.ClassFake: "fake only",
+	dataset.ClassBoth: "both", dataset.ClassTraced: "traced"}
+
+func unlockedApps(s plan.Step) []string {
+	var apps []string
+	for _, u := range s.Unlocks {
+		apps = append(apps, u.App)
 	}
-	if prob > 0 {
-		p("<h2>Input problems</h2>\n<p>These files were skipped when the dataset was built.</p><table><tr><th>problem</th></tr>\n")
-		for _, pr := range ds.Problems {
-			p("<tr><td><code>%s</code></td></tr>\n", esc(pr.String()))
-		}
-		p("</table>\n")
-	}
-	p("<p style=\"color:#888;font-size:12px;margin-top:40px\">Generated by loupe from a loupe/dataset/v1 file. Objective of the plan: %s.</p>\n</body></html>\n", esc(loupePlan.Objective))
-	_, err := io.WriteString(w, b.String())
-	return err
+	return apps
 }
 
 // tracedView returns copies of naive apps with every state "traced,
@@ -310,37 +302,40 @@ func anchor(s string) string {
 	}, s)
 }
 
-// impactsOf lists, escaped, the impacts of app's entries: what a passing
-// stub or fake changed beyond noise, the benchmark figure first and its
-// changes for the worse in bold.
-func impactsOf(ds *dataset.Dataset, app string) []string {
-	var bench, other []string
+// impactLine is one impact of an application; Worse marks the benchmark
+// metric's changes for the worse.
+type impactLine struct {
+	Text  string
+	Worse bool
+}
+
+// impactsOf lists the impacts of app's entries: what a passing stub or
+// fake changed beyond noise, the benchmark figure first and its changes
+// for the worse marked.
+func impactsOf(ds *dataset.Dataset, app string) []impactLine {
+	var bench, other []impactLine
 	seen := map[string]bool{}
 	for _, e := range ds.Entries {
 		if e.Name != app {
 			continue
 		}
 		for _, im := range e.Impacts {
-			x := html.EscapeString(im.String())
+			x := im.String()
 			if seen[x] {
 				continue
 			}
 			seen[x] = true
 			switch {
-			case im.Metric == "benchmark" && im.Effect == "worse":
-				bench = append(bench, "<b>"+x+"</b>")
-			case im.Metric == "benchmark":
-				bench = append(bench, x)
+			case im.Metric == verdict.MetricName:
+				bench = append(bench, impactLine{x, im.Effect == verdict.EffectWorse})
 			default:
-				other = append(other, x)
+				other = append(other, impactLine{Text: x})
 			}
 		}
 	}
 	return append(bench, other...)
 }
 
-// simulationLabel is one simulation in a few words: "Kerla step 2: passed
-// (claimed)".
 func simulationLabel(s dataset.Simulation) string {
 	l := s.OS
 	if s.PlanStep != nil {
@@ -362,45 +357,6 @@ func simulationLabel(s dataset.Simulation) string {
 		}
 	}
 	return l
-}
-
-func simulationTable(sims []dataset.Simulation) string {
-	var b strings.Builder
-	esc := html.EscapeString
-	b.WriteString("<table><tr><th>application</th><th>OS</th><th>plan step</th><th>outcome</th><th>lacking, called</th><th>command</th></tr>\n")
-	for _, s := range sims {
-		step := ""
-		if s.PlanStep != nil {
-			step = fmt.Sprint(*s.PlanStep)
-		}
-		out := "passed"
-		if !s.Passed {
-			out = "<b>FAILED</b> (" + esc(s.Exit) + ")"
-		}
-		if s.Claimed != nil && *s.Claimed {
-			out += ", claimed"
-		}
-		fmt.Fprintf(&b, `<tr><td><a href="#app-%s">%s</a></td><td>%s</td><td class="n">%s</td><td>%s</td><td><code>%s</code></td><td><code>%s</code></td></tr>`+"\n",
-			esc(anchor(s.App)), esc(s.App), esc(s.OS), step, out, esc(strings.Join(s.Lacking, " ")), esc(s.Command))
-	}
-	b.WriteString("</table>")
-	return b.String()
-}
-
-func planTable(p *plan.Plan) string {
-	var b strings.Builder
-	esc := html.EscapeString
-	b.WriteString("<table><tr><th>step</th><th>implement</th><th>stub</th><th>fake</th><th>unlocks</th><th>apps</th></tr>\n")
-	for _, s := range p.Steps {
-		var apps []string
-		for _, u := range s.Unlocks {
-			apps = append(apps, u.App)
-		}
-		fmt.Fprintf(&b, "<tr><td class=\"n\">%d</td><td><code>%s</code></td><td><code>%s</code></td><td><code>%s</code></td><td>%s</td><td class=\"n\">%d</td></tr>\n",
-			s.Number, esc(strings.Join(s.Implement, " ")), esc(strings.Join(s.Stub, " ")), esc(strings.Join(s.Fake, " ")), esc(strings.Join(apps, ", ")), s.Supported)
-	}
-	b.WriteString("</table>")
-	return b.String()
 }
 
 // importance returns, per syscall, how many apps need it implemented
