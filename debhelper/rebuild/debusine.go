@@ -22,6 +22,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
 	"salsa.debian.org/loupe-team/loupe/internal/journal"
 	"salsa.debian.org/loupe-team/loupe/internal/located"
 )
@@ -463,22 +464,7 @@ func (d *Debusine) download(ctx context.Context, wr workRequest, dir string, out
 
 // fetchFile downloads url to path atomically.
 func (d *Debusine) fetchFile(ctx context.Context, url, path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".download-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := d.get(ctx, url, tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.ReplaceFrom(path, 0o644, func(w io.Writer) error { return d.get(ctx, url, w) })
 }
 
 // get streams the file at u (an absolute URL the server gave) to w.

@@ -20,6 +20,7 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -63,7 +64,26 @@ func Replace(path string, data []byte, perm os.FileMode) error {
 	return replace(path, data, perm)
 }
 
-func replace(path string, data []byte, perm os.FileMode) (err error) {
+// ReplaceFrom is Replace for content that is streamed (a download): write
+// writes it to the temporary file, and its error, returned as is, leaves
+// path untouched.
+func ReplaceFrom(path string, perm os.FileMode, write func(io.Writer) error) error {
+	if st, err := os.Lstat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("write %s: is a directory", path)
+	}
+	return replaceWith(path, perm, write)
+}
+
+func replace(path string, data []byte, perm os.FileMode) error {
+	return replaceWith(path, perm, func(w io.Writer) error {
+		if _, err := w.Write(data); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+func replaceWith(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -76,8 +96,8 @@ func replace(path string, data []byte, perm os.FileMode) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err = write(f); err != nil {
+		return err
 	}
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("write %s: sync: %w", path, err)
