@@ -23,6 +23,10 @@
 //     of the same value beats one that is (an alias); the earlier source of
 //     the namespace; the earlier definition in include order.
 //
+// This file is over 600 lines on purpose: go generate runs it alone (go run
+// mkvalues.go), as a program of its own, and its tables of translation units
+// and namespaces read best beside the algorithm that uses them.
+//
 // It must run on the architecture it generates for (the program is executed).
 // To add arm64, run it on an arm64 host with -arch arm64, or pass -cc with a
 // cross compiler and -exec with an emulator (e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu").
