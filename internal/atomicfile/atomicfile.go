@@ -1,20 +1,3 @@
-// Package atomicfile writes files so that readers see either the old content
-// or the complete new content, never a torn file: the data goes to a
-// temporary file in the target's directory, is synced, chmod'ed and renamed
-// over the target, and the temporary file is removed on any error.
-//
-// WriteFile is for paths the user named: a target that is not a regular
-// file (/dev/null, /dev/stdout, a fifo) is written in place, since renaming
-// over it would replace a device node with a regular file, and a symlink is
-// followed, so the link survives and its target is replaced.
-//
-// Replace is for paths loupe names itself in a directory that others can
-// write (a build tree, the directory above it): it never follows a symlink
-// nor writes into a device or fifo planted there; whatever is at the path
-// is replaced by a regular file.
-//
-// CheckWritable tells before the work whether the output can be written;
-// Keep saves an output that could not be written where it was asked for.
 package atomicfile
 
 import (

@@ -1,8 +1,3 @@
-// Package tracefile is the on-disk form of one traced run, schema
-// "loupe/trace/v1": what `loupe trace` prints and what dh_loupe keeps
-// between the test step and the binary step. Unlike a verdict it records
-// raw observations, pids included, so it is not meant to be deterministic;
-// lists are still sorted where order carries no information.
 package tracefile
 
 import (
