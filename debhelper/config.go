@@ -223,12 +223,8 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 		}
 		c.Timeout, c.TimeoutAuto = d, d == 0
 	}
-	if kv, ok := f["granularity"]; ok {
-		g, err := verdict.ParseGranularity(scalar(kv[1]))
-		if err != nil {
-			return p.errf(kv[1], "granularity", "%v, found %q", err, kv[1].Value)
-		}
-		c.Granularity = g
+	if err := setting(p, f, "granularity", verdict.ParseGranularity, &c.Granularity); err != nil {
+		return err
 	}
 	if kv, ok := f["helpers"]; ok {
 		h, ok := ParseHelperDetail(kv[1].Value)
@@ -237,12 +233,8 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 		}
 		c.Helpers = h
 	}
-	if kv, ok := f["strategy"]; ok {
-		st, err := verdict.ParseStrategy(scalar(kv[1]))
-		if err != nil {
-			return p.errf(kv[1], "strategy", "%v, found %q", err, kv[1].Value)
-		}
-		c.Strategy = st
+	if err := setting(p, f, "strategy", verdict.ParseStrategy, &c.Strategy); err != nil {
+		return err
 	}
 	if kv, ok := f["binaries"]; ok {
 		if err := p.binaries(kv[1], c); err != nil {
@@ -421,6 +413,22 @@ func sortedUnique(in []string) []string {
 		}
 	}
 	return out[:j]
+}
+
+// setting reads the scalar field key of f, if given, with parse (one of
+// the verdict schema's), into *to; the error names the line and says what
+// parse wants.
+func setting[T any](p configParser, f map[string][2]*yaml.Node, key string, parse func(string) (T, error), to *T) error {
+	kv, ok := f[key]
+	if !ok {
+		return nil
+	}
+	v, err := parse(scalar(kv[1]))
+	if err != nil {
+		return p.errf(kv[1], key, "%v, found %q", err, kv[1].Value)
+	}
+	*to = v
+	return nil
 }
 
 // scalar is a node's value if it is a scalar, else "" (which no setting

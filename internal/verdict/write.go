@@ -4,14 +4,12 @@ package verdict
 // block, atomically.
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/internal/yamlenc"
 )
 
 // Normalize sorts every list so that output is deterministic.
@@ -101,16 +99,11 @@ func Marshal(f *File) ([]byte, error) {
 	f.Schema = Schema
 	f.Normalize()
 	f.End = f.counts()
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(f); err != nil {
+	b, err := yamlenc.Marshal(f)
+	if err != nil {
 		return nil, fmt.Errorf("encode verdict: %w", err)
 	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // WriteFile writes f to path atomically (atomicfile.WriteFile): readers see

@@ -1,7 +1,6 @@
 package tracefile
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"sort"
@@ -10,6 +9,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
 	"salsa.debian.org/loupe-team/loupe/internal/exitstatus"
+	"salsa.debian.org/loupe-team/loupe/internal/yamlenc"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 
@@ -135,14 +135,7 @@ func FromResult(cmd []string, dir string, rules []tracer.Rule, r *tracer.Result)
 
 // Marshal encodes f as YAML.
 func Marshal(f *File) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(f); err != nil {
-		return nil, err
-	}
-	enc.Close()
-	return buf.Bytes(), nil
+	return yamlenc.Marshal(f)
 }
 
 // WriteFile writes f atomically.

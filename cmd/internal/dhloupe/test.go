@@ -115,18 +115,27 @@ func addonArgs(argv []string) []string {
 	return out
 }
 
+// stepPath finds the step's program: a path as given (the exec reports one
+// that cannot run), a name in the step's PATH, as the tracer finds it. It
+// says why when there is none.
+func stepPath(u ui, argv []string, pio IO) (string, bool) {
+	if strings.Contains(argv[0], "/") {
+		return argv[0], true
+	}
+	path, err := tracer.LookPath(argv[0], pio.Env, pio.Dir)
+	if err != nil {
+		u.errorf("%s: %v", argv[0], err)
+		return "", false
+	}
+	return path, true
+}
+
 // execStep replaces dh_loupe with the test step, so that the step runs
 // exactly as it would without loupe (same process tree, signals, status).
 func execStep(u ui, argv []string, pio IO) tracer.ExitStatus {
-	// A path is exec'd as given; a name is searched in the step's PATH, as
-	// a traced step would be (the exec reports a path that cannot run).
-	path := argv[0]
-	if !strings.Contains(path, "/") {
-		var err error
-		if path, err = tracer.LookPath(argv[0], pio.Env, pio.Dir); err != nil {
-			u.errorf("%s: %v", argv[0], err)
-			return exit(127)
-		}
+	path, ok := stepPath(u, argv, pio)
+	if !ok {
+		return exit(127)
 	}
 	u.command(argv)
 	pio.Stdout.Sync()
@@ -193,15 +202,9 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 		return fail(err)
 	}
 	run.Whitelist = wl.String()
-	// A path is exec'd as given; a name is searched in the step's PATH, as
-	// a traced step would be (the exec reports a path that cannot run).
-	path := argv[0]
-	if !strings.Contains(path, "/") {
-		var err error
-		if path, err = tracer.LookPath(argv[0], pio.Env, pio.Dir); err != nil {
-			u.errorf("%s: %v", argv[0], err)
-			return exit(127)
-		}
+	path, ok := stepPath(u, argv, pio)
+	if !ok {
+		return exit(127)
 	}
 	u.command(argv)
 	res, err := trace(ctx, tracer.Command{Path: path, Args: argv, Env: pio.Env, Dir: pio.Dir,

@@ -1,13 +1,12 @@
 package plan
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"salsa.debian.org/loupe-team/loupe/internal/yamlenc"
 )
 
 // Write renders p as text, yaml or json.
@@ -21,14 +20,11 @@ func Write(w io.Writer, p *Plan, format string) error {
 		enc.SetEscapeHTML(false)
 		return enc.Encode(p)
 	case "yaml":
-		var buf bytes.Buffer
-		enc := yaml.NewEncoder(&buf)
-		enc.SetIndent(2)
-		if err := enc.Encode(p); err != nil {
+		b, err := yamlenc.Marshal(p)
+		if err != nil {
 			return err
 		}
-		enc.Close()
-		_, err := w.Write(buf.Bytes())
+		_, err = w.Write(b)
 		return err
 	}
 	return fmt.Errorf("format %q: want text, yaml or json", format)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"sort"
@@ -119,13 +120,7 @@ func ParseOS(name string, r io.Reader) (*OS, error) {
 		Origin: map[string]string{}}
 	dec := abiSubfeatures
 	sc := bufio.NewScanner(r)
-	ln := 0
-	for sc.Scan() {
-		ln++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
+	for ln, line := range contentLines(sc) {
 		sys, status := line, "implemented"
 		if i := strings.IndexByte(line, ','); i >= 0 {
 			sys, status = strings.TrimSpace(line[:i]), strings.TrimSpace(line[i+1:])
@@ -212,13 +207,7 @@ func ReadCosts(path string) (map[string]float64, error) {
 func ParseCosts(name string, r io.Reader) (map[string]float64, error) {
 	costs := map[string]float64{}
 	sc := bufio.NewScanner(r)
-	ln := 0
-	for sc.Scan() {
-		ln++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
+	for ln, line := range contentLines(sc) {
 		f := strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
 		if len(f) != 2 {
 			return nil, &located.Error{File: name, Line: ln, Msg: fmt.Sprintf("want \"name cost\", got %q", line)}
@@ -233,6 +222,23 @@ func ParseCosts(name string, r io.Reader) (map[string]float64, error) {
 		costs[f[0]] = c
 	}
 	return costs, sc.Err()
+}
+
+// contentLines yields the lines of an OS or cost file, trimmed, with their
+// numbers, leaving out blank lines and # comments. The caller checks
+// sc.Err() after the loop.
+func contentLines(sc *bufio.Scanner) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		for ln := 1; sc.Scan(); ln++ {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if !yield(ln, line) {
+				return
+			}
+		}
+	}
 }
 
 func lookupErr(name string) error {

@@ -1,7 +1,6 @@
 package simulate
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"salsa.debian.org/loupe-team/loupe/internal/exitstatus"
 	"salsa.debian.org/loupe-team/loupe/internal/located"
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/yamlenc"
 )
 
 // Schema is the value of the schema key of a report.
@@ -173,16 +173,11 @@ func (r *Report) Marshal() ([]byte, error) {
 		c.Lacking = []Lack{}
 	}
 	c.End = &End{Lacking: len(c.Lacking), Features: len(c.Features), PseudoFiles: len(c.PseudoFiles)}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&c); err != nil {
+	b, err := yamlenc.Marshal(&c)
+	if err != nil {
 		return nil, fmt.Errorf("marshal simulation report: %w", err)
 	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // ErrNotReport means the document is not a loupe simulation report.
