@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 )
 
 func amd64(t testing.TB) *Table {
@@ -21,14 +22,8 @@ func amd64(t testing.TB) *Table {
 	return tb
 }
 
-func nr(t testing.TB, name string) int {
-	t.Helper()
-	n, err := sysent.AMD64.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
+// nr is the amd64 number of a syscall.
+var nr = testutil.SyscallNr
 
 // newerThanHeaders are in the tables for kernels newer than the headers
 // loupe's syscall table is generated from (linux-libc-dev 6.1): For skips

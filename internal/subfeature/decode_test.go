@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"salsa.debian.org/loupe-team/loupe/internal/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/testutil"
 )
 
 // amd64 returns the amd64 decoder. The table tests below use amd64 ABI
@@ -25,14 +26,8 @@ func amd64(t testing.TB) *Decoder {
 	return d
 }
 
-func nr(t testing.TB, name string) int {
-	t.Helper()
-	n, err := sysent.AMD64.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
+// nr is the amd64 number of a syscall.
+var nr = testutil.SyscallNr
 
 type decodeCase struct {
 	name    string
