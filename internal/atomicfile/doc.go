@@ -13,6 +13,16 @@
 // nor writes into a device or fifo planted there; whatever is at the path
 // is replaced by a regular file.
 //
+// ReplaceFrom is Replace for streamed content (a download).
+//
+// Every file loupe keeps goes through this package: the commands' outputs
+// (loupecli's writeOutput), verdicts (verdict.WriteFile, and dh_loupe's
+// debhelper.WriteArtifact), trace files, datasets, dh_loupe's recorded
+// steps, the analysis's state header, sbuild's configuration, downloads.
+// Append-only records use internal/journal. Only scratch files (a run's
+// captured output, snapshots, the tracer's stand-ins) and streamed build
+// logs are written directly, in directories loupe made for them.
+//
 // CheckWritable tells before the work whether the output can be written;
 // Keep saves an output that could not be written where it was asked for.
 package atomicfile
