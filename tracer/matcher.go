@@ -2,7 +2,9 @@ package tracer
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -195,14 +197,7 @@ func joinMatchers(ms []Matcher) string {
 	return strings.Join(s, ",")
 }
 
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys(m map[string]bool) []string { return slices.Sorted(maps.Keys(m)) }
 
 // resolve makes p absolute and resolves symlinks; p must exist.
 func resolve(p string) (string, error) {

@@ -2,7 +2,8 @@ package sysent
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -118,11 +119,4 @@ func (t *Table) Less(a, b string) bool {
 
 // SortedNumbers returns the numbers of m's keys in ascending order; a helper
 // for callers that keep per-number maps and must print them deterministically.
-func SortedNumbers[V any](m map[int]V) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
-}
+func SortedNumbers[V any](m map[int]V) []int { return slices.Sorted(maps.Keys(m)) }

@@ -257,12 +257,7 @@ func (p *planner) choose(s *state) *candidate {
 func newPlanner(o *OS, apps []*App, costs map[string]float64) *planner {
 	idx := map[string]int{}
 	var names []string
-	addNames := func(m map[string]struct{}) {
-		var ks []string
-		for k := range m {
-			ks = append(ks, k)
-		}
-		sort.Slice(ks, func(i, j int) bool { return dataset.SyscallLess(ks[i], ks[j]) })
+	addNames := func(ks []string) {
 		for _, k := range ks {
 			if _, ok := idx[k]; !ok {
 				idx[k] = len(names)
@@ -270,9 +265,9 @@ func newPlanner(o *OS, apps []*App, costs map[string]float64) *planner {
 			}
 		}
 	}
-	addNames(keys(o.State))
+	addNames(sortedNames(o.State))
 	for _, a := range apps {
-		addNames(keys(a.Syscalls))
+		addNames(sortedNames(a.Syscalls))
 	}
 	n := len(names)
 	p := &planner{names: names, idx: idx, n: n, cost: make([]float64, n), namesFiles: make([]bool, n)}
@@ -300,14 +295,6 @@ func newPlanner(o *OS, apps []*App, costs map[string]float64) *planner {
 		p.apps = append(p.apps, ab)
 	}
 	return p
-}
-
-func keys[V any](m map[string]V) map[string]struct{} {
-	out := make(map[string]struct{}, len(m))
-	for k := range m {
-		out[k] = struct{}{}
-	}
-	return out
 }
 
 // start is the OS's state before any step: stubs and fakes allowed
