@@ -96,8 +96,14 @@ type engine struct {
 	usedPtrace  bool
 	usedSeccomp bool
 
-	// The tree (tree.go).
+	// The tree (tree.go), and how it is followed (notify.go): the helper's
+	// notify mode, the notifier (nil: ptrace follows everything), and
+	// whether the root was released at its exec (its end then comes from
+	// the init).
 	tree
+	notifyMode   string
+	nt           *notifier
+	rootReleased bool
 	tracerTid int // the thread that ptraces: tracees show it as TracerPid
 
 	// The start (start.go, helper.go) and the init of a contained run
@@ -187,6 +193,9 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 			e.chdirNrs[i] = nr
 		}
 	}
+	if err := e.planFollow(); err != nil {
+		return nil, err
+	}
 	e.needPaths = e.pf != nil && (opts.Record&RecordPseudoFiles != 0 || rules.feat.hasPseudo())
 	for _, r := range append(rules.feat.pseudo, rules.feat.pseudoAll) {
 		if r != nil && r.Action == Fake && e.stand == nil {
@@ -237,6 +246,7 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer e.stopFollow()
 	e.rootPid = pid
 	e.start = time.Now()
 	root := &task{tid: pid, proc: &proc{tgid: pid, ppid: os.Getpid(), preExec: true, opts: baseOpts}}

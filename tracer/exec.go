@@ -40,6 +40,9 @@ func (e *engine) onExec(t *task) {
 	t.exit = exitAction{}
 	var argv []string
 	ident, in := e.scope(p.tgid, exe, &argv)
+	if !in && e.releaseOutOfScope(t) {
+		return
+	}
 	opts := baseOpts
 	if in {
 		p.inScope = true
