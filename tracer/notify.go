@@ -789,6 +789,11 @@ func (e *engine) onTracedExec(t *task, req *seccompNotif) {
 	}
 	d := &req.Data
 	info := syscallInfo{Op: unix.PTRACE_SYSCALL_INFO_SECCOMP, Arch: d.Arch, IP: d.IP, Nr: uint64(uint32(d.Nr)), Args: d.Args}
+	if t.execPending != 0 {
+		// Another exec without an exec event: the last one failed.
+		e.execFailed(t)
+		t.execPending = 0
+	}
 	pn := &pendingNotif{id: req.ID}
 	t.notif = pn
 	e.onEntry(t, &info, true)
@@ -798,6 +803,13 @@ func (e *engine) onTracedExec(t *task, req *seccompNotif) {
 			t.execPending = int(uint32(d.Nr)) + 1
 		}
 		n.answer(req.ID, 0, false)
+	}
+}
+
+// execFailed counts the failure of t's exec answered at its notification.
+func (e *engine) execFailed(t *task) {
+	if b, nr := t.proc.bin, t.execPending-1; b != nil && b.errs != nil && nr >= 0 && nr < len(b.errs) {
+		b.errs[nr]++
 	}
 }
 

@@ -109,9 +109,7 @@ func (e *engine) handle(pid int, ws unix.WaitStatus) {
 		// An exec answered at its notification: any stop but its exec
 		// event means that it failed.
 		if !(sig == unix.SIGTRAP && ev == unix.PTRACE_EVENT_EXEC) {
-			if b, nr := t.proc.bin, t.execPending-1; b != nil && b.errs != nil && nr < len(b.errs) {
-				b.errs[nr]++
-			}
+			e.execFailed(t)
 		}
 		t.execPending = 0
 	}
