@@ -97,7 +97,7 @@ type initConfig struct {
 	// <status>") when it reaps it; notify mode, where loupe does not trace
 	// the root to its end (notify.go).
 	ReportExit bool         `json:"report_exit,omitempty"`
-	Exec   helperConfig `json:"exec"`
+	Exec       helperConfig `json:"exec"`
 }
 
 // runInit is the init's body; it never returns.

@@ -104,7 +104,7 @@ type engine struct {
 	notifyMode   string
 	nt           *notifier
 	rootReleased bool
-	tracerTid int // the thread that ptraces: tracees show it as TracerPid
+	tracerTid    int // the thread that ptraces: tracees show it as TracerPid
 
 	// The start (start.go, helper.go) and the init of a contained run
 	// (contain.go): its pid, whether it has been reaped, and loupe's end of

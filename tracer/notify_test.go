@@ -92,7 +92,7 @@ func TestNotifyFilter(t *testing.T) {
 		{nativeAuditArch, unix.SYS_FORK, unix.SECCOMP_RET_ALLOW},
 		{nativeAuditArch, x32ExecveNr, unix.SECCOMP_RET_ALLOW}, // without the x32 bit: rt_sigaction... of x32? no: 520 is unused natively
 		{compatAuditArch, execveNr, unix.SECCOMP_RET_ALLOW},    // 59 is not execve in i386
-		{nativeAuditArch, 0xffffffff, unix.SECCOMP_RET_ALLOW}, // a call a tracer skipped
+		{nativeAuditArch, 0xffffffff, unix.SECCOMP_RET_ALLOW},  // a call a tracer skipped
 	}
 	for _, tt := range tests {
 		if got := runBPF(t, prog, tt.arch, tt.nr, 0); got != tt.want {

@@ -45,7 +45,7 @@ type task struct {
 	// counted (RecordErrors in notify mode).
 	notif       *pendingNotif
 	execPending int
-	nsTid     int // the tid as the task sees it (PID namespace); 0: not read yet
+	nsTid       int // the tid as the task sees it (PID namespace); 0: not read yet
 }
 
 type proc struct {
