@@ -41,6 +41,7 @@ func traceCommand() *cli.Command {
 			&cli.StringFlag{Name: "record", Hidden: true},
 			&cli.BoolFlag{Name: "errors", Usage: "also count failed calls (one more stop per syscall)"},
 			&cli.BoolFlag{Name: "no-seccomp", Usage: "stop syscalls with PTRACE_SYSCALL only (two stops per syscall)"},
+			followFlag,
 			&cli.BoolFlag{Name: "kill-leftovers", Usage: "contain the command: kill everything it started that is still running when it exits, " +
 				"processes the tracer cannot follow (clone with CLONE_UNTRACED) included, instead of detaching; as root the command then runs in a PID namespace of its own"},
 		},
@@ -82,6 +83,9 @@ func runTrace(c *cli.Context) error {
 		opts.Record |= tracer.RecordErrors
 	}
 	opts.NoSeccomp = c.Bool("no-seccomp")
+	if opts.Follow, err = tracer.ParseFollow(c.String("follow")); err != nil {
+		return fmt.Errorf("trace: --follow: %w", err)
+	}
 	if c.Bool("kill-leftovers") {
 		opts.Leftovers, opts.Contain = tracer.LeftoversKill, true
 	}
@@ -215,3 +219,7 @@ func parseRules(stubs, fakes, errnos []string) ([]tracer.Rule, error) {
 	}
 	return rules, nil
 }
+
+// followFlag is --follow of loupe trace and loupe analyze.
+var followFlag = &cli.StringFlag{Name: "follow", Value: "auto",
+	Usage: "how to follow the process tree: notify (seccomp user notification on exec: out-of-scope processes never stop; implies --kill-leftovers), ptrace (trace every process), or auto (notify for contained runs where the kernel allows it without no_new_privs)"}
