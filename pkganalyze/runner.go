@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // Runner executes one workload run. The concrete Runner (package
@@ -144,7 +146,8 @@ type Outcome struct {
 	// Pass is true when the workload exited 0 within its timeout.
 	Pass bool `json:"pass"`
 	// Exit describes how the workload's root process ended ("exit 1",
-	// "killed by signal: killed"); ExitCode is the shell-style status (128+signal).
+	// "killed by signal 9 (killed)", "killed by the timeout"); ExitCode is the
+	// shell-style status (128+signal).
 	Exit     string `json:"exit"`
 	ExitCode int    `json:"exit_code"`
 	TimedOut bool   `json:"timed_out,omitempty"`
@@ -203,6 +206,23 @@ type BinaryUse struct {
 	// PeakRSSKB and MaxFDs are maxima over the binary's processes.
 	PeakRSSKB uint64 `json:"peak_rss_kb"`
 	MaxFDs    int    `json:"max_fds"`
+}
+
+// Verdict is u as a verdict entry with its usage only, no outcome: what a
+// trace-mode verdict says of an executable.
+func (u BinaryUse) Verdict() verdict.Binary {
+	vb := verdict.Binary{Path: u.Path, BuildID: u.BuildID, SHA256: u.SHA256, Interpreter: u.Interpreter,
+		Processes: u.Processes, Syscalls: []verdict.Syscall{}}
+	for _, s := range u.Syscalls {
+		vb.Syscalls = append(vb.Syscalls, verdict.Syscall{Name: s.Name, Number: s.Number, Calls: s.Calls})
+	}
+	for _, f := range u.Features {
+		vb.Features = append(vb.Features, verdict.Feature{Key: f.Key, Calls: f.Calls})
+	}
+	for _, f := range u.PseudoFiles {
+		vb.PseudoFiles = append(vb.PseudoFiles, verdict.Feature{Key: f.Key, Calls: f.Calls})
+	}
+	return vb
 }
 
 // SyscallUse counts the calls of one syscall.

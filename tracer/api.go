@@ -3,10 +3,10 @@ package tracer
 import (
 	"fmt"
 	"os"
-	"syscall"
 	"time"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/exitstatus"
 )
 
 // Command is the process tree to run. Its argv, environment, working
@@ -209,30 +209,9 @@ type testHooks struct {
 	probeTimeout   time.Duration // overrides probeTimeout
 }
 
-// ExitStatus is how a process ended.
-type ExitStatus struct {
-	Code       int            // exit code, when Signal == 0
-	Signal     syscall.Signal // terminating signal, 0 if it exited
-	CoreDumped bool
-}
-
-// Success reports a zero exit code.
-func (s ExitStatus) Success() bool { return s.Signal == 0 && s.Code == 0 }
-
-// ShellCode is the status a shell reports: the code, or 128+signal.
-func (s ExitStatus) ShellCode() int {
-	if s.Signal != 0 {
-		return 128 + int(s.Signal)
-	}
-	return s.Code
-}
-
-func (s ExitStatus) String() string {
-	if s.Signal != 0 {
-		return "killed by " + s.Signal.String()
-	}
-	return fmt.Sprintf("exit %d", s.Code)
-}
+// ExitStatus is how a process ended: its code, or the signal that killed
+// it ("exit 2", "killed by signal 11 (segmentation fault)").
+type ExitStatus = exitstatus.Status
 
 // Identity says which executable an in-scope process ran.
 type Identity struct {

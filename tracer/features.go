@@ -10,9 +10,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
-	"salsa.debian.org/loupe-team/loupe/tracer/subfeature"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
+	"salsa.debian.org/loupe-team/loupe/internal/subfeature"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // Sub-features and pseudo-files: decoding at syscall-entry stops, fd
@@ -421,9 +421,8 @@ func (e *engine) pseudoDecision(t *task, r *Rule, key, full string, pc *pseudofi
 		case pc.OpenFlags >= 0:
 			flags = info.Args[pc.OpenFlags]
 		case a.MemFlags >= 0:
-			var b [8]byte
-			if readMem(t.tid, info.Args[a.MemFlags], b[:]) == nil {
-				flags = leUint64(b[:])
+			if v, err := readUint64(t.tid, info.Args[a.MemFlags]); err == nil {
+				flags = v
 			}
 		}
 		if pc.Syscall == "creat" {
@@ -512,12 +511,4 @@ func (e *engine) seedFDs(t *task) {
 			p.fds.m[fd] = fdPath{raw: target, key: key}
 		}
 	}
-}
-
-func leUint64(b []byte) uint64 {
-	var v uint64
-	for i := 7; i >= 0; i-- {
-		v = v<<8 | uint64(b[i])
-	}
-	return v
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper/rebuild"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // sbuildSetup returns the dh-loupe .deb and the chroot tarball, or skips.

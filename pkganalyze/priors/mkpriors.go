@@ -13,7 +13,7 @@ import (
 	"log"
 	"os"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/loupedb"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 )
 

@@ -9,13 +9,14 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"salsa.debian.org/loupe-team/loupe/internal/datadir"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // flagWords are the values of the flags that take one of a few words, for
 // the completion script. Each command's own check names the same words.
 var flagWords = map[string][]string{
-	"granularity":   granularities,
+	"granularity":   enumStrings(verdict.Granularities),
 	"workload":      {"any", "bench", "suite"},
 	"format":        {"text", "yaml", "json"},
 	"isolation":     {"auto", "namespaces", "snapshot"},
@@ -247,4 +248,13 @@ func hasFlag(c *cli.Command, name string) bool {
 		}
 	}
 	return false
+}
+
+// enumStrings lists the values of one of the verdict schema's enumerations.
+func enumStrings[T ~string](values []T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
 }
