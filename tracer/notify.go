@@ -97,6 +97,10 @@ type seccompNotifResp struct {
 	Flags uint32
 }
 
+// SECCOMP_IOCTL_NOTIF_SET_FLAGS = SECCOMP_IOW(4, __u64)
+// (include/uapi/linux/seccomp.h, Linux 6.6), absent from x/sys v0.38.
+const seccompIoctlNotifSetFlags = 0x40082104
+
 // The helper's notify modes (helperConfig.Notify).
 const (
 	notifyTry  = "try"  // FollowAuto: install if that needs no no_new_privs, else report why
@@ -265,6 +269,11 @@ func (e *engine) startFollow(pid int) error {
 		e.res.FollowNote = why
 		return nil
 	}
+	// Linux 6.6+: the exec'ing task and the notifier hand over on one CPU,
+	// which saves a cross-CPU wake-up each way (costly in VMs). Older
+	// kernels refuse it (EINVAL, ENOTTY): the notifier works without.
+	flags := uint64(unix.SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
+	ioctlPtr(lfd, seccompIoctlNotifSetFlags, unsafe.Pointer(&flags))
 	n := &notifier{e: e, fd: lfd, sync: -1, done: make(chan struct{}), traced: map[int]bool{pid: true}}
 	if e.sync > 0 {
 		if n.sync, err = unix.Dup(e.sync); err != nil {
