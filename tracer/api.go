@@ -251,6 +251,22 @@ func ParseFollow(s string) (Follow, error) {
 	return "", fmt.Errorf("unknown follow mode %q (want auto, notify or ptrace)", s)
 }
 
+// NotifyStats says how the execs of a notify-mode run were answered: the
+// cost of following the tree, and where it stalled.
+type NotifyStats struct {
+	// Answered counts the execs the notifier let run at once: out of scope.
+	Answered int
+	// HandedOver counts those it handed to the tracer thread: the ones that
+	// may be in scope (seized first), and those of traced tasks.
+	HandedOver int
+	// ProbeTimeouts counts the script probes that outlasted their bound
+	// (a hung file system): each held its exec that long.
+	ProbeTimeouts int
+	// SlowestHandover is the longest an exec waited, from its notification
+	// to the tracer thread taking it up.
+	SlowestHandover time.Duration
+}
+
 // ExitStatus is how a process ended: its code, or the signal that killed
 // it ("exit 2", "killed by signal 11 (segmentation fault)").
 type ExitStatus = exitstatus.Status
@@ -335,6 +351,9 @@ type Result struct {
 	// FollowNote says why FollowAuto chose ptrace ("" otherwise).
 	Follow     Follow
 	FollowNote string
+	// Notify says how notify mode answered the tree's execs (zero with
+	// ptrace).
+	Notify NotifyStats
 	// Stops counts the ptrace stops the tracer handled: the cost of the run.
 	Stops uint64
 	// Containment is ContainPIDNamespace or ContainSubreaper for a

@@ -220,22 +220,34 @@ func (e *engine) planFollow() error {
 // fields are its own, except queue (under mu) and the waker's pid, which
 // the tracer thread sets before starting it.
 type notifier struct {
-	e      *engine
-	fd     int // the listener
-	sync   int // a dup of the init's socket, -1 once it has ended
-	stopR  int
-	stopW  int
-	waker  int
-	done   chan struct{}
-	execs  atomic.Uint64
-	mu     sync.Mutex
-	queue  []notifEvent
-	warns  []string
-	traced map[int]bool // under mu: the tids the tracer traces (a hint)
+	e     *engine
+	fd    int // the listener
+	sync  int // a dup of the init's socket, -1 once it has ended
+	stopR int
+	stopW int
+	waker int
+	done  chan struct{} // closed by the worker serving the listener when it ends
+	execs atomic.Uint64
+	// What Result.Notify reports: counted by the workers, except slowest
+	// (the tracer thread's).
+	answered, handedOver, probeTimeouts atomic.Uint64
+	slowest                             time.Duration
+	mu                                  sync.Mutex
+	queue                               []notifEvent
+	warns                               []string
+	traced                              map[int]bool // under mu: the tids the tracer traces (a hint)
 }
+
+// notifWorker is the goroutine serving the listener. There is one at a
+// time: when a script probe outlasts its bound (a hung file system), a
+// watchdog hands that exec to the tracer thread, marks the worker
+// abandoned and starts another; the abandoned one, when its probe
+// returns, ends without touching anything of the run's.
+type notifWorker struct{ abandoned atomic.Bool }
 
 // notifEvent is what the notifier hands the tracer thread.
 type notifEvent struct {
+	at       time.Time // when the notifier received it
 	req      seccompNotif
 	seize    bool             // the file may be in scope: seize the task
 	rootExit *unix.WaitStatus // the init reports the root's end
@@ -295,7 +307,7 @@ func (e *engine) startFollow(pid int) error {
 	}
 	e.nt = n
 	e.res.Follow = FollowNotify
-	go n.run()
+	go n.run(&notifWorker{})
 	return nil
 }
 
@@ -363,6 +375,8 @@ func (e *engine) stopFollow() {
 		}
 	}
 	e.res.Execs += int(n.execs.Load())
+	e.res.Notify = NotifyStats{Answered: int(n.answered.Load()), HandedOver: int(n.handedOver.Load()),
+		ProbeTimeouts: int(n.probeTimeouts.Load()), SlowestHandover: n.slowest}
 	n.mu.Lock()
 	e.res.Warnings = append(e.res.Warnings, n.warns...)
 	n.mu.Unlock()
@@ -375,10 +389,14 @@ func (n *notifier) closeFDs() {
 	}
 }
 
-// run is the notifier's body.
-func (n *notifier) run() {
-	defer close(n.done)
-	defer n.closeFDs()
+// run is the body of a worker of the notifier.
+func (n *notifier) run(w *notifWorker) {
+	defer func() {
+		if !w.abandoned.Load() {
+			n.closeFDs()
+			close(n.done)
+		}
+	}()
 	listening := true
 	for {
 		pfd := []unix.PollFd{{Fd: int32(n.stopR), Events: unix.POLLIN}, {Fd: -1}, {Fd: -1}}
@@ -403,7 +421,9 @@ func (n *notifier) run() {
 		if pfd[1].Revents&unix.POLLIN != 0 {
 			var req seccompNotif
 			if err := ioctlPtr(n.fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err == nil {
-				n.onNotif(&req)
+				if !n.onNotif(w, &req) {
+					return // abandoned
+				}
 			}
 		} else if pfd[1].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
 			listening = false // no process holds the filter any more
@@ -466,20 +486,61 @@ func (n *notifier) warn(s string) {
 	n.mu.Unlock()
 }
 
-// onNotif handles one exec on the notifier's goroutine.
-func (n *notifier) onNotif(req *seccompNotif) {
+// onNotif handles one exec on worker w; false when w was abandoned
+// meanwhile (the exec is the tracer thread's now).
+func (n *notifier) onNotif(w *notifWorker, req *seccompNotif) bool {
+	at := time.Now()
 	if n.isTraced(int(req.Pid)) {
-		n.forward(notifEvent{req: *req})
-		return
+		n.handedOver.Add(1)
+		n.forward(notifEvent{at: at, req: *req})
+		return true
 	}
 	n.execs.Add(1)
-	switch n.e.mayBeInScope(req, n.fd) {
+	v := n.decide(w, req, at)
+	switch v {
 	case verdictOut:
+		n.answered.Add(1)
 		n.answer(req.ID, 0, false)
 	case verdictMaybe:
-		n.forward(notifEvent{req: *req, seize: true})
+		n.handedOver.Add(1)
+		n.forward(notifEvent{at: at, req: *req, seize: true})
 	}
 	// verdictGone: the task died meanwhile; nothing to answer.
+	return v != verdictAbandoned
+}
+
+// decide is mayBeInScope on the notifier: the script probe runs inline,
+// since handing it to another goroutine and back costs two wake-ups of
+// the Go scheduler, often across CPUs (100 µs to 1 ms each exec on a
+// 2-CPU VM, most of the notify cost of a real suite). Its bound is kept
+// by a watchdog: past probeTimeout, the exec goes to the tracer thread,
+// whose exec event probes (bounded) and warns, and another worker takes
+// over the listener.
+func (n *notifier) decide(w *notifWorker, req *seccompNotif, at time.Time) scopeVerdict {
+	e := n.e
+	exe, argv, v := e.execTarget(req, n.fd)
+	if v != verdictProbe {
+		return v
+	}
+	var claimed atomic.Bool
+	wd := time.AfterFunc(e.probeTimeout(), func() {
+		if claimed.CompareAndSwap(false, true) {
+			w.abandoned.Store(true)
+			n.probeTimeouts.Add(1)
+			n.handedOver.Add(1)
+			n.forward(notifEvent{at: at, req: *req, seize: true})
+			go n.run(&notifWorker{})
+		}
+	})
+	r := e.probeScripts(int(req.Pid), exe, argv)
+	wd.Stop()
+	if !claimed.CompareAndSwap(false, true) {
+		return verdictAbandoned
+	}
+	if r.in {
+		return verdictMaybe
+	}
+	return verdictOut
 }
 
 // answer replies to a notification: CONTINUE, or the syscall's result.
@@ -517,21 +578,38 @@ func ioctlPtr(fd int, req uint, arg unsafe.Pointer) error {
 type scopeVerdict int
 
 const (
-	verdictOut   scopeVerdict = iota // out of scope: CONTINUE
-	verdictMaybe                     // may be in scope (or cannot tell): seize
-	verdictGone                      // the notification is no longer valid
+	verdictOut       scopeVerdict = iota // out of scope: CONTINUE
+	verdictMaybe                         // may be in scope (or cannot tell): seize
+	verdictGone                          // the notification is no longer valid
+	verdictProbe                         // execTarget: only a script probe can tell
+	verdictAbandoned                     // decide: the watchdog took the exec over
 )
 
 // mayBeInScope decides an exec of an untraced task as the exec event would
-// (exec.go: scope), from what the task is about to exec. It runs on the
-// notifier's goroutine and touches only state safe for concurrent use.
-// When unsure, it says maybe: a seized process found out of scope at its
-// exec event is detached again.
+// (exec.go: scope), from what the task is about to exec, on the tracer
+// thread: the script probe is bounded as at an exec event. When unsure, it
+// says maybe: a seized process found out of scope at its exec event is
+// detached again.
 func (e *engine) mayBeInScope(req *seccompNotif, lfd int) scopeVerdict {
+	exe, argv, v := e.execTarget(req, lfd)
+	if v != verdictProbe {
+		return v
+	}
+	if r, ok := e.probeBounded(int(req.Pid), exe, argv); ok && !r.in {
+		return verdictOut
+	}
+	return verdictMaybe // in, or the exec event's own probe decides, and warns
+}
+
+// execTarget works out what an exec of an untraced task will run, and
+// decides it where that needs no script probe; with verdictProbe, it
+// returns the executable and the argv the probe is to look at. It touches
+// only state safe for concurrent use.
+func (e *engine) execTarget(req *seccompNotif, lfd int) (string, []string, scopeVerdict) {
 	tid := int(req.Pid)
 	d := &req.Data
 	if d.Arch != nativeAuditArch || d.Nr&x32Bit != 0 {
-		return verdictMaybe // 32-bit pointers: rare enough to seize
+		return "", nil, verdictMaybe // 32-bit pointers: rare enough to seize
 	}
 	var dirfd int = unix.AT_FDCWD
 	var pathArg, argvArg, flags uint64
@@ -541,11 +619,11 @@ func (e *engine) mayBeInScope(req *seccompNotif, lfd int) scopeVerdict {
 	case execveatNr:
 		dirfd, pathArg, argvArg, flags = int(int32(d.Args[0])), d.Args[1], d.Args[2], d.Args[4]
 	default:
-		return verdictMaybe
+		return "", nil, verdictMaybe
 	}
 	raw, err := readString(tid, pathArg, 4096)
 	if err != nil {
-		return verdictMaybe
+		return "", nil, verdictMaybe
 	}
 	argv := readArgv(tid, argvArg, 4)
 	valid := func() bool {
@@ -553,18 +631,18 @@ func (e *engine) mayBeInScope(req *seccompNotif, lfd int) scopeVerdict {
 	}
 	file, script, err := e.execFile(tid, dirfd, raw, flags&unix.AT_EMPTY_PATH != 0)
 	if !valid() {
-		return verdictGone
+		return "", nil, verdictGone
 	}
 	switch {
 	case errors.Is(err, errNoExec):
-		return verdictOut // the exec fails: nothing is run
+		return "", nil, verdictOut // the exec fails: nothing is run
 	case err != nil:
-		return verdictMaybe
+		return "", nil, verdictMaybe
 	}
 	exe := file
 	if script != nil {
 		if script.nested || script.interp == "" {
-			return verdictMaybe
+			return "", nil, verdictMaybe
 		}
 		exe = script.interp
 		// The kernel's argv: interpreter, its optional argument, the path
@@ -584,28 +662,12 @@ func (e *engine) mayBeInScope(req *seccompNotif, lfd int) scopeVerdict {
 	}
 	wl := e.opts.Whitelist
 	if wl == nil || wl.Match(NewExe(exe, e.opts.Identities)) {
-		return verdictMaybe
+		return "", nil, verdictMaybe
 	}
 	if len(argv) < 2 {
-		return verdictOut
+		return "", nil, verdictOut
 	}
-	done := make(chan scriptProbe, 1)
-	go func() { done <- e.probeScripts(tid, exe, argv) }()
-	timeout := probeTimeout
-	if e.opts.hooks.probeTimeout > 0 {
-		timeout = e.opts.hooks.probeTimeout
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case r := <-done:
-		if r.in {
-			return verdictMaybe
-		}
-		return verdictOut
-	case <-t.C:
-		return verdictMaybe // the exec event's own probe decides, and warns
-	}
+	return exe, argv, verdictProbe
 }
 
 // errNoExec: the exec named no regular file; it will fail and run nothing.
@@ -760,6 +822,9 @@ func (e *engine) onNotifEvents() {
 	n.mu.Unlock()
 	for i := range q {
 		ev := &q[i]
+		if !ev.at.IsZero() {
+			n.slowest = max(n.slowest, time.Since(ev.at))
+		}
 		if ev.rootExit != nil {
 			if !e.rootDone {
 				e.rootExited(*ev.rootExit)

@@ -330,3 +330,76 @@ func underListener() int {
 	}
 	return 0
 }
+
+// The execs of out-of-scope processes are decided on the notifier, script
+// probe included (arguments that are files, scripts, not files), and never
+// wait for the tracer thread or a probe's bound; the execs that may be in
+// scope (the whitelisted script, run both ways) are handed over and taken
+// up well within that bound. This is what a stall of a real suite would
+// break: a probe running into its timeout, or a hand-over waiting for a
+// wake-up that was lost.
+func TestNotifyDecidesWithoutStalls(t *testing.T) {
+	requireNotify(t)
+	dir := t.TempDir()
+	sc := filepath.Join(dir, "t.sh")
+	other := filepath.Join(dir, "other.sh")
+	for _, f := range []string{sc, other} {
+		if err := os.WriteFile(f, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 40
+	script := fmt.Sprintf(`i=0; while [ $i -lt %d ]; do /bin/true a b; /bin/cat ./other.sh >/dev/null; ./other.sh x; sh other.sh; /bin/ls t.sh nothing >/dev/null 2>&1; i=$((i+1)); done; ./t.sh; sh ./t.sh`, n)
+	res := run(t, []string{"/bin/sh", "-c", script}, whitelist(sc), followNotify,
+		func(c *Command, _ *Options) { c.Dir = dir })
+	st := res.Notify
+	t.Logf("notify %+v execs %d warnings %q", st, res.Execs, res.Warnings)
+	if res.Follow != FollowNotify || !res.Exit.Success() {
+		t.Fatalf("follow %s exit %v", res.Follow, res.Exit)
+	}
+	if b := binOf(res, sc); b == nil || len(b.Processes) != 2 {
+		t.Fatalf("the whitelisted script: %+v", b)
+	}
+	if st.ProbeTimeouts != 0 || len(res.Warnings) != 0 {
+		t.Fatalf("%d script probes timed out (warnings %q)", st.ProbeTimeouts, res.Warnings)
+	}
+	// Each round: true, cat, other.sh (#!, its sh), sh, ls; out of scope.
+	if st.Answered < 5*n {
+		t.Fatalf("the notifier answered %d execs, want at least %d", st.Answered, 5*n)
+	}
+	// ./t.sh and sh ./t.sh, plus the execs of the traced script, if any.
+	if st.HandedOver < 2 || st.HandedOver > 4 {
+		t.Fatalf("%d execs handed to the tracer thread, want the script's 2", st.HandedOver)
+	}
+	if st.SlowestHandover >= probeTimeout {
+		t.Fatalf("an exec waited %v for the tracer thread", st.SlowestHandover)
+	}
+}
+
+// A probe that outlasts its bound (a hung file system) holds its exec for
+// the bound only: the watchdog hands it to the tracer thread, whose exec
+// event decides (bounded too, and warns), and a new worker serves the
+// tree's other execs.
+func TestNotifyProbeWatchdog(t *testing.T) {
+	requireNotify(t)
+	dir := t.TempDir()
+	other := filepath.Join(dir, "other.sh")
+	if err := os.WriteFile(other, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	slow := func(_ *Command, o *Options) {
+		o.hooks.probeDelay, o.hooks.probeTimeout = 300*time.Millisecond, 50*time.Millisecond
+	}
+	fx := fixture(t)
+	res := run(t, []string{"/bin/sh", "-c", "sh ./other.sh; sh ./other.sh; /bin/true; '" + fx + "' sysinfo"}, whitelist(fx), followNotify, slow,
+		func(c *Command, _ *Options) { c.Dir = dir })
+	t.Logf("notify %+v warnings %q", res.Notify, res.Warnings)
+	if !res.Exit.Success() || calls(binOf(res, fx), "sysinfo") != 1 {
+		t.Fatalf("exit %v binaries %v", res.Exit, names(res))
+	}
+	// The root's exec is its exec event's (the exec stage is traced): its
+	// probe times out there, and warns, as the two execs of sh do.
+	if res.Notify.ProbeTimeouts != 2 || len(res.Warnings) != 3 {
+		t.Fatalf("probe timeouts %d, warnings %q: want 2 timeouts on the notifier and 3 warnings", res.Notify.ProbeTimeouts, res.Warnings)
+	}
+}
