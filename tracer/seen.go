@@ -27,10 +27,10 @@ import (
 
 // seenSet is what one in-scope executable has been seen to use.
 type seenSet struct {
-	nrs    []bool                          // by syscall number
+	nrs    []bool                         // by syscall number
 	tuples map[int]map[[2]uint64]struct{} // sub-feature syscalls: masked slot values seen
-	gen    int                             // bumped at every addition
-	prog   []byte                          // the filter of generation progGen
+	gen    int                            // bumped at every addition
+	prog   []byte                         // the filter built at generation progAt
 	progOK bool
 	progAt int
 }
