@@ -187,7 +187,7 @@ func (e *engine) stepInjection(t *task, info *syscallInfo) {
 		case inj.cur == stepSeccomp && rv == -int64(unix.EACCES) && !inj.nnpDone:
 			inj.next = []injStep{stepSeccomp}
 			e.startStep(t, stepNoNewPrivs, false)
-		case rv < 0 && inj.cur == stepSeccomp && len(inj.prog) > len(allFilter):
+		case rv < 0 && inj.cur == stepSeccomp && e.seenPlan != nil && len(inj.prog) > len(allFilter):
 			// A seen filter the kernel refused (stacked on others, over the
 			// instructions allowed on one path): trap everything instead.
 			inj.prog = allFilter

@@ -245,3 +245,158 @@ func TestCountsSeenInterventions(t *testing.T) {
 		}
 	}
 }
+
+// bpfRun interprets the classic BPF instructions buildSeenFilter emits on a
+// struct seccomp_data, so the filter's decisions can be checked for every
+// syscall and argument without a kernel.
+func bpfRun(t *testing.T, prog []unix.SockFilter, nr int, arch uint32, args [6]uint64) uint32 {
+	t.Helper()
+	word := func(off uint32) uint32 {
+		switch {
+		case off == 0:
+			return uint32(nr)
+		case off == 4:
+			return arch
+		case off >= 16 && off < 64:
+			a := args[(off-16)/8]
+			if (off-16)%8 == 4 {
+				return uint32(a >> 32)
+			}
+			return uint32(a)
+		}
+		t.Fatalf("load at offset %d", off)
+		return 0
+	}
+	var acc uint32
+	for pc := 0; pc < len(prog); pc++ {
+		in := prog[pc]
+		switch in.Code {
+		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
+			acc = word(in.K)
+		case unix.BPF_ALU | unix.BPF_AND | unix.BPF_K:
+			acc &= in.K
+		case unix.BPF_JMP | unix.BPF_JA:
+			pc += int(in.K)
+		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K,
+			unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K, unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K:
+			var c bool
+			switch in.Code &^ (unix.BPF_JMP | unix.BPF_K) {
+			case unix.BPF_JEQ:
+				c = acc == in.K
+			case unix.BPF_JGE:
+				c = acc >= in.K
+			case unix.BPF_JGT:
+				c = acc > in.K
+			case unix.BPF_JSET:
+				c = acc&in.K != 0
+			}
+			if c {
+				pc += int(in.Jt)
+			} else {
+				pc += int(in.Jf)
+			}
+		case unix.BPF_RET | unix.BPF_K:
+			return in.K
+		default:
+			t.Fatalf("instruction %#x at %d", in.Code, pc)
+		}
+	}
+	t.Fatal("fell off the end of the program")
+	return 0
+}
+
+// TestSeenFilterDecisions checks the seen filter's every decision against
+// the rule it implements, on random seen sets large enough to need the
+// long jumps of the decision tree: a syscall is let through exactly when
+// it was seen, no rule or pseudo-file following needs it, and, for a
+// sub-feature syscall, its masked argument words equal those of a call
+// seen; foreign ABIs, x32, clone3 and clone with CLONE_UNTRACED always stop.
+func TestSeenFilterDecisions(t *testing.T) {
+	e, err := newEngine(Command{Path: "/bin/true"}, Options{Record: RecordSyscalls | RecordFeatures, Counts: CountsSeen,
+		Rules: []Rule{{Feature: "mkdir", Action: Stub}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := e.seenPlan
+	if pl == nil || e.sub == nil {
+		t.Fatal("no seen plan or sub-feature decoder")
+	}
+	max := e.table.Max()
+	rng := uint64(0x243f6a8885a308d3)
+	next := func() uint64 {
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return rng
+	}
+	smallArgs := func() [6]uint64 {
+		var a [6]uint64
+		for i := range a {
+			a[i] = next() % 24
+			if next()%4 == 0 {
+				a[i] |= next() << 32 // high words the mask may ignore
+			}
+		}
+		return a
+	}
+	for round, density := range []uint64{2, 3, 8, 1} {
+		s := newSeenSet(max)
+		for nr := 0; nr < max; nr++ {
+			if next()%density == 0 {
+				s.addNr(nr)
+				for range next() % 12 {
+					s.addTuple(nr, pl.slots[nr], smallArgs())
+				}
+			}
+		}
+		prog := buildSeenFilter(pl, s, e.cloneNr, e.clone3Nr)
+		if len(prog) > 4096 {
+			t.Fatalf("round %d: %d instructions, over the kernel's 4096", round, len(prog))
+		}
+		longJumps := 0
+		for _, in := range prog {
+			if in.Code == unix.BPF_JMP|unix.BPF_JA {
+				longJumps++
+			}
+		}
+		for nr := 0; nr < max+20; nr++ {
+			for range 30 {
+				args := smallArgs()
+				got := bpfRun(t, prog, nr, nativeAuditArch, args)
+				want := uint32(unix.SECCOMP_RET_TRACE)
+				if nr < max && s.nrs[nr] && !pl.always[nr] {
+					want = unix.SECCOMP_RET_ALLOW
+					if sl := pl.slots[nr]; sl != nil {
+						var k [2]uint64
+						for i, x := range sl {
+							k[i] = args[x.Arg] & x.Mask
+						}
+						if _, ok := s.tuples[nr][k]; !ok {
+							want = unix.SECCOMP_RET_TRACE
+						}
+					}
+				}
+				if nr == e.clone3Nr || (nr == e.cloneNr && args[0]&unix.CLONE_UNTRACED != 0) {
+					want = unix.SECCOMP_RET_TRACE
+				}
+				if got != want {
+					t.Fatalf("round %d: syscall %d args %x: filter says %#x, want %#x", round, nr, args, got, want)
+				}
+			}
+		}
+		for _, a := range []uint32{unix.AUDIT_ARCH_I386, 0} {
+			if got := bpfRun(t, prog, 0, a, [6]uint64{}); got != unix.SECCOMP_RET_TRACE {
+				t.Errorf("arch %#x: %#x, want TRACE", a, got)
+			}
+		}
+		if got := bpfRun(t, prog, 0|x32Bit, nativeAuditArch, [6]uint64{}); got != unix.SECCOMP_RET_TRACE {
+			t.Errorf("x32 read: %#x, want TRACE", got)
+		}
+		t.Logf("round %d: %d instructions, %d long jumps", round, len(prog), longJumps)
+	}
+	for _, n := range []string{"mkdir", "execve"} {
+		if nr, _ := e.table.Number(n); !pl.always[nr] {
+			t.Errorf("%s does not always stop (a rule targets it / peak RSS is read at execve)", n)
+		}
+	}
+}
