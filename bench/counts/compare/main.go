@@ -17,8 +17,46 @@ import (
 	"slices"
 	"strings"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/tracefile"
+	"gopkg.in/yaml.v3"
 )
+
+// traceFile is what compare reads of a trace file (doc/trace-schema.md);
+// it does not use tracer/tracefile, which would tie a benchmark to the
+// tracer (internal/layering).
+type traceFile struct {
+	Schema   string  `yaml:"schema"`
+	Counts   string  `yaml:"counts"`
+	Stops    uint64  `yaml:"ptrace_stops"`
+	WallSecs float64 `yaml:"wall_seconds"`
+	Binaries []struct {
+		Path        string `yaml:"path"`
+		Interpreter string `yaml:"interpreter"`
+		Syscalls    []struct {
+			Name string `yaml:"name"`
+		} `yaml:"syscalls"`
+		Features []struct {
+			Key string `yaml:"key"`
+		} `yaml:"features"`
+		PseudoFiles []struct {
+			Key string `yaml:"key"`
+		} `yaml:"pseudo_files"`
+	} `yaml:"binaries"`
+}
+
+func readTrace(path string) (*traceFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f traceFile
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.Schema != "loupe/trace/v1" {
+		return nil, fmt.Errorf("%s: schema %q, want loupe/trace/v1", path, f.Schema)
+	}
+	return &f, nil
+}
 
 func main() {
 	if len(os.Args) < 4 {
@@ -26,9 +64,9 @@ func main() {
 		os.Exit(2)
 	}
 	name := os.Args[1]
-	var fs []*tracefile.File
+	var fs []*traceFile
 	for _, p := range os.Args[2:] {
-		f, err := tracefile.ReadFile(p)
+		f, err := readTrace(p)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "compare: %v\n", err)
 			os.Exit(2)
@@ -89,7 +127,7 @@ func main() {
 
 // sets is what a trace found: "binary syscall NAME", "binary feature KEY",
 // "binary pseudo KEY".
-func sets(f *tracefile.File) map[string]bool {
+func sets(f *traceFile) map[string]bool {
 	m := map[string]bool{}
 	for _, b := range f.Binaries {
 		bin := b.Path
