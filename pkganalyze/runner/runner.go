@@ -334,6 +334,9 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 		Dir: r.cfg.Dir, Stdin: devnull, Stdout: out, Stderr: out}
 	opts := tracer.Options{Whitelist: r.whitelist, Rules: rules(spec.Interventions), Record: record(spec.Record),
 		Leftovers: tracer.LeftoversKill, Contain: true, Identities: r.cfg.Identities, NewProcessGroup: true}
+	if spec.Counts == pkganalyze.CountsSeen {
+		opts.Counts = tracer.CountsSeen
+	}
 	if sandbox {
 		opts.Sandbox = &tracer.Sandbox{Overlay: r.overlay, Scratch: filepath.Join(rd, "sandbox"), PrivateNetwork: true}
 	}
