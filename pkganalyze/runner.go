@@ -94,6 +94,10 @@ func (r Record) String() string {
 	return fmt.Sprintf("record(%d)", int(r))
 }
 
+// CountsSeen is RunSpec.Counts for runs that record which features are
+// used, not how often.
+const CountsSeen = "seen"
+
 // RunSpec is one run the engine asks for.
 type RunSpec struct {
 	Kind    Kind `json:"kind"`
@@ -101,6 +105,10 @@ type RunSpec struct {
 	// Interventions are sorted by Feature; a feature appears once.
 	Interventions []Intervention `json:"interventions,omitempty"`
 	Record        Record         `json:"record"`
+	// Counts is CountsSeen for a recorded run that needs to know which
+	// syscalls and sub-features the binaries use, not how often: its
+	// counts are lower bounds (tracer.CountsSeen). "" counts every call.
+	Counts string `json:"counts,omitempty"`
 	// Timeout kills the run's whole tree; 0 means no limit. A run that
 	// exceeds it is an Outcome with TimedOut and Pass false.
 	Timeout time.Duration `json:"timeout,omitempty"`

@@ -119,6 +119,46 @@ const (
 	RecordNone Record = 0
 )
 
+// Counts says how exactly recorded syscalls are counted.
+type Counts int
+
+const (
+	// CountsExact stops at every syscall of an in-scope process that is
+	// recorded, and counts every call.
+	CountsExact Counts = iota
+	// CountsSeen records which syscalls (and, with RecordFeatures, which
+	// sub-features) each in-scope executable uses, not how often: when a
+	// process execs an in-scope image, its seccomp filter traps only what
+	// this executable (by identity, as Result.Binaries keys them) has not
+	// been seen to use yet in this run, plus whatever a rule targets and
+	// what pseudo-file following needs. The sets of syscalls, sub-features
+	// and pseudo-files are those CountsExact finds; calls and errors are
+	// lower bounds. A process keeps the filter it got at exec, so one that
+	// runs on while others discover new syscalls still reports them.
+	CountsSeen
+)
+
+func (c Counts) String() string {
+	switch c {
+	case CountsExact:
+		return "exact"
+	case CountsSeen:
+		return "seen"
+	}
+	return fmt.Sprintf("counts(%d)", int(c))
+}
+
+// ParseCounts reads "exact" or "seen".
+func ParseCounts(s string) (Counts, error) {
+	switch s {
+	case "exact":
+		return CountsExact, nil
+	case "seen":
+		return CountsSeen, nil
+	}
+	return 0, fmt.Errorf("counts %q: want exact or seen", s)
+}
+
 // LeftoverPolicy says what happens to processes still alive when the root
 // command exits (a daemon a test suite forgot to stop, say).
 type LeftoverPolicy int
@@ -160,6 +200,10 @@ type Options struct {
 	Rules []Rule
 	// Record selects what is recorded for in-scope processes.
 	Record Record
+	// Counts says whether recorded calls are all counted (CountsExact, the
+	// default) or only seen (CountsSeen: fewer stops, counts are lower
+	// bounds).
+	Counts Counts
 	// Leftovers and Grace handle processes that outlive the root command.
 	// Grace defaults to 2s.
 	Leftovers LeftoverPolicy
@@ -310,6 +354,9 @@ type Process struct {
 	// moments sampled (exec and exit).
 	PeakRSSKB uint64
 	MaxFDs    int
+	// SyscallStops counts the syscall entries of this image the tracer
+	// stopped at (to record or intervene): what the image cost.
+	SyscallStops uint64
 }
 
 // Binary is what one in-scope executable did, over all its processes.
@@ -356,6 +403,9 @@ type Result struct {
 	Notify NotifyStats
 	// Stops counts the ptrace stops the tracer handled: the cost of the run.
 	Stops uint64
+	// Counts is CountsSeen when the run recorded with Options.Counts seen:
+	// its calls and errors are lower bounds (see CountsSeen).
+	Counts Counts
 	// Containment is ContainPIDNamespace or ContainSubreaper for a
 	// contained run, "" otherwise.
 	Containment string

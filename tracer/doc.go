@@ -82,6 +82,11 @@
 // cannot be installed, or with NoSeccomp, in-scope processes are restarted
 // with PTRACE_SYSCALL (mechanism "ptrace").
 //
+// With Options.Counts seen, an in-scope image's filter traps only what its
+// executable has not been seen to use yet in the run (seen.go): a binary
+// run a thousand times pays for its first runs only, the sets are those of
+// exact counts, and counts are lower bounds.
+//
 // Interventions happen at the entry (or seccomp) stop: the syscall number
 // is set to -1, so the kernel skips the call, and the return register is
 // set to -ENOSYS, 0 or -errno.
@@ -113,6 +118,7 @@
 //	features.go     sub-features and pseudo-files at those stops; fd following
 //	rules.go        rules compiled for the stops
 //	seccomp.go      the seccomp filter, and its injection into a tracee
+//	seen.go         Options.Counts seen: what each executable was seen to use, its filter
 //	end.go          the end of the run: leftovers, killing the tree
 //	result.go       the records of in-scope executables, and the Result
 //	usage.go        wall, CPU and load-corrected time; Options.Limit

@@ -95,6 +95,9 @@ type engine struct {
 	filter      []byte // the BPF program, encoded for the tracee
 	usedPtrace  bool
 	usedSeccomp bool
+	// seenPlan is set with Options.Counts seen: filters then trap what each
+	// executable has not been seen to use (seen.go).
+	seenPlan *seenPlan
 
 	// The tree (tree.go), and how it is followed (notify.go): the helper's
 	// notify mode, the notifier (nil: ptrace follows everything), and
@@ -208,6 +211,10 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 	e.useSeccomp = e.needStops && !opts.NoSeccomp
 	if e.useSeccomp {
 		e.filter = encodeFilter(buildFilter(opts.Record != RecordNone || rules.killAll, e.filterNumbers(), e.cloneNr, e.clone3Nr))
+		if opts.Counts == CountsSeen && opts.Record&RecordSyscalls != 0 && !rules.killAll {
+			e.seenPlan = e.planSeen()
+			e.res.Counts = CountsSeen
+		}
 	}
 	return e, nil
 }

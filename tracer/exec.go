@@ -66,6 +66,11 @@ func (e *engine) onExec(t *task) {
 		recordingAll := e.opts.Record&RecordSyscalls != 0
 		if e.useSeccomp && !p.filtered && !(ident.Interpreter != "" && recordingAll) {
 			t.inj = &injection{}
+		} else if e.seenPlan != nil && p.filtered {
+			// Counts seen: the inherited filter was made for another
+			// executable and may let through what this one was never seen
+			// to use; this image's filter is stacked on it (seen.go).
+			t.inj = &injection{}
 		}
 	}
 	if opts != p.opts {

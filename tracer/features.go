@@ -239,6 +239,9 @@ func (e *engine) features(t *task, info *syscallInfo) decision {
 		if key, ok := e.sub.Decode(nr, info.Args, func(addr uint64, buf []byte) error { return readMem(t.tid, addr, buf) }); ok {
 			if e.opts.Record&RecordFeatures != 0 && p.bin != nil {
 				p.bin.features[key]++
+				if p.bin.seen != nil && nr < len(e.seenPlan.slots) {
+					p.bin.seen.addTuple(nr, e.seenPlan.slots[nr], info.Args)
+				}
 			}
 			if r := e.frules.subRule(nr, key); r != nil {
 				d = decision{rule: r, retval: r.retval(), skip: true}

@@ -20,6 +20,7 @@ type binRec struct {
 	features map[string]uint64
 	pseudo   map[string]uint64
 	hits     map[string]uint64 // rule hits
+	seen     *seenSet          // Options.Counts seen (seen.go)
 }
 
 // binFor returns the record of an in-scope executable, creating it (and
@@ -40,6 +41,9 @@ func (e *engine) binFor(pid int, id Identity) *binRec {
 		features: map[string]uint64{}, pseudo: map[string]uint64{}, hits: map[string]uint64{}}
 	if e.opts.Record&RecordErrors != 0 {
 		b.errs = make([]uint64, e.table.Max())
+	}
+	if e.seenPlan != nil {
+		b.seen = newSeenSet(e.table.Max())
 	}
 	e.bins[key] = b
 	e.binOrder = append(e.binOrder, b)

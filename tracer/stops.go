@@ -22,9 +22,11 @@ func (e *engine) onSeccomp(t *task) {
 		e.resume(t, 0)
 		return
 	}
-	if !t.proc.inScope {
+	if !t.proc.inScope || t.inj != nil {
 		// An out-of-scope descendant of an in-scope process: it inherited the
-		// filter, but nothing of it is recorded or changed.
+		// filter, but nothing of it is recorded or changed. Or, with counts
+		// seen, an inherited filter trapping the syscalls that stack this
+		// image's own filter (seen.go).
 		e.resume(t, 0)
 		return
 	}
@@ -123,9 +125,15 @@ func (e *engine) onEntry(t *task, info *syscallInfo, seccompStop bool) {
 		e.entryDone(t)
 		return
 	}
+	if p.rec != nil {
+		p.rec.SyscallStops++
+	}
 	if b := p.bin; b != nil && e.opts.Record&RecordSyscalls != 0 {
 		if nr >= 0 && nr < len(b.counts) {
 			b.counts[nr]++
+			if b.seen != nil {
+				b.seen.addNr(nr)
+			}
 		} else {
 			b.other[e.table.Name(nr)]++
 		}

@@ -114,6 +114,33 @@ func (d *Decoder) Has(nr int) bool {
 // ascending order. The slice is the caller's.
 func (d *Decoder) Syscalls() []int { return append([]int(nil), d.nrs...) }
 
+// Slot is one argument register that a syscall's sub-feature is made of.
+// The key Decode returns is a function of the values Args[Arg] & Mask of the
+// syscall's slots, so calls with equal masked values have equal keys: a
+// seccomp filter can compare those words to recognise a key it has seen.
+// InMemory: the value is read through the pointer in the argument (clone3),
+// which a filter cannot see.
+type Slot struct {
+	Arg      int
+	Mask     uint64
+	InMemory bool
+}
+
+// Slots returns the slots of syscall nr (one or two), nil for a syscall
+// without sub-features. The slice is the caller's.
+func (d *Decoder) Slots(nr int) []Slot {
+	if !d.Has(nr) {
+		return nil
+	}
+	s := d.specs[nr]
+	out := make([]Slot, s.nslots)
+	for i := range out {
+		sl := s.slots[i]
+		out[i] = Slot{Arg: sl.arg, Mask: sl.mask, InMemory: sl.deref != nil}
+	}
+	return out
+}
+
 // Decode returns the sub-feature key of a syscall stop, such as
 // "ioctl:TCGETS" or "mmap:anon+private", and ok == false for syscalls without
 // sub-features. Values without a name in the headers get a stable numeric

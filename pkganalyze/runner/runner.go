@@ -361,6 +361,9 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 	if r.cfg.Follow != "" {
 		opts.Follow = r.cfg.Follow
 	}
+	if spec.Counts == pkganalyze.CountsSeen {
+		opts.Counts = tracer.CountsSeen
+	}
 	if sandbox {
 		opts.Sandbox = &tracer.Sandbox{Overlay: r.overlay, Scratch: filepath.Join(rd, "sandbox"), PrivateNetwork: true}
 	}

@@ -26,6 +26,10 @@ type File struct {
 	// Granularity is what was recorded (loupe trace --granularity):
 	// syscalls, features or pseudo-files.
 	Granularity string `yaml:"granularity,omitempty"`
+	// Counts is "seen" when the run recorded with --counts seen: calls and
+	// errors are then lower bounds (the sets of what was used are exact).
+	// Omitted for exact counts.
+	Counts string `yaml:"counts,omitempty"`
 	// Containment says how a contained run (--kill-leftovers) was kept
 	// whole: pid-namespace or subreaper.
 	Containment string `yaml:"containment,omitempty"`
@@ -102,6 +106,9 @@ type Leftover struct {
 func FromResult(cmd []string, dir string, rules []tracer.Rule, r *tracer.Result) *File {
 	f := &File{Schema: Schema, Command: cmd, Dir: dir, Exit: r.Exit.Record(), Mechanism: r.Mechanism,
 		Containment: r.Containment, Follow: string(r.Follow), FollowNote: r.FollowNote, Processes: r.Processes, Execs: r.Execs, Stops: r.Stops, WallSecs: r.Wall.Seconds()}
+	if r.Counts == tracer.CountsSeen {
+		f.Counts = r.Counts.String()
+	}
 	for _, ru := range rules {
 		f.Rules = append(f.Rules, ru.String())
 	}

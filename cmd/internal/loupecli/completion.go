@@ -22,6 +22,7 @@ var flagWords = map[string][]string{
 	"isolation":     {"auto", "namespaces", "snapshot"},
 	"mode":          {"trace", "analyze"},
 	"metric-better": {"higher", "lower"},
+	"counts":        {"exact", "seen"},
 }
 
 // commandFlagWords override flagWords for one command, where its flag of

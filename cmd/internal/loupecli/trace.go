@@ -40,6 +40,8 @@ func traceCommand() *cli.Command {
 			// name was kept for both.
 			&cli.StringFlag{Name: "record", Hidden: true},
 			&cli.BoolFlag{Name: "errors", Usage: "also count failed calls (one more stop per syscall)"},
+			&cli.StringFlag{Name: "counts", Value: "exact", Usage: "exact: count every call; seen: stop at a syscall (or sub-feature value) only until the binary has been seen to use it, " +
+				"so a binary run many times pays for its first runs only (same sets, counts are lower bounds)"},
 			&cli.BoolFlag{Name: "no-seccomp", Usage: "stop syscalls with PTRACE_SYSCALL only (two stops per syscall)"},
 			followFlag,
 			&cli.BoolFlag{Name: "kill-leftovers", Usage: "contain the command: kill everything it started that is still running when it exits, " +
@@ -85,6 +87,9 @@ func runTrace(c *cli.Context) error {
 	opts.NoSeccomp = c.Bool("no-seccomp")
 	if opts.Follow, err = tracer.ParseFollow(c.String("follow")); err != nil {
 		return fmt.Errorf("trace: --follow: %w", err)
+	}
+	if opts.Counts, err = tracer.ParseCounts(c.String("counts")); err != nil {
+		return fmt.Errorf("trace: --%w", err)
 	}
 	if c.Bool("kill-leftovers") {
 		opts.Leftovers, opts.Contain = tracer.LeftoversKill, true
