@@ -44,7 +44,8 @@
 // tracer takes its listener (pidfd_getfd), and a notifier goroutine answers
 // each exec of the tree: CONTINUE at once when the file cannot be in scope
 // (decided as at the exec event, scripts included, opening only regular
-// files), else the tracer thread PTRACE_SEIZEs the task first, and from its
+// files; a script probe that outlasts its bound is handed over), else the
+// tracer thread PTRACE_SEIZEs the task first, and from its
 // exec event on handles it as above (one found out of scope is detached).
 // Forks, clones and out-of-scope processes then cost no stop at all. The
 // rules: notify needs containment (it implies Contain, so leftovers are

@@ -26,6 +26,16 @@ package tracer
 // after all is detached. Notifications of tasks the tracer traces (in-scope
 // processes and their descendants) go to the tracer thread too.
 //
+// The script probe runs inline on the notifier (notifier.decide): handing
+// it to a goroutine and back, as the exec event does, cost two Go
+// scheduler wake-ups per exec, often across CPUs. A hung file system must
+// still not hold an exec longer than probeTimeout, so a watchdog timer
+// hands such an exec to the tracer thread (whose exec event probes, bounded,
+// and warns) and starts a new worker on the listener; the stuck one ends,
+// touching nothing, when its probe returns. Result.Notify counts the execs
+// answered on the notifier, those handed over, the probes that timed out
+// and the slowest hand-over.
+//
 // The tracer thread blocks in wait4, so the notifier wakes it through a
 // waker: a helper process (roleWaker) that the tracer thread forked and
 // seized, and that sleeps in pause(). The notifier queues the event and
