@@ -403,3 +403,28 @@ func TestNotifyProbeWatchdog(t *testing.T) {
 		t.Fatalf("probe timeouts %d, warnings %q: want 2 timeouts on the notifier and 3 warnings", res.Notify.ProbeTimeouts, res.Warnings)
 	}
 }
+
+// The waker is the tiny executable (not loupe's binary): it runs, and
+// sleeps in pause() until the tracer's signal stops it.
+func TestTinyWaker(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	pid, err := forkTinyWaker()
+	if err != nil {
+		t.Skipf("a memfd cannot be exec'd here (the Go helper is the waker then): %v", err)
+	}
+	defer func() {
+		unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, 0, nil)
+	}()
+	exe, _ := os.Readlink(procPath(pid, "exe"))
+	var state byte
+	for i := 0; i < 200 && state != 'S'; i++ {
+		time.Sleep(5 * time.Millisecond)
+		_, state, _ = procStat(pid, make([]byte, 1024))
+	}
+	if !strings.Contains(exe, "loupe-waker") || state != 'S' {
+		t.Fatalf("waker exe %q state %c: want the memfd's loupe-waker, asleep", exe, state)
+	}
+}
