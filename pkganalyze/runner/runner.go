@@ -83,10 +83,7 @@ type Config struct {
 	// Log, if set, gets one line when the runner falls back to snapshot
 	// isolation, saying why (it goes into build logs).
 	Log io.Writer
-	// Follow is how runs follow the tree (tracer.Options.Follow). "" is
-	// ptrace for now: `go test ./cmd/internal/loupecli/` hit its 600 s
-	// timeout once with auto (notify) on a loaded machine, not yet
-	// understood (issue 14); FollowAuto must be asked for.
+	// Follow is how runs follow the tree (tracer.Options.Follow; "": auto).
 	Follow tracer.Follow
 }
 
@@ -357,10 +354,7 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 	cmd := tracer.Command{Path: r.cfg.Command[0], Args: r.cfg.Command, Env: runEnv(r.cfg.Env, home, tmp),
 		Dir: r.cfg.Dir, Stdin: devnull, Stdout: out, Stderr: out}
 	opts := tracer.Options{Whitelist: r.whitelist, Rules: rules(spec.Interventions), Record: record(spec.Record),
-		Leftovers: tracer.LeftoversKill, Contain: true, Identities: r.cfg.Identities, NewProcessGroup: true, Follow: tracer.FollowPtrace}
-	if r.cfg.Follow != "" {
-		opts.Follow = r.cfg.Follow
-	}
+		Leftovers: tracer.LeftoversKill, Contain: true, Identities: r.cfg.Identities, NewProcessGroup: true, Follow: r.cfg.Follow}
 	if spec.Counts == pkganalyze.CountsSeen {
 		opts.Counts = tracer.CountsSeen
 	}

@@ -68,7 +68,7 @@ func analyzeCommand() *cli.Command {
 			&cli.StringFlag{Name: "tree", Usage: "the workload's tree `DIR`: its working directory, kept private", DefaultText: "the current directory"},
 			granularityFlag("what to test"),
 			&cli.StringFlag{Name: "isolation", Value: "auto", Usage: "auto, namespaces (overlayfs, fail without) or snapshot (serial runs, tree restored)"},
-			&cli.StringFlag{Name: "follow", Value: "ptrace", Usage: followFlag.Usage + "; default ptrace for analyze, for now"},
+			followFlag,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print neither the runs nor the progress on stderr"},
 			&cli.StringFlag{Name: "app", Usage: "name the verdict after the application `NAME`, so that loupe db, plan and report take it in as they take a package"},
 			&cli.StringFlag{Name: "workload", Value: "suite", Usage: "with --app, what COMMAND is: suite (a test suite) or bench (a benchmark); plan and report --workload select by it"},
