@@ -32,7 +32,9 @@
 //     1-minimal failing subset; one unit of it is demoted to required and a
 //     conflict recorded; repeat until the combination passes.
 //  5. Impact: each passing stub and fake is compared with the reference runs
-//     for peak RSS and max fds (per binary) and wall time (see RangeTest).
+//     for peak RSS and max fds (per binary), wall time, and with
+//     Config.Metric the benchmark's own figure, which the Runner reads from
+//     each run's output (Outcome.Metric; see RangeTest and metric.go).
 //
 // # Strategies and cost
 //

@@ -63,6 +63,10 @@ type Config struct {
 	// Progress, if set, is called after every run with a snapshot (see
 	// Progress); calls do not overlap.
 	Progress func(Progress)
+	// Metric, if set, is the workload's benchmark metric: the Runner reads
+	// it from each run's output (Outcome.Metric), and its changes count as
+	// impact like RSS, fds and time (metric.go).
+	Metric *verdict.Metric
 }
 
 // Strategy is how the experiments are searched.
@@ -266,6 +270,9 @@ type engine struct {
 	confirmed []Outcome
 	comb      []verdict.CombinationImpact
 	combFigs  []verdict.ImpactFig
+	// metricExp is the benchmark metric of the runs that applied a unit
+	// alone and passed, by unit key and action (metric.go).
+	metricExp map[string]map[string][]float64
 
 	// phase and remaining feed progress reports (progress.go).
 	phase     string
@@ -362,6 +369,9 @@ func (e *engine) analyze(ctx context.Context) (*verdict.File, error) {
 	if err := e.checkBaseline(); err != nil {
 		f := e.build(verdict.StatusBaselineFailed)
 		return f, err
+	}
+	if err := e.checkMetric(); err != nil {
+		return nil, err
 	}
 	slowest := time.Duration(0)
 	for _, o := range append(append([]Outcome{}, e.base.outs...), e.ref.outs...) {
@@ -470,7 +480,7 @@ func (e *engine) newFile(status verdict.Status) *verdict.File {
 		Mode:        verdict.ModeAnalyze,
 		Granularity: e.cfg.granularity(),
 		Workload: verdict.Workload{Command: e.cfg.Command, Dir: e.cfg.Dir, Replicas: e.n,
-			Timeout: timeoutString(e.cfg.Timeout), Strategy: string(e.cfg.strategy())},
+			Timeout: timeoutString(e.cfg.Timeout), Strategy: string(e.cfg.strategy()), Metric: e.cfg.Metric},
 		Environment: e.cfg.Environment,
 		Binaries:    []verdict.Binary{},
 	}
@@ -546,6 +556,7 @@ func (e *engine) finish(f *verdict.File) {
 		m.Impacts = e.figs
 	}
 	m.CombinationImpacts = e.combFigs
+	m.Metric = e.metricRuns()
 	m.Notes = append(m.Notes, e.unexplained...)
 	if e.cfg.Notes != nil {
 		m.Notes = append(m.Notes, e.cfg.Notes()...)

@@ -44,6 +44,9 @@ func scenarioConfig(t *testing.T, s *scenario, st Strategy) Config {
 		Isolation:   "scenario",
 		Now:         func() time.Time { return fixedNow },
 	}
+	if s.Metric != 0 {
+		cfg.Metric = &verdict.Metric{Regex: `throughput: (\S+)`, Better: s.MetricBetter}
+	}
 	if s.Timeout != "" {
 		d, err := time.ParseDuration(s.Timeout)
 		if err != nil {
@@ -147,7 +150,7 @@ func runScenario(t *testing.T, name string, s *scenario, st Strategy) (*verdict.
 		golden(t, name+".runs", runsList(r.made))
 	}
 	made := len(r.made)
-	if f.Status == verdict.StatusError {
+	if f.Status == verdict.StatusError && s.RunnerError > 0 {
 		made-- // the run that failed is not one the method used
 	}
 	if f.Runs.Total != made {

@@ -11,6 +11,8 @@ const (
 	MetricPeakRSS = "peak_rss_kb"
 	MetricMaxFDs  = "max_fds"
 	MetricWall    = "wall_seconds"
+	// MetricBenchmark is the workload's own metric (Config.Metric).
+	MetricBenchmark = verdict.MetricName
 )
 
 // Margin is the least difference that can count as an impact, whatever the
@@ -24,6 +26,9 @@ var Margins = map[string]Margin{
 	MetricPeakRSS: {Rel: 0.05, Abs: 256},
 	MetricMaxFDs:  {Rel: 0, Abs: 0},
 	MetricWall:    {Rel: 0.25, Abs: 0.25},
+	// A benchmark's own figure is what it is for: 5% beyond the
+	// reference's spread counts.
+	MetricBenchmark: {Rel: 0.05, Abs: 0},
 }
 
 // RangeTest is the impact test. With reference values b (the N untouched,
@@ -99,6 +104,11 @@ func (e *engine) impact() {
 				e.flag(u.key, a, MetricMaxFDs, b, bb, bo, []string{b})
 			}
 			e.flag(u.key, a, MetricWall, "", refWall, walls(outs), users)
+			if e.cfg.Metric != nil {
+				obs := metrics(outs)
+				e.recordMetric(u.key, a, obs)
+				e.flag(u.key, a, MetricBenchmark, "", metrics(e.ref.outs), obs, users)
+			}
 		}
 	}
 	e.combinationImpact()
@@ -116,7 +126,7 @@ func (e *engine) combinationImpact() {
 		if dir == "" {
 			return
 		}
-		e.comb = append(e.comb, verdict.CombinationImpact{Metric: metric, Binary: bin, Direction: dir})
+		e.comb = append(e.comb, verdict.CombinationImpact{Metric: metric, Binary: bin, Direction: dir, Effect: e.effect(metric, dir)})
 		e.combFigs = append(e.combFigs, verdict.ImpactFig{Action: "combination", Metric: metric, Binary: bin, Baseline: base, Observed: obs})
 	}
 	for _, b := range e.obs.bins {
@@ -124,6 +134,9 @@ func (e *engine) combinationImpact() {
 		test(MetricMaxFDs, b.path, binMetric(e.ref.outs, b.path, fds), binMetric(e.confirmed, b.path, fds))
 	}
 	test(MetricWall, "", walls(e.ref.outs), walls(e.confirmed))
+	if e.cfg.Metric != nil {
+		test(MetricBenchmark, "", metrics(e.ref.outs), metrics(e.confirmed))
+	}
 }
 
 // flag records an impact on the unit's entry of each binary in on.
@@ -136,7 +149,7 @@ func (e *engine) flag(key string, a Action, metric, bin string, base, obs []floa
 		if e.impacts[b] == nil {
 			e.impacts[b] = map[string][]verdict.Impact{}
 		}
-		e.impacts[b][key] = append(e.impacts[b][key], verdict.Impact{Action: string(a), Metric: metric, Direction: dir})
+		e.impacts[b][key] = append(e.impacts[b][key], verdict.Impact{Action: string(a), Metric: metric, Direction: dir, Effect: e.effect(metric, dir)})
 	}
 	e.figs[key] = append(e.figs[key], verdict.ImpactFig{Action: string(a), Metric: metric, Binary: bin, Baseline: base, Observed: obs})
 }

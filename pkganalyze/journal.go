@@ -68,9 +68,16 @@ func Fingerprint(cfg Config) string {
 		Timeout     time.Duration
 		Granularity string
 		Strategy    string
+		// Metric is the regex: the runs' Outcome.Metric depends on it.
+		// Absent without one, so that earlier fingerprints still hold.
+		Metric string `json:",omitempty"`
+	}
+	metric := ""
+	if cfg.Metric != nil {
+		metric = cfg.Metric.Regex
 	}
 	b, _ := json.Marshal(fp{engineVersion, cfg.Command, cfg.Dir, cfg.Binaries, cfg.Replicas, cfg.Timeout, string(cfg.granularity()),
-		string(cfg.strategy())})
+		string(cfg.strategy()), metric})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -157,6 +157,9 @@ type Outcome struct {
 	Effective time.Duration `json:"effective,omitempty"`
 	// Output is the tail of the workload's combined stdout and stderr.
 	Output string `json:"output,omitempty"`
+	// Metric is the benchmark metric read from the whole output, with
+	// Config.Metric; nil when the output did not match.
+	Metric *float64 `json:"metric,omitempty"`
 	// Binaries are the whitelisted executables that ran, sorted by Path.
 	Binaries []BinaryUse `json:"binaries,omitempty"`
 	// RuleHits counts, per intervention feature, how often its rule fired.

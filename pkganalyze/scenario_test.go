@@ -34,8 +34,14 @@ type scenario struct {
 	Insensitive     bool    `yaml:"insensitive"`
 	SensitivityHits *uint64 `yaml:"sensitivity_hits"`
 	// Wall is the untouched wall time in seconds (default 1).
-	Wall  float64        `yaml:"wall"`
-	Rules []scenarioRule `yaml:"rules"`
+	Wall float64 `yaml:"wall"`
+	// Metric is the untouched benchmark figure (0: the workload has none);
+	// MetricBetter says which way is better; MetricMissing lists the run
+	// kinds whose output does not have it.
+	Metric        float64        `yaml:"metric"`
+	MetricBetter  string         `yaml:"metric_better"`
+	MetricMissing []Kind         `yaml:"metric_missing"`
+	Rules         []scenarioRule `yaml:"rules"`
 	// RunnerError makes the n-th run (1-based) fail with a loupe error.
 	RunnerError int `yaml:"runner_error"`
 	// AdaptiveDiffers explains why the adaptive strategy's verdict may
@@ -69,10 +75,11 @@ type scenarioRule struct {
 	// HitReplicas lists the replicas where the rule fires.
 	Hits        *uint64 `yaml:"hits"`
 	HitReplicas []int   `yaml:"hit_replicas"`
-	// Resource and time effects.
-	RSS  int64   `yaml:"rss"`
-	FDs  int     `yaml:"fds"`
-	Wall float64 `yaml:"wall"`
+	// Resource, time and benchmark effects.
+	RSS    int64   `yaml:"rss"`
+	FDs    int     `yaml:"fds"`
+	Wall   float64 `yaml:"wall"`
+	Metric float64 `yaml:"metric"`
 }
 
 func loadScenario(path string) (*scenario, error) {
@@ -134,6 +141,7 @@ func (r *scenarioRunner) Run(ctx context.Context, spec RunSpec) (Outcome, error)
 	wall := s.Wall + 0.01*float64(spec.Replica)
 	var drss int64
 	var dfds int
+	metric := s.Metric * (1 + 0.01*float64(spec.Replica))
 	switch spec.Kind {
 	case KindBaseline:
 		o.Pass = !contains(s.BaselineFail, spec.Replica)
@@ -185,6 +193,7 @@ func (r *scenarioRunner) Run(ctx context.Context, spec RunSpec) (Outcome, error)
 			drss += rule.RSS
 			dfds += rule.FDs
 			wall += rule.Wall
+			metric += rule.Metric
 		}
 	}
 	if !o.Pass {
@@ -195,6 +204,14 @@ func (r *scenarioRunner) Run(ctx context.Context, spec RunSpec) (Outcome, error)
 		o.Exit, o.ExitCode = "killed by signal: killed", 137
 	}
 	o.Wall = time.Duration(wall * float64(time.Second))
+	missing := false
+	for _, k := range s.MetricMissing {
+		missing = missing || k == spec.Kind
+	}
+	if s.Metric != 0 && !missing && spec.Kind != KindSensitivity {
+		o.Metric = &metric
+		o.Output += fmt.Sprintf("throughput: %g\n", metric)
+	}
 	for _, path := range sortedKeys(s.Binaries) {
 		b := s.Binaries[path]
 		if spec.Kind == KindSensitivity {

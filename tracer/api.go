@@ -43,6 +43,12 @@ const (
 	// syscall after exec, which is how analysis checks that a workload can
 	// notice its binaries failing at all.
 	Kill
+	// Allow: the call runs normally. It exempts a syscall, sub-feature or
+	// pseudo-file from a broader rule ("*", "<syscall>:*", "/*" or a
+	// pseudo-file directory), which is how loupe simulate says "this OS
+	// implements it". Allowed syscalls are let through by the seccomp
+	// filter without a stop.
+	Allow
 )
 
 func (a Action) String() string {
@@ -55,6 +61,8 @@ func (a Action) String() string {
 		return "errno"
 	case Kill:
 		return "kill"
+	case Allow:
+		return "allow"
 	}
 	return fmt.Sprintf("action(%d)", int(a))
 }
@@ -67,7 +75,18 @@ func (a Action) String() string {
 //   - a sub-feature, "<syscall>:<value>", e.g. "ioctl:TCGETS", "fcntl:F_SETFD",
 //     "mmap:anon+private" (see package subfeature);
 //   - a pseudo-file, an absolute normalised path such as "/proc/self/status";
-//   - "*": every syscall (only meaningful with Kill).
+//     a rule on a directory covers everything under it;
+//   - "*": with Kill, every syscall; with Stub, Fake or Errno, every syscall
+//     that no other rule names (an OS lacking everything it does not list);
+//   - "<syscall>:*": every sub-feature of that syscall that no other rule
+//     names (ioctl:* with ioctl:TCGETS=allow: only TCGETS runs);
+//   - "/*": every pseudo-file that no other pseudo-file rule covers.
+//
+// The wildcards "*", "<syscall>:*" and "/*" count their hits in
+// Result.RuleHits under the key of each call they answered (the syscall
+// name, the sub-feature, the pseudo-file), not under the wildcard, so a
+// report can say what was missing; a fake through "/*" makes each such file
+// exist and be empty.
 type Rule struct {
 	Feature string
 	Action  Action
@@ -265,6 +284,8 @@ type Binary struct {
 	Processes   []Process      // in start order
 	PeakRSSKB   uint64         // max over Processes
 	MaxFDs      int            // max over Processes
+	// RuleHits are the Result.RuleHits of this executable's processes.
+	RuleHits map[string]uint64
 }
 
 // Leftover is a process that outlived the root command.
@@ -284,7 +305,8 @@ type Result struct {
 	Wall      time.Duration
 	Leftovers []Leftover
 	// RuleHits counts, per Rule.Feature, how often a rule fired. A rule that
-	// never fired did not change the run.
+	// never fired did not change the run. Wildcard rules count under the key
+	// of each call they answered (see Rule); Allow rules are not counted.
 	RuleHits map[string]uint64
 	// Mechanism is "seccomp" or "ptrace": how in-scope syscalls were stopped.
 	Mechanism string

@@ -174,6 +174,7 @@ type binRec struct {
 	other    map[string]uint64 // foreign-ABI calls and numbers beyond the table
 	features map[string]uint64
 	pseudo   map[string]uint64
+	hits     map[string]uint64 // rule hits
 }
 
 type engine struct {
@@ -292,9 +293,9 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 			e.chdirNrs[i] = nr
 		}
 	}
-	e.needPaths = e.pf != nil && (opts.Record&RecordPseudoFiles != 0 || len(rules.feat.pseudo) > 0)
-	for _, r := range rules.feat.pseudo {
-		if r.Action == Fake && e.stand == nil {
+	e.needPaths = e.pf != nil && (opts.Record&RecordPseudoFiles != 0 || rules.feat.hasPseudo())
+	for _, r := range append(rules.feat.pseudo, rules.feat.pseudoAll) {
+		if r != nil && r.Action == Fake && e.stand == nil {
 			if e.stand, err = newStandIns(); err != nil {
 				return nil, err
 			}
@@ -319,7 +320,7 @@ func (e *engine) filterNumbers() []int {
 	for nr := range e.rules.feat.sub {
 		set[nr] = true
 	}
-	if len(e.rules.feat.pseudo) > 0 && e.pf != nil {
+	if e.rules.feat.hasPseudo() && e.pf != nil {
 		for _, n := range e.pf.PathSyscalls() {
 			if nr, ok := e.table.Number(n); ok {
 				set[nr] = true
@@ -986,7 +987,7 @@ func (e *engine) binFor(pid int, id Identity) *binRec {
 		id.BuildID, id.SHA256 = s.BuildID, s.SHA256
 	}
 	b := &binRec{b: &Binary{Identity: id}, counts: make([]uint64, e.table.Max()), other: map[string]uint64{},
-		features: map[string]uint64{}, pseudo: map[string]uint64{}}
+		features: map[string]uint64{}, pseudo: map[string]uint64{}, hits: map[string]uint64{}}
 	if e.opts.Record&RecordErrors != 0 {
 		b.errs = make([]uint64, e.table.Max())
 	}
@@ -1286,6 +1287,9 @@ func (e *engine) onEntry(t *task, info *syscallInfo, seccompStop bool) {
 	}
 	if r := d.rule; r != nil {
 		e.res.RuleHits[r.Feature]++
+		if p.bin != nil {
+			p.bin.hits[r.Feature]++
+		}
 		if r.Action == Kill {
 			unix.Kill(p.tgid, unix.SIGKILL)
 			e.resume(t, 0)
@@ -1353,6 +1357,9 @@ func (e *engine) finish() {
 		})
 		out.Features = sortedCounts(b.features)
 		out.PseudoFiles = sortedCounts(b.pseudo)
+		if len(b.hits) > 0 {
+			out.RuleHits = b.hits
+		}
 		for _, p := range b.procs {
 			out.Processes = append(out.Processes, *p)
 		}

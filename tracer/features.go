@@ -12,6 +12,7 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
 	"salsa.debian.org/loupe-team/loupe/tracer/subfeature"
+	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
 // Sub-features and pseudo-files: decoding at syscall-entry stops, fd
@@ -102,11 +103,26 @@ func (s *standIns) forKey(key, raw string, tgid, tid int) string {
 // featureRules are the sub-feature and pseudo-file rules of a run.
 type featureRules struct {
 	sub    map[int]map[string]*Rule // by syscall number, by canonical key
+	subAll map[int]*Rule            // "<syscall>:*", by syscall number
 	pseudo []*Rule
+	// pseudoAll is the "/*" rule; each file it answers gets a rule of its
+	// own in pseudoKeys, so that hits (and a fake's stand-in) are per file.
+	pseudoAll  *Rule
+	pseudoKeys map[string]*Rule
 }
 
 // compileFeatureRule validates a sub-feature or pseudo-file rule.
-func compileFeatureRule(fr *featureRules, dec *subfeature.Decoder, r *Rule) error {
+func compileFeatureRule(fr *featureRules, t *sysent.Table, dec *subfeature.Decoder, r *Rule) error {
+	if r.Feature == "/*" {
+		if r.Action == Kill || r.Action == Allow {
+			return fmt.Errorf("rule %s: \"/*\" (every pseudo-file) takes stub, fake or errno", r)
+		}
+		if fr.pseudoAll != nil {
+			return fmt.Errorf("rule %s: \"/*\" given twice", r)
+		}
+		fr.pseudoAll, fr.pseudoKeys = r, map[string]*Rule{}
+		return nil
+	}
 	if strings.HasPrefix(r.Feature, "/") {
 		if err := pseudofile.CheckKey(r.Feature); err != nil {
 			return fmt.Errorf("rule %s: %w", r, err)
@@ -125,6 +141,28 @@ func compileFeatureRule(fr *featureRules, dec *subfeature.Decoder, r *Rule) erro
 	if dec == nil {
 		return fmt.Errorf("rule %s: no sub-feature table for %s", r, runtime.GOARCH)
 	}
+	if sys, ok := strings.CutSuffix(r.Feature, ":*"); ok {
+		nr, err := t.Lookup(sys)
+		if err != nil {
+			return fmt.Errorf("rule %s: %w", r, err)
+		}
+		switch {
+		case !dec.Has(nr):
+			return fmt.Errorf("rule %s: %s has no sub-features (doc/subfeatures.md lists those that do)", r, sys)
+		case r.Action == Kill || r.Action == Allow:
+			return fmt.Errorf("rule %s: \"%s:*\" takes stub, fake or errno", r, sys)
+		case fr.subAll[nr] != nil:
+			return fmt.Errorf("rule %s: \"%s:*\" given twice", r, sys)
+		}
+		if fr.subAll == nil {
+			fr.subAll = map[int]*Rule{}
+		}
+		fr.subAll[nr] = r
+		if fr.sub[nr] == nil {
+			fr.sub[nr] = map[string]*Rule{} // the syscall's calls are decoded
+		}
+		return nil
+	}
 	nr, canon, err := dec.ParseKey(r.Feature)
 	if err != nil {
 		return fmt.Errorf("rule %s: %w", r, err)
@@ -141,7 +179,26 @@ func compileFeatureRule(fr *featureRules, dec *subfeature.Decoder, r *Rule) erro
 	return nil
 }
 
-// pseudoRule returns the most specific pseudo-file rule covering key.
+// subRule returns the rule for sub-feature key of syscall nr: its own, or
+// one made (once) from the syscall's "<syscall>:*". Allow is no rule.
+func (fr *featureRules) subRule(nr int, key string) *Rule {
+	r := fr.sub[nr][key]
+	if r == nil {
+		all := fr.subAll[nr]
+		if all == nil {
+			return nil
+		}
+		r = &Rule{Feature: key, Action: all.Action, Errno: all.Errno}
+		fr.sub[nr][key] = r
+	}
+	if r.Action == Allow {
+		return nil
+	}
+	return r
+}
+
+// pseudoRule returns the most specific pseudo-file rule covering key, or
+// one made (once) for key from "/*" when none does. Allow is no rule.
 func (fr *featureRules) pseudoRule(key string) *Rule {
 	var best *Rule
 	for _, r := range fr.pseudo {
@@ -149,8 +206,20 @@ func (fr *featureRules) pseudoRule(key string) *Rule {
 			best = r
 		}
 	}
+	if best == nil && fr.pseudoAll != nil {
+		if best = fr.pseudoKeys[key]; best == nil {
+			best = &Rule{Feature: key, Action: fr.pseudoAll.Action, Errno: fr.pseudoAll.Errno}
+			fr.pseudoKeys[key] = best
+		}
+	}
+	if best != nil && best.Action == Allow {
+		return nil
+	}
 	return best
 }
+
+// hasPseudo reports whether any pseudo-file rule is given.
+func (fr *featureRules) hasPseudo() bool { return len(fr.pseudo) > 0 || fr.pseudoAll != nil }
 
 // decision is what onEntry does to a syscall after looking at features.
 type decision struct {
@@ -171,7 +240,7 @@ func (e *engine) features(t *task, info *syscallInfo) decision {
 			if e.opts.Record&RecordFeatures != 0 && p.bin != nil {
 				p.bin.features[key]++
 			}
-			if r := e.frules.sub[nr][key]; r != nil {
+			if r := e.frules.subRule(nr, key); r != nil {
 				d = decision{rule: r, retval: r.retval(), skip: true}
 			}
 		}

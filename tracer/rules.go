@@ -13,7 +13,10 @@ import (
 
 // ruleSet is Options.Rules compiled for lookup at every stop.
 type ruleSet struct {
-	byNr    []*Rule // whole-syscall rules, by number
+	// byNr are the whole-syscall rules, by number. A "*" rule (not Kill)
+	// is expanded here into one rule per syscall no other rule names,
+	// named after the syscall, so that its hits say which were missing.
+	byNr    []*Rule
 	killAll bool
 	execNrs [2]int
 	feat    featureRules // sub-feature and pseudo-file rules
@@ -35,10 +38,12 @@ func compileRules(t *sysent.Table, dec *subfeature.Decoder, rules []Rule) (*rule
 	if nr, ok := t.Number("execveat"); ok {
 		rs.execNrs[1] = nr
 	}
+	var all *Rule             // "*" with Stub, Fake or Errno
+	allowed := map[int]bool{} // whole syscalls exempted from "*"
 	for i := range rules {
 		r := &rules[i]
 		switch r.Action {
-		case Stub, Fake, Kill:
+		case Stub, Fake, Kill, Allow:
 		case Errno:
 			if r.Errno <= 0 || r.Errno >= 4096 {
 				return nil, fmt.Errorf("rule %s: errno must be between 1 and 4095", r)
@@ -51,19 +56,36 @@ func compileRules(t *sysent.Table, dec *subfeature.Decoder, rules []Rule) (*rule
 		}
 		switch {
 		case r.Feature == "*":
-			if r.Action != Kill {
-				return nil, fmt.Errorf("rule %s: \"*\" (every syscall) only makes sense with kill", r)
+			if r.Action == Allow {
+				return nil, fmt.Errorf("rule %s: allowing every syscall is the default; give no rule", r)
 			}
-			rs.killAll = true
+			if rs.killAll || all != nil {
+				return nil, fmt.Errorf("rule %s: \"*\" given twice", r)
+			}
+			if r.Action == Kill {
+				rs.killAll = true
+			} else {
+				all = r
+			}
 		case strings.HasPrefix(r.Feature, "/"), strings.Contains(r.Feature, ":"):
 			// A path can contain ':', so '/' is checked first.
-			if err := compileFeatureRule(&rs.feat, dec, r); err != nil {
+			if err := compileFeatureRule(&rs.feat, t, dec, r); err != nil {
 				return nil, err
 			}
 		default:
 			nr, err := t.Lookup(r.Feature)
 			if err != nil {
 				return nil, fmt.Errorf("rule %s: %w", r, err)
+			}
+			if allowed[nr] {
+				return nil, fmt.Errorf("rules %s=allow and %s target the same syscall", r.Feature, r)
+			}
+			if r.Action == Allow {
+				if prev := rs.match(nr); prev != nil {
+					return nil, fmt.Errorf("rules %s and %s target the same syscall", prev, r)
+				}
+				allowed[nr] = true
+				continue
 			}
 			if nr >= len(rs.byNr) {
 				grown := make([]*Rule, nr+1)
@@ -74,6 +96,16 @@ func compileRules(t *sysent.Table, dec *subfeature.Decoder, rules []Rule) (*rule
 				return nil, fmt.Errorf("rules %s and %s target the same syscall", prev, r)
 			}
 			rs.byNr[nr] = r
+		}
+	}
+	if all != nil {
+		// Every number up to the table's end: names the headers lack
+		// are syscall_<n>. Numbers beyond it fail with ENOSYS in the
+		// kernel anyway.
+		for nr := range rs.byNr {
+			if rs.byNr[nr] == nil && !allowed[nr] {
+				rs.byNr[nr] = &Rule{Feature: t.Name(nr), Action: all.Action, Errno: all.Errno}
+			}
 		}
 	}
 	return rs, nil

@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"encoding/binary"
+	"sort"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,15 +29,29 @@ func bpfJump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
 // be intervened in), and for the calls that could create a child the
 // tracer is not told of: clone with CLONE_UNTRACED, and clone3, whose
 // flags are in memory (see clearUntraced). ALLOW otherwise.
+//
+// The numbers are tested as ranges of consecutive numbers, in ascending
+// order, and the first range above the number ends the test. An experiment
+// traps a handful of numbers (a few instructions), and a simulation that
+// traps everything an OS lacks (hundreds of numbers, but few ranges: the
+// gaps are what the OS implements) stays short too, so the syscalls that
+// run untouched pay a few comparisons and no stop. Each range is
+//
+//	jge lo ? next : ALLOW ; jgt hi ? next range : TRACE
+//
+// with the returns inline, so every jump is 0 or 1 and the program can
+// hold any number of ranges below the kernel's 4096-instruction limit.
 func buildFilter(all bool, nrs []int, cloneNr, clone3Nr int) []unix.SockFilter {
 	const (
 		ld   = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
 		jeq  = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
 		jge  = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+		jgt  = unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K
 		jset = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
 		ret  = unix.BPF_RET | unix.BPF_K
 	)
 	trace := bpfStmt(ret, unix.SECCOMP_RET_TRACE)
+	allow := bpfStmt(ret, unix.SECCOMP_RET_ALLOW)
 	if all {
 		return []unix.SockFilter{trace}
 	}
@@ -60,10 +75,31 @@ func buildFilter(all bool, nrs []int, cloneNr, clone3Nr int) []unix.SockFilter {
 			bpfStmt(ld, seccompDataNr), // clone may be listed below too
 		)
 	}
-	for _, nr := range nrs {
-		prog = append(prog, bpfJump(jeq, uint32(nr), 0, 1), trace)
+	for _, r := range numberRanges(nrs) {
+		prog = append(prog,
+			bpfJump(jge, uint32(r[0]), 1, 0), allow,
+			bpfJump(jgt, uint32(r[1]), 1, 0), trace)
 	}
-	return append(prog, bpfStmt(ret, unix.SECCOMP_RET_ALLOW))
+	return append(prog, allow)
+}
+
+// numberRanges turns numbers into sorted, disjoint ranges of consecutive
+// numbers [lo, hi].
+func numberRanges(nrs []int) [][2]int {
+	s := append([]int(nil), nrs...)
+	sort.Ints(s)
+	var out [][2]int
+	for _, n := range s {
+		if n < 0 {
+			continue
+		}
+		if k := len(out); k > 0 && n <= out[k-1][1]+1 {
+			out[k-1][1] = max(out[k-1][1], n)
+			continue
+		}
+		out = append(out, [2]int{n, n})
+	}
+	return out
 }
 
 // encodeFilter lays out the instructions as the kernel reads them from the

@@ -27,7 +27,7 @@ func TestLoupeSourcePackageBuildsOffline(t *testing.T) {
 		t.Fatalf("offline package build failed: %v\n%s", err, tailOf(log, 4000))
 	}
 	debs := map[string]string{}
-	for _, p := range []string{"loupe", "dh-loupe"} {
+	for _, p := range []string{"loupe-syscalls", "dh-loupe"} {
 		m, _ := filepath.Glob(filepath.Join(out, p+"_*_amd64.deb"))
 		if len(m) != 1 {
 			t.Fatalf("%s: %d .debs built, want 1 (%v)", p, len(m), m)
@@ -41,21 +41,22 @@ func TestLoupeSourcePackageBuildsOffline(t *testing.T) {
 		}
 		return strings.TrimSpace(string(b))
 	}
-	version := field(debs["loupe"], "Version")
+	version := field(debs["loupe-syscalls"], "Version")
 	for _, c := range []struct{ deb, field, want string }{
-		{"dh-loupe", "Depends", "loupe (= " + version + ")"},
+		{"dh-loupe", "Depends", "loupe-syscalls (= " + version + ")"},
 		{"dh-loupe", "Provides", "dh-sequence-loupe"},
 		{"dh-loupe", "Multi-Arch", "foreign"},
-		{"loupe", "Multi-Arch", "foreign"},
-		{"loupe", "Suggests", "sbuild"},
-		{"loupe", "Suggests", "mmdebstrap"},
+		{"loupe-syscalls", "Multi-Arch", "foreign"},
+		{"loupe-syscalls", "Conflicts", "loupe"},
+		{"loupe-syscalls", "Suggests", "sbuild"},
+		{"loupe-syscalls", "Suggests", "mmdebstrap"},
 	} {
 		if got := field(debs[c.deb], c.field); !strings.Contains(got, c.want) {
 			t.Errorf("%s %s: %q, want it to contain %q", c.deb, c.field, got, c.want)
 		}
 	}
-	if strings.Contains(field(debs["loupe"], "Depends"), "debhelper") {
-		t.Errorf("loupe depends on debhelper: an OS developer must be able to plan without it")
+	if strings.Contains(field(debs["loupe-syscalls"], "Depends"), "debhelper") {
+		t.Errorf("loupe-syscalls depends on debhelper: an OS developer must be able to plan without it")
 	}
 
 	// dh_loupe_verdict is a link shipped by debian/links, not made by hand.

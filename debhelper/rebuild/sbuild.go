@@ -55,13 +55,11 @@ func ConfigText() string {
 		"# namespace, in parallel); an unprivileged build user falls back to\n" +
 		"# serial runs in the real tree. Remove this line to build as the user.\n" +
 		"$build_user = 'root';\n" +
-		"# Trixie and later have an unrelated package named loupe (GNOME's image\n" +
-		"# viewer) with a higher version than the injected one, which dh-loupe\n" +
-		"# depends on: prefer the packages of sbuild's local archive\n" +
-		"# (--extra-package), or apt gives up resolving the build dependencies.\n" +
+		"# Prefer the injected dh-loupe and loupe-syscalls (sbuild's local archive,\n" +
+		"# --extra-package) to any other version the mirror may carry.\n" +
 		"# (sbuild runs a command given as a string with sh -c, in the chroot.)\n" +
 		"$external_commands = { 'chroot-setup-commands' => [\n" +
-		"  'printf \"Package: loupe dh-loupe\\\\nPin: origin \\\\\"\\\\\"\\\\nPin-Priority: 1001\\\\n\" > /etc/apt/preferences.d/loupe-rebuild' ] };\n" +
+		"  'printf \"Package: loupe-syscalls dh-loupe\\\\nPin: origin \\\\\"\\\\\"\\\\nPin-Priority: 1001\\\\n\" > /etc/apt/preferences.d/loupe-rebuild' ] };\n" +
 		"1;\n"
 }
 
@@ -128,14 +126,15 @@ func (s *Sbuild) Check() error {
 		return fmt.Errorf("dh-loupe .deb: %w (build it with: make deb)", err)
 	}
 	if len(s.extraDebs()) == 1 && debDependsOnLoupe(s.DhLoupeDeb) {
-		return fmt.Errorf("dh-loupe .deb %s depends on loupe, but %s is not beside it (make deb builds both into dist/)",
+		return fmt.Errorf("dh-loupe .deb %s depends on loupe-syscalls, but %s is not beside it (make deb builds both into dist/)",
 			s.DhLoupeDeb, loupeDebBeside(s.DhLoupeDeb))
 	}
 	return nil
 }
 
-// extraDebs are the packages to inject: dh-loupe, and the loupe package it
-// depends on when that lies beside it (make deb builds both into dist/).
+// extraDebs are the packages to inject: dh-loupe, and the loupe-syscalls
+// package it depends on when that lies beside it (make deb builds both into
+// dist/).
 func (s *Sbuild) extraDebs() []string {
 	debs := []string{s.DhLoupeDeb}
 	if l := loupeDebBeside(s.DhLoupeDeb); l != "" {
@@ -146,7 +145,7 @@ func (s *Sbuild) extraDebs() []string {
 	return debs
 }
 
-// loupeDebBeside names loupe_<version>_<arch>.deb next to
+// loupeDebBeside names loupe-syscalls_<version>_<arch>.deb next to
 // dh-loupe_<version>_<arch>.deb, or "" for a file not named so.
 func loupeDebBeside(dhLoupe string) string {
 	dir, base := filepath.Split(dhLoupe)
@@ -154,18 +153,18 @@ func loupeDebBeside(dhLoupe string) string {
 	if !ok {
 		return ""
 	}
-	return filepath.Join(dir, "loupe_"+rest)
+	return filepath.Join(dir, "loupe-syscalls_"+rest)
 }
 
-// debDependsOnLoupe reports whether a .deb's Depends name the loupe package
-// (dh-loupe from 0.2 on).
+// debDependsOnLoupe reports whether a .deb's Depends name the
+// loupe-syscalls package (dh-loupe from 0.2 on).
 func debDependsOnLoupe(deb string) bool {
 	out, err := exec.Command("dpkg-deb", "--field", deb, "Depends").Output()
 	if err != nil {
 		return false
 	}
 	for _, d := range strings.Split(string(out), ",") {
-		if f := strings.Fields(d); len(f) > 0 && f[0] == "loupe" {
+		if f := strings.Fields(d); len(f) > 0 && f[0] == "loupe-syscalls" {
 			return true
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"pault.ag/go/debian/control"
 	"pault.ag/go/debian/version"
 
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/simulate"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
@@ -41,15 +42,16 @@ type verdictRef struct {
 }
 
 // Collect builds a dataset from paths: verdict files, .changes files, dataset
-// files, and directories searched recursively for *.changes, *.loupe.yaml and
-// *.dataset.json (sbuild build dirs, trees of verdicts, shard outputs). A
+// files, loupe simulate reports, and directories searched recursively for
+// *.changes, *.loupe.yaml, *.dataset.json and *.simulation.yaml (sbuild
+// build dirs, trees of verdicts, shard outputs). A
 // verdict listed by a .changes records it as provenance. Malformed inputs
 // become Problems; the returned error is only for a failure to read the
 // inputs at all (a missing path) or cancellation.
 func Collect(ctx context.Context, paths []string, opt CollectOptions) (*Dataset, error) {
 	var (
-		changes, verdicts, shards []string
-		problems                  []Problem
+		changes, verdicts, shards, sims []string
+		problems                        []Problem
 	)
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -62,6 +64,8 @@ func Collect(ctx context.Context, paths []string, opt CollectOptions) (*Dataset,
 				changes = append(changes, p)
 			case strings.HasSuffix(p, ".json"):
 				shards = append(shards, p)
+			case strings.HasSuffix(p, simulate.Suffix) || isSimulation(p):
+				sims = append(sims, p)
 			default:
 				verdicts = append(verdicts, p)
 			}
@@ -88,6 +92,8 @@ func Collect(ctx context.Context, paths []string, opt CollectOptions) (*Dataset,
 				verdicts = append(verdicts, path)
 			case strings.HasSuffix(name, ShardSuffix):
 				shards = append(shards, path)
+			case strings.HasSuffix(name, simulate.Suffix):
+				sims = append(sims, path)
 			}
 			return nil
 		})
@@ -174,6 +180,7 @@ func Collect(ctx context.Context, paths []string, opt CollectOptions) (*Dataset,
 			entries = append(entries, *r.entry)
 		}
 	}
+	var simulations []Simulation
 	sort.Strings(shards)
 	for _, s := range shards {
 		d, err := ReadFile(s)
@@ -182,11 +189,34 @@ func Collect(ctx context.Context, paths []string, opt CollectOptions) (*Dataset,
 			continue
 		}
 		entries = append(entries, d.Entries...)
+		simulations = append(simulations, d.Simulations...)
 		problems = append(problems, d.Problems...)
 	}
-	ds := &Dataset{Schema: Schema, Entries: Resolve(entries), Problems: problems}
+	sort.Strings(sims)
+	for _, p := range sims {
+		s, prob := readSimulation(p)
+		if prob != nil {
+			problems = append(problems, *prob)
+			continue
+		}
+		simulations = append(simulations, *s)
+	}
+	ds := &Dataset{Schema: Schema, Entries: Resolve(entries), Simulations: mergeSimulations(simulations), Problems: problems}
 	ds.Normalize()
 	return ds, nil
+}
+
+// isSimulation tells a simulation report given under another name (loupe
+// simulate -o report.yaml) from a verdict, by its schema line.
+func isSimulation(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, 512)
+	n, _ := f.Read(b)
+	return strings.HasPrefix(string(b[:n]), "schema: "+simulate.Schema+"\n")
 }
 
 // ChangesVerdict is a verdict file a .changes lists.

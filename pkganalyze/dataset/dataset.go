@@ -36,9 +36,12 @@ const (
 type Dataset struct {
 	Schema string `json:"schema"`
 	// Loupe is the version of loupe that wrote the file.
-	Loupe    string    `json:"loupe,omitempty"`
-	Entries  []Entry   `json:"entries"`
-	Problems []Problem `json:"problems,omitempty"`
+	Loupe   string  `json:"loupe,omitempty"`
+	Entries []Entry `json:"entries"`
+	// Simulations are loupe simulate reports (doc/simulate.md): which
+	// applications were run on which OS, or plan step, and how that went.
+	Simulations []Simulation `json:"simulations,omitempty"`
+	Problems    []Problem    `json:"problems,omitempty"`
 }
 
 // Workload is what produced an entry's evidence.
@@ -66,6 +69,13 @@ type Entry struct {
 	Features    Features `json:"features,omitzero"`     // "ioctl:TCGETS"
 	PseudoFiles Features `json:"pseudo_files,omitzero"` // "/proc/self/status"
 
+	// Impacts are the changes a passing stub or fake made beyond the
+	// noise of the reference runs (the verdicts' impact entries, over the
+	// binaries counted), and Metric says how the benchmark figure they may
+	// name ("benchmark") was read.
+	Impacts []Impact        `json:"impacts,omitempty"`
+	Metric  *verdict.Metric `json:"metric,omitempty"`
+
 	Provenance []Provenance `json:"provenance"`
 	Superseded []Superseded `json:"superseded,omitempty"`
 	// Notes are remarks of the importer about odd input, kept for the record.
@@ -81,6 +91,25 @@ type Features struct {
 	Both     []string `json:"both,omitempty"`     // stubbing and faking both work
 	Traced   []string `json:"traced,omitempty"`   // used, never tested (trace mode)
 	Flaky    []string `json:"flaky,omitempty"`    // replicas disagreed (already conservative)
+}
+
+// Impact is one impact of a verdict: a stub or fake of Key moved Metric
+// (peak_rss_kb, max_fds, wall_seconds, benchmark) in Direction; Effect
+// (worse, better) is given for the benchmark metric.
+type Impact struct {
+	Key       string `json:"key"`
+	Action    string `json:"action"`
+	Metric    string `json:"metric"`
+	Direction string `json:"direction"`
+	Effect    string `json:"effect,omitempty"`
+}
+
+func (i Impact) String() string {
+	s := i.Key + "=" + i.Action + ": " + i.Metric + " " + i.Direction
+	if i.Effect != "" {
+		s += " (" + i.Effect + ")"
+	}
+	return s
 }
 
 // Provenance is one file an entry was built from.
@@ -241,17 +270,7 @@ func FeaturesFrom(m map[string]State, syscalls bool) Features {
 }
 
 // SyscallLess orders syscall names by amd64 number, unknown names last.
-func SyscallLess(a, b string) bool {
-	na, oka := sysent.AMD64.Number(a)
-	nb, okb := sysent.AMD64.Number(b)
-	switch {
-	case oka && okb && na != nb:
-		return na < nb
-	case oka != okb:
-		return oka
-	}
-	return a < b
-}
+func SyscallLess(a, b string) bool { return sysent.AMD64.Less(a, b) }
 
 // Normalize sorts the dataset so that output is deterministic.
 func (d *Dataset) Normalize() {
@@ -273,7 +292,9 @@ func (d *Dataset) Normalize() {
 			sortProv(e.Superseded[k].Provenance)
 		}
 		sort.Strings(e.Notes)
+		sort.Slice(e.Impacts, func(i, j int) bool { return e.Impacts[i].String() < e.Impacts[j].String() })
 	}
+	sortSimulations(d.Simulations)
 	sort.SliceStable(d.Problems, func(i, j int) bool {
 		a, b := d.Problems[i], d.Problems[j]
 		if a.File != b.File {
@@ -359,6 +380,11 @@ func Parse(name string, b []byte) (*Dataset, error) {
 		}
 		if err := e.checkNames(); err != nil {
 			return nil, fmt.Errorf("%s: field entries[%d].%w", name, i, err)
+		}
+	}
+	for i, s := range d.Simulations {
+		if s.App == "" || s.OS == "" {
+			return nil, fmt.Errorf("%s: field simulations[%d]: simulation without app or os", name, i)
 		}
 	}
 	return &d, nil

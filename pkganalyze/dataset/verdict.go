@@ -40,18 +40,32 @@ func FromVerdict(v *verdict.File, prov Provenance) Entry {
 		e.Notes = append(e.Notes, "no binary is marked shipped by this package: all exercised binaries were counted")
 	}
 	sys, feat, pf := map[string]State{}, map[string]State{}, map[string]State{}
+	seen := map[Impact]bool{}
+	impacts := func(key string, o verdict.Outcome) {
+		for _, im := range o.Impact {
+			x := Impact{Key: key, Action: im.Action, Metric: im.Metric, Direction: im.Direction, Effect: im.Effect}
+			if !seen[x] {
+				seen[x] = true
+				e.Impacts = append(e.Impacts, x)
+			}
+		}
+	}
 	for _, b := range bins {
 		prov.Binaries = append(prov.Binaries, b.Path)
 		for _, s := range b.Syscalls {
 			fold(sys, s.Name, outcomeState(s.Outcome))
+			impacts(s.Name, s.Outcome)
 		}
 		for _, f := range b.Features {
 			fold(feat, f.Key, outcomeState(f.Outcome))
+			impacts(f.Key, f.Outcome)
 		}
 		for _, f := range b.PseudoFiles {
 			fold(pf, f.Key, outcomeState(f.Outcome))
+			impacts(f.Key, f.Outcome)
 		}
 	}
+	e.Metric = v.Workload.Metric
 	e.Syscalls = FeaturesFrom(sys, true)
 	e.Features = FeaturesFrom(feat, false)
 	e.PseudoFiles = FeaturesFrom(pf, false)

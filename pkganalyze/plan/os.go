@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
+	"salsa.debian.org/loupe-team/loupe/tracer/subfeature"
 	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
 )
 
@@ -47,6 +49,16 @@ func (a Action) Meets(st dataset.State) bool {
 type OS struct {
 	Name  string
 	State map[string]Action
+	// Features and PseudoFiles are the sub-features ("ioctl:TCGETS",
+	// canonical) and pseudo-files ("/proc/self/status"; a directory covers
+	// what lies under it) the file names. Plans do not use them yet; loupe
+	// simulate does: an OS that names some of a syscall's sub-features (or
+	// any pseudo-file) lacks the ones it does not name.
+	Features    map[string]Action
+	PseudoFiles map[string]Action
+	// Origin says where each name's state comes from: "FILE:LINE", or
+	// "plan step N" for an OS after a plan step (AfterStep).
+	Origin map[string]string
 	// Unknown lists names that are not amd64 syscalls (kept in State: a
 	// dataset could still use them, e.g. syscall_<n>).
 	Unknown []string
@@ -70,7 +82,9 @@ func (o *OS) Count(a Action) int {
 // ReadOS reads an OS support file: either one implemented syscall name per
 // line (upstream's <OS>.syscalls), or CSV lines "name,status" with status
 // implemented, stubbed or faked (an optional "name,status" header is
-// skipped). Blank lines and lines starting with # are ignored.
+// skipped). Blank lines and lines starting with # are ignored. A name is a
+// syscall, a sub-feature ("ioctl:TCGETS", any form ParseKey accepts) or a
+// pseudo-file ("/proc/self/status"); the keys of doc/subfeatures.md.
 func ReadOS(path string) (*OS, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -87,7 +101,9 @@ func ReadOS(path string) (*OS, error) {
 
 // ParseOS parses an OS support file; name is used in errors.
 func ParseOS(name string, r io.Reader) (*OS, error) {
-	o := &OS{Name: name, State: map[string]Action{}}
+	o := &OS{Name: name, State: map[string]Action{}, Features: map[string]Action{}, PseudoFiles: map[string]Action{},
+		Origin: map[string]string{}}
+	dec := subfeature.For("amd64")
 	sc := bufio.NewScanner(r)
 	ln := 0
 	for sc.Scan() {
@@ -117,10 +133,37 @@ func ParseOS(name string, r io.Reader) (*OS, error) {
 		if strings.ContainsAny(sys, " \t") || sys == "" {
 			return nil, fmt.Errorf("%s:%d: field name: %q is not a syscall name", name, ln, sys)
 		}
+		// Sub-feature and pseudo-file keys are new to this format: a bad
+		// one is refused (no list in the wild has any to keep).
+		var m map[string]Action
+		switch {
+		case strings.HasPrefix(sys, "/"):
+			if err := pseudofile.CheckKey(sys); err != nil {
+				return nil, fmt.Errorf("%s:%d: field name: %w", name, ln, err)
+			}
+			m = o.PseudoFiles
+		case strings.Contains(sys, ":"):
+			_, canon, err := dec.ParseKey(sys)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: field name: %w", name, ln, err)
+			}
+			sys, m = canon, o.Features
+		}
+		if m != nil {
+			if old, ok := m[sys]; ok && old != a {
+				return nil, fmt.Errorf("%s:%d: %s listed twice, as %s and %s", name, ln, sys, old, a)
+			}
+			if _, ok := m[sys]; !ok {
+				o.Origin[sys] = fmt.Sprintf("%s:%d", name, ln)
+			}
+			m[sys] = a
+			continue
+		}
 		if old, ok := o.State[sys]; ok && old != a {
 			return nil, fmt.Errorf("%s:%d: %s listed twice, as %s and %s", name, ln, sys, old, a)
 		}
 		if _, seen := o.State[sys]; !seen {
+			o.Origin[sys] = fmt.Sprintf("%s:%d", name, ln)
 			if err := lookupErr(sys); err != nil {
 				o.Warnings = append(o.Warnings, fmt.Sprintf("%s:%d: field name: %v; kept, but no data can use it", name, ln, err))
 			}

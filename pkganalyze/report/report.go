@@ -177,6 +177,9 @@ func Write(w io.Writer, ds *dataset.Dataset, opt Options) error {
 		p("<h2>Support plan</h2>\n%s\n", planTable(loupePlan))
 	}
 
+	if len(ds.Simulations) > 0 {
+		p("<h2>Simulations</h2>\n<p>Workloads run with loupe simulate as an OS (or the OS after a plan step) would answer them: what the plan claims, checked end to end. Lacking: what the workload called that the OS lacks (absent, stubbed or faked).</p>\n%s\n", simulationTable(ds.Simulations))
+	}
 	p("<h2>Applications</h2>\n")
 	lackHead := ""
 	if opt.OS != nil {
@@ -241,6 +244,16 @@ func Write(w io.Writer, ds *dataset.Dataset, opt Options) error {
 			}
 			p(`<tr><th>%s</th><td><code>%s</code></td></tr>`, fs.label, strings.Join(parts, "<br>"))
 		}
+		if ims := impactsOf(ds, a.Name); len(ims) > 0 {
+			p(`<tr><th>impact</th><td>%s</td></tr>`, strings.Join(ims, "<br>"))
+		}
+		if sims := ds.SimulationsOf(a.Name); len(sims) > 0 {
+			var parts []string
+			for _, sm := range sims {
+				parts = append(parts, esc(simulationLabel(sm)))
+			}
+			p(`<tr><th>simulated</th><td>%s</td></tr>`, strings.Join(parts, "<br>"))
+		}
 		p("</table></details>\n")
 	}
 	if len(nodata) > 0 && traceOnly {
@@ -294,6 +307,83 @@ func anchor(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// impactsOf lists, escaped, the impacts of app's entries: what a passing
+// stub or fake changed beyond noise, the benchmark figure first and its
+// changes for the worse in bold.
+func impactsOf(ds *dataset.Dataset, app string) []string {
+	var bench, other []string
+	seen := map[string]bool{}
+	for _, e := range ds.Entries {
+		if e.Name != app {
+			continue
+		}
+		for _, im := range e.Impacts {
+			x := html.EscapeString(im.String())
+			if seen[x] {
+				continue
+			}
+			seen[x] = true
+			switch {
+			case im.Metric == "benchmark" && im.Effect == "worse":
+				bench = append(bench, "<b>"+x+"</b>")
+			case im.Metric == "benchmark":
+				bench = append(bench, x)
+			default:
+				other = append(other, x)
+			}
+		}
+	}
+	return append(bench, other...)
+}
+
+// simulationLabel is one simulation in a few words: "Kerla step 2: passed
+// (claimed)".
+func simulationLabel(s dataset.Simulation) string {
+	l := s.OS
+	if s.PlanStep != nil {
+		l += fmt.Sprintf(" after plan step %d", *s.PlanStep)
+	}
+	if s.Passed {
+		l += ": passed"
+	} else {
+		l += ": FAILED (" + s.Exit + ")"
+	}
+	if s.Claimed != nil {
+		switch {
+		case *s.Claimed && !s.Passed:
+			l += ", although the plan claims it: the plan is wrong for this workload"
+		case *s.Claimed:
+			l += ", as the plan claims"
+		default:
+			l += ", not claimed by the plan at that step"
+		}
+	}
+	return l
+}
+
+func simulationTable(sims []dataset.Simulation) string {
+	var b strings.Builder
+	esc := html.EscapeString
+	b.WriteString("<table><tr><th>application</th><th>OS</th><th>plan step</th><th>outcome</th><th>lacking, called</th><th>command</th></tr>\n")
+	for _, s := range sims {
+		step := ""
+		if s.PlanStep != nil {
+			step = fmt.Sprint(*s.PlanStep)
+		}
+		out := "passed"
+		if !s.Passed {
+			out = "<b>FAILED</b> (" + esc(s.Exit) + ")"
+		}
+		if s.Claimed != nil && *s.Claimed {
+			out += ", claimed"
+		}
+		fmt.Fprintf(&b, `<tr><td><a href="#app-%s">%s</a></td><td>%s</td><td class="n">%s</td><td>%s</td><td><code>%s</code></td><td><code>%s</code></td></tr>`+"\n",
+			esc(anchor(s.App)), esc(s.App), esc(s.OS), step, out, esc(strings.Join(s.Lacking, " ")), esc(s.Command))
+	}
+	b.WriteString("</table>")
+	return b.String()
 }
 
 func planTable(p *plan.Plan) string {

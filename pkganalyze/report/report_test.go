@@ -33,6 +33,41 @@ func small() *dataset.Dataset {
 	}, Problems: []dataset.Problem{{File: "x.loupe.yaml", Line: 3, Field: "status", Message: "bad"}}}
 }
 
+// TestSimulations: simulations folded into the dataset have a section of
+// their own and a line in their application's details; a failure the plan
+// claimed would pass says so.
+func TestSimulations(t *testing.T) {
+	ds := small()
+	step, yes := 2, true
+	ds.Simulations = []dataset.Simulation{
+		{App: "alpha", OS: "Kerla", PlanStep: &step, Claimed: &yes, Exit: "exit 1", Command: "make check", Lacking: []string{"socket=absent", "/dev/shm=absent"}},
+		{App: "beta<script>", OS: "my<os>", Passed: true, Exit: "exit 0", Command: "./t"},
+	}
+	s := string(render(t, ds, Options{Title: "t"}))
+	for _, want := range []string{"<h2>Simulations</h2>", "<code>socket=absent /dev/shm=absent</code>", "<b>FAILED</b> (exit 1), claimed",
+		"Kerla after plan step 2: FAILED (exit 1), although the plan claims it", "my&lt;os&gt;: passed"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(strings.ToLower(s), "<script") || strings.Contains(string(render(t, small(), Options{})), "<h2>Simulations") {
+		t.Error("a name was not escaped, or a dataset without simulations has the section")
+	}
+}
+
+// TestImpacts: an application's details list its impacts, the benchmark
+// metric's changes for the worse first and in bold.
+func TestImpacts(t *testing.T) {
+	ds := small()
+	ds.Entries[0].Impacts = []dataset.Impact{{Key: "close", Action: "stub", Metric: "max_fds", Direction: "up"},
+		{Key: "prlimit64", Action: "stub", Metric: "benchmark", Direction: "down", Effect: "worse"}}
+	s := string(render(t, ds, Options{Title: "t"}))
+	want := `<tr><th>impact</th><td><b>prlimit64=stub: benchmark down (worse)</b><br>close=stub: max_fds up</td></tr>`
+	if !strings.Contains(s, want) {
+		t.Errorf("report lacks %q", want)
+	}
+}
+
 func render(t *testing.T, ds *dataset.Dataset, opt Options) []byte {
 	t.Helper()
 	var b bytes.Buffer

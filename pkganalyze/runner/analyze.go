@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/progress"
@@ -44,6 +45,24 @@ type Analysis struct {
 	// Progress, if set, gets a snapshot after every run.
 	Progress   func(pkganalyze.Progress)
 	Identities *exeid.Cache
+	// Metric, if set, is the workload's benchmark metric (CheckMetric).
+	Metric *verdict.Metric
+}
+
+// CheckMetric compiles a --metric regex: it must have exactly one capture
+// group, and better must say which way the figure is better.
+func CheckMetric(m *verdict.Metric) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(m.Regex)
+	if err != nil {
+		return nil, fmt.Errorf("--metric %q: %w", m.Regex, err)
+	}
+	if n := re.NumSubexp(); n != 1 {
+		return nil, fmt.Errorf("--metric %q: has %d capture groups, want exactly one around the number, e.g. 'Requests/sec: *([0-9.]+)'", m.Regex, n)
+	}
+	if m.Better != verdict.BetterHigher && m.Better != verdict.BetterLower {
+		return nil, fmt.Errorf("--metric-better %q: want higher (requests/s, MB/s) or lower (seconds)", m.Better)
+	}
+	return re, nil
 }
 
 // Analyze hashes the binaries, opens the state directory, prepares the
@@ -90,12 +109,21 @@ func Analyze(ctx context.Context, a Analysis) (f *verdict.File, resumed int, err
 		Environment: a.Environment,
 		Log:         log,
 		Progress:    a.Progress,
+		Metric:      a.Metric,
+	}
+	var metric *regexp.Regexp
+	if a.Metric != nil {
+		re, err := CheckMetric(a.Metric)
+		if err != nil {
+			return nil, 0, err
+		}
+		metric = re
 	}
 	if cfg.Priors == nil {
 		cfg.Priors = priors.Builtin()
 	}
 	rcfg := Config{Command: a.Command, Dir: a.Dir, Env: a.Env, Binaries: a.Binaries,
-		Isolation: a.Isolation, Identities: a.Identities, Log: log}
+		Isolation: a.Isolation, Identities: a.Identities, Log: log, Metric: metric}
 	if a.StateDir != "" {
 		st, err := pkganalyze.OpenState(a.StateDir, cfg)
 		if err != nil {

@@ -1,13 +1,17 @@
 package runner
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,6 +78,9 @@ type Config struct {
 	RecoveryFile string
 	// OutputTail is how many bytes of output an Outcome keeps (default 8 KiB).
 	OutputTail int
+	// Metric, if set, reads Outcome.Metric from each run's whole output:
+	// its first capture group on the last line it matches (ReadMetric).
+	Metric *regexp.Regexp
 	// KeepRuns keeps the per-run directories (for debugging).
 	KeepRuns bool
 	// Identities caches executable hashes (nil: a new cache).
@@ -502,6 +509,11 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 	}
 	o := outcome(res, timedOut, wall)
 	o.Output = tail(out, r.cfg.OutputTail)
+	if r.cfg.Metric != nil {
+		if _, err := out.Seek(0, io.SeekStart); err == nil {
+			o.Metric = ReadMetric(out, r.cfg.Metric)
+		}
+	}
 	if res != nil && !res.Usage.Corrected {
 		r.note("the kernel does not account run delays (no /proc/PID/schedstat): timeouts were on wall time, so a loaded machine can make runs time out")
 	}
@@ -619,6 +631,35 @@ func outcome(res *tracer.Result, timedOut bool, wall time.Duration) pkganalyze.O
 		o.Binaries = append(o.Binaries, u)
 	}
 	return o
+}
+
+// ReadMetric returns the benchmark metric in a workload's output: the
+// first capture group of re on the last line re matches, parsed as a
+// number (thousands separators "," and "_" allowed); nil when no line
+// matches with a number. Lines are read one at a time, so the output may be
+// of any size; a line longer than 64 KiB is skipped.
+func ReadMetric(r io.Reader, re *regexp.Regexp) *float64 {
+	var found *float64
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadSlice('\n')
+		for errors.Is(err, bufio.ErrBufferFull) {
+			// A huge line: skip it.
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			line = nil
+		}
+		if m := re.FindSubmatch(line); len(m) == 2 {
+			v := strings.NewReplacer(",", "", "_", "").Replace(string(m[1]))
+			if f, perr := strconv.ParseFloat(v, 64); perr == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+				found = &f
+			}
+		}
+		if err != nil {
+			return found
+		}
+	}
 }
 
 // tail returns the last n bytes of f, from a line start when possible, as

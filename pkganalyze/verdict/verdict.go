@@ -138,7 +138,27 @@ type Workload struct {
 	// replicas). Verdicts written before strategies existed omit it; they
 	// were exhaustive.
 	Strategy string `yaml:"strategy,omitempty"`
+	// Metric is how the workload's benchmark metric is read from its
+	// output (loupe analyze --metric), when it has one.
+	Metric *Metric `yaml:"metric,omitempty"`
 }
+
+// Metric reads a benchmark metric (requests/s, MB/s, seconds) from a
+// workload's output: the first capture group of Regex on the last output
+// line it matches, a number. Better says which way is better.
+type Metric struct {
+	Regex  string `yaml:"regex"`
+	Better string `yaml:"better"` // higher | lower
+}
+
+// MetricName is the Impact.Metric of the benchmark metric.
+const MetricName = "benchmark"
+
+// Which way a benchmark metric is better (Metric.Better).
+const (
+	BetterHigher = "higher"
+	BetterLower  = "lower"
+)
 
 // Search strategies (Workload.Strategy).
 const (
@@ -272,8 +292,11 @@ type Feature struct {
 // feature is stubbed or faked. The measured figures are in RunMetadata.
 type Impact struct {
 	Action    string `yaml:"action"`    // stub | fake
-	Metric    string `yaml:"metric"`    // peak_rss_kb | max_fds | wall_seconds
+	Metric    string `yaml:"metric"`    // peak_rss_kb | max_fds | wall_seconds | benchmark
 	Direction string `yaml:"direction"` // up | down
+	// Effect is worse or better, for the benchmark metric (which way is
+	// better is Workload.Metric.Better's).
+	Effect string `yaml:"effect,omitempty"`
 }
 
 // CombinationImpact flags a resource or time change beyond baseline noise
@@ -283,6 +306,7 @@ type CombinationImpact struct {
 	Metric    string `yaml:"metric"`
 	Binary    string `yaml:"binary,omitempty"`
 	Direction string `yaml:"direction"`
+	Effect    string `yaml:"effect,omitempty"` // as in Impact
 }
 
 // Conflict records features that each passed alone but not together; the
@@ -327,7 +351,21 @@ type RunMetadata struct {
 	// CombinationImpacts are the figures behind CombinationImpact (action
 	// "combination").
 	CombinationImpacts []ImpactFig `yaml:"combination_impacts,omitempty"`
-	Notes              []string    `yaml:"notes,omitempty"`
+	// Metric is the benchmark metric of the runs, with Workload.Metric.
+	Metric *MetricRuns `yaml:"metric,omitempty"`
+	Notes  []string    `yaml:"notes,omitempty"`
+}
+
+// MetricRuns is the benchmark metric of every run that counts: the
+// baseline and reference replicas, every passing run that applied one unit
+// alone, and the passing confirmation runs. A run whose output did not
+// match is left out.
+type MetricRuns struct {
+	Baseline  []float64 `yaml:"baseline"`
+	Reference []float64 `yaml:"reference"`
+	// Experiments are by unit key, then action (stub, fake).
+	Experiments map[string]map[string][]float64 `yaml:"experiments,omitempty"`
+	Combination []float64                       `yaml:"combination,omitempty"`
 }
 
 // Resources are the figures of one binary over the baseline replicas
@@ -661,6 +699,9 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 			if im.Direction != "up" && im.Direction != "down" {
 				return bad(append(path, "impact", k, "direction"), fmt.Sprintf("unknown direction %q (want up or down)", im.Direction))
 			}
+			if im.Effect != "" && im.Effect != "worse" && im.Effect != "better" {
+				return bad(append(path, "impact", k, "effect"), fmt.Sprintf("unknown effect %q (want worse or better)", im.Effect))
+			}
 		}
 		return nil
 	}
@@ -668,6 +709,12 @@ func (f *File) validate(name string, doc *yaml.Node) error {
 		if im.Direction != "up" && im.Direction != "down" {
 			return bad([]any{"combination_impact", k, "direction"}, fmt.Sprintf("unknown direction %q (want up or down)", im.Direction))
 		}
+		if im.Effect != "" && im.Effect != "worse" && im.Effect != "better" {
+			return bad([]any{"combination_impact", k, "effect"}, fmt.Sprintf("unknown effect %q (want worse or better)", im.Effect))
+		}
+	}
+	if m := f.Workload.Metric; m != nil && m.Better != BetterHigher && m.Better != BetterLower {
+		return bad([]any{"workload", "metric", "better"}, fmt.Sprintf("%q, want higher or lower", m.Better))
 	}
 	table := SyscallTable(f.Architecture)
 	// uses checks one executable's syscalls, sub-features and pseudo-files.

@@ -102,6 +102,20 @@ func (t *Table) Suggest(name string) string {
 	return suggest.Closest(t.names, name)
 }
 
+// Less orders syscall names by number, names the table does not know
+// after them, by name: the order loupe prints syscalls in.
+func (t *Table) Less(a, b string) bool {
+	na, oka := t.Number(a)
+	nb, okb := t.Number(b)
+	switch {
+	case oka && okb && na != nb:
+		return na < nb
+	case oka != okb:
+		return oka
+	}
+	return a < b
+}
+
 // SortedNumbers returns the numbers of m's keys in ascending order; a helper
 // for callers that keep per-number maps and must print them deterministically.
 func SortedNumbers[V any](m map[int]V) []int {

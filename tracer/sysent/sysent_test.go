@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -87,5 +89,13 @@ func TestTableMatchesHeaders(t *testing.T) {
 	}
 	if n != len(AMD64.Names()) {
 		t.Errorf("header has %d syscalls, table %d: run go generate", n, len(AMD64.Names()))
+	}
+}
+
+func TestLess(t *testing.T) {
+	names := []string{"zzz_unknown", "write", "syscall_999", "read", "aaa_unknown", "ioctl:TCGETS"}
+	sort.Slice(names, func(i, j int) bool { return AMD64.Less(names[i], names[j]) })
+	if got := strings.Join(names, " "); got != "read write syscall_999 aaa_unknown ioctl:TCGETS zzz_unknown" {
+		t.Errorf("order %s", got)
 	}
 }

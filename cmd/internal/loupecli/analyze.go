@@ -71,6 +71,8 @@ func analyzeCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print neither the runs nor the progress on stderr"},
 			&cli.StringFlag{Name: "app", Usage: "name the verdict after the application `NAME`, so that loupe db, plan and report take it in as they take a package"},
 			&cli.StringFlag{Name: "workload", Value: "suite", Usage: "with --app, what COMMAND is: suite (a test suite) or bench (a benchmark); plan and report --workload select by it"},
+			&cli.StringFlag{Name: "metric", Usage: "read the benchmark's figure (requests/s, MB/s, seconds) from its output with `REGEX`, one capture group around the number (its last match); a stub or fake that moves it beyond the reference runs' noise is an impact"},
+			&cli.StringFlag{Name: "metric-better", Usage: "with --metric: `higher` or lower, which way the figure is better"},
 		},
 		Action: runAnalyze,
 	}
@@ -129,6 +131,21 @@ func runAnalyze(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
+
+	var metric *verdict.Metric
+	switch {
+	case c.IsSet("metric"):
+		metric = &verdict.Metric{Regex: c.String("metric"), Better: c.String("metric-better")}
+		if !c.IsSet("metric-better") {
+			return errors.New("analyze: --metric needs --metric-better higher (requests/s, MB/s) or lower (seconds)")
+		}
+		if _, err := runner.CheckMetric(metric); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+	case c.IsSet("metric-better"):
+		return errors.New("analyze: --metric-better without --metric")
+	}
+
 	out, err := outputPath(c, "output")
 	if err != nil {
 		return err
@@ -146,6 +163,7 @@ func runAnalyze(c *cli.Context) error {
 		Priors:      pr,
 		Isolation:   iso,
 		StateDir:    c.String("state"),
+		Metric:      metric,
 		Environment: pkganalyze.DetectEnvironment(version.Version),
 		Log:         c.App.ErrWriter,
 	}
@@ -318,6 +336,49 @@ func summarize(w io.Writer, f *verdict.File) {
 	for _, cf := range f.Conflicts {
 		fmt.Fprintf(w, "loupe: conflict: %v together fail; demoted %v\n", cf.Interventions, cf.Demoted)
 	}
+	summarizeMetric(w, f)
+}
+
+// summarizeMetric prints the benchmark metric's reference range and every
+// stub or fake that moved it.
+func summarizeMetric(w io.Writer, f *verdict.File) {
+	m := f.RunMetadata.Metric
+	if f.Workload.Metric == nil || m == nil || len(m.Reference) == 0 {
+		return
+	}
+	lo, hi := m.Reference[0], m.Reference[0]
+	for _, v := range m.Reference {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	var moved []string
+	seen := map[string]bool{}
+	for _, b := range f.Binaries {
+		for _, s := range b.Syscalls {
+			for _, im := range s.Impact {
+				if x := fmt.Sprintf("%s=%s %s (%s)", s.Name, im.Action, im.Direction, im.Effect); im.Metric == verdict.MetricName && !seen[x] {
+					seen[x] = true
+					moved = append(moved, x)
+				}
+			}
+		}
+		for _, ft := range append(append([]verdict.Feature{}, b.Features...), b.PseudoFiles...) {
+			for _, im := range ft.Impact {
+				if x := fmt.Sprintf("%s=%s %s (%s)", ft.Key, im.Action, im.Direction, im.Effect); im.Metric == verdict.MetricName && !seen[x] {
+					seen[x] = true
+					moved = append(moved, x)
+				}
+			}
+		}
+	}
+	for _, c := range f.CombinationImpact {
+		if c.Metric == verdict.MetricName {
+			moved = append(moved, fmt.Sprintf("the combination %s (%s)", c.Direction, c.Effect))
+		}
+	}
+	if len(moved) == 0 {
+		moved = []string{"no stub or fake moved it beyond the reference's noise"}
+	}
+	fmt.Fprintf(w, "loupe: metric: reference %g to %g (%s is better); %s\n", lo, hi, f.Workload.Metric.Better, strings.Join(moved, "; "))
 }
 
 // tally counts verdicts: required, stubbable, fakeable only; flaky,

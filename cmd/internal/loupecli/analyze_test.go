@@ -193,12 +193,22 @@ func TestAnalyzeResumeAfterKill(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state")
 	journal := filepath.Join(state, "journal.jsonl")
 	outDir := t.TempDir()
+	// A scratch base of its own: other analyses running on the machine at
+	// the same time (other test packages) make scratch directories under
+	// /var/tmp that are not the killed loupe's. It must be outside the
+	// overlaid /tmp.
+	scratch, err := os.MkdirTemp("/var/tmp", "loupe-test-scratch-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(scratch) })
 	args := func(out string) []string {
 		return []string{"analyze", "-q", "--replicas", "2", "--state", state, "--binary", "./either", "-o", filepath.Join(outDir, out), "--", "./either"}
 	}
 	start := func(out string) (*exec.Cmd, chan error, *bytes.Buffer) {
 		cmd := exec.Command(loupe, args(out)...)
 		cmd.Dir = tree
+		cmd.Env = append(os.Environ(), "LOUPE_SCRATCH="+scratch)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -210,13 +220,13 @@ func TestAnalyzeResumeAfterKill(t *testing.T) {
 	}
 
 	// 1. SIGKILL after 20 runs.
-	scratchBefore := scratchDirs()
+	scratchBefore := scratchDirs(scratch)
 	cmd, done, _ := start("1.yaml")
 	waitLines(t, journal, 20, cmd, done)
 	cmd.Process.Signal(syscall.SIGKILL)
 	<-done
 	var leftover []string
-	for d := range scratchDirs() {
+	for d := range scratchDirs(scratch) {
 		if !scratchBefore[d] {
 			leftover = append(leftover, d)
 		}
@@ -230,7 +240,7 @@ func TestAnalyzeResumeAfterKill(t *testing.T) {
 	cmd, done, stderr := start("2.yaml")
 	waitLines(t, journal, len(k1)+15, cmd, done)
 	cmd.Process.Signal(syscall.SIGTERM)
-	err := <-done
+	err = <-done
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted || !strings.Contains(stderr.String(), "resume") {
 		t.Errorf("after SIGTERM: %v, stderr %q; want exit %d and how to resume", err, stderr, exitInterrupted)
@@ -287,9 +297,9 @@ func TestAnalyzeResumeAfterKill(t *testing.T) {
 	}
 }
 
-func scratchDirs() map[string]bool {
+func scratchDirs(base string) map[string]bool {
 	m := map[string]bool{}
-	ds, _ := filepath.Glob("/var/tmp/loupe-analyze-*")
+	ds, _ := filepath.Glob(filepath.Join(base, "loupe-analyze-*"))
 	for _, d := range ds {
 		m[d] = true
 	}

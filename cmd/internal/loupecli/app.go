@@ -111,8 +111,8 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			return cli.ShowAppHelp(c)
 		},
 	}
-	app.Commands = append(app.Commands, analyzeCommand(), dbCommand(), planCommand(), reportCommand(), rebuildCommand(),
-		helpCommand(), completionCommand())
+	app.Commands = append(app.Commands, analyzeCommand(), dbCommand(), planCommand(), simulateCommand(), reportCommand(),
+		rebuildCommand(), helpCommand(), completionCommand())
 	return app
 }
 

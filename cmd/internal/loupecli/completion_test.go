@@ -38,7 +38,9 @@ func TestBashCompletion(t *testing.T) {
 		exactly bool     // and nothing else
 	}{
 		{line: "loupe an", want: []string{"analyze"}, exactly: true},
-		{line: "loupe ", want: []string{"trace", "analyze", "db", "plan", "report", "rebuild", "help"}, exactly: true},
+		{line: "loupe ", want: []string{"trace", "analyze", "db", "plan", "simulate", "report", "rebuild", "help"}, exactly: true},
+		{line: "loupe analyze --metric-better ", want: []string{"higher", "lower"}, exactly: true},
+		{line: "loupe simulate --os Kerla --binary ./x -- ec", want: []string{"echo"}},
 		{line: "loupe help pl", want: []string{"plan"}, exactly: true},
 		{line: "loupe plan --wo", want: []string{"--workload"}, exactly: true},
 		{line: "loupe plan --workload ", want: []string{"any", "bench", "suite"}, exactly: true},

@@ -18,8 +18,10 @@ func dbCommand() *cli.Command {
 		Usage:     "collect verdicts (and upstream loupedb results) into one dataset file",
 		ArgsUsage: "[PATH...]",
 		Description: "Each PATH is a verdict file (*.loupe.yaml), a .changes file, a dataset file to merge (a shard " +
-			"of a distributed rebuild), or a directory searched recursively for *.changes, *.loupe.yaml and " +
-			"*.dataset.json (sbuild build directories, loupe rebuild output, plain trees). One entry is kept per " +
+			"of a distributed rebuild), a loupe simulate report (the dataset then records which applications " +
+			"were run on which OS or plan step, and how that went), or a directory searched recursively for " +
+			"*.changes, *.loupe.yaml, *.dataset.json and *.simulation.yaml (sbuild build directories, loupe rebuild " +
+			"output, plain trees). One entry is kept per " +
 			"package (or loupe analyze --app), architecture and workload kind: the newest Debian version wins, ties go to analyze over trace, then " +
 			"status ok, then the lowest sha256; the others are kept as superseded, with their provenance. " +
 			"Malformed files are reported with file, line and field and skipped; --strict makes them fatal.\n\n" +
@@ -85,8 +87,15 @@ func dbCommand() *cli.Command {
 				for _, e := range ds.Entries {
 					sup += len(e.Superseded)
 				}
-				fmt.Fprintf(c.App.ErrWriter, "loupe db: %d entries (%d superseded duplicates kept as provenance), %d problems -> %s\n",
-					len(ds.Entries), sup, len(ds.Problems), out)
+				sims := ""
+				switch n := len(ds.Simulations); {
+				case n == 1:
+					sims = ", 1 simulation"
+				case n > 1:
+					sims = fmt.Sprintf(", %d simulations", n)
+				}
+				fmt.Fprintf(c.App.ErrWriter, "loupe db: %d entries (%d superseded duplicates kept as provenance)%s, %d problems -> %s\n",
+					len(ds.Entries), sup, sims, len(ds.Problems), out)
 			}
 			if c.Bool("strict") && len(ds.Problems) > 0 {
 				return exitError{code: 1}

@@ -35,6 +35,9 @@ func TestHostileInputs(t *testing.T) {
 	readers := map[string]func(path string) string{
 		"verdicts": func(p string) string { return cli("db", "--strict", "-o", "/dev/null", p) },
 		"changes":  func(p string) string { return cli("db", "--strict", "-o", "/dev/null", p) },
+		"simulations": func(p string) string {
+			return cli("db", "--strict", "-o", "/dev/null", p)
+		},
 		"datasets": func(p string) string { return cli("plan", "--os", "/dev/null", "-o", "/dev/null", p) },
 		"os":       func(p string) string { return cli("plan", "--os", p, "-o", "/dev/null", okDataset) },
 		"costs": func(p string) string {

@@ -94,15 +94,9 @@ func readPlanInputs(c *cli.Context, ds *dataset.Dataset) (*planInputs, error) {
 	warn := func(w string) { fmt.Fprintf(c.App.ErrWriter, "loupe %s: warning: %s\n", name, w) }
 	in := &planInputs{os: &plan.OS{Name: "an OS that implements nothing", State: map[string]plan.Action{}}}
 	var err error
-	if f := c.String("os"); f != "" {
-		if f, err = osFile(f); err != nil {
-			return nil, fmt.Errorf("%s: --os: %w", name, err)
-		}
-		if in.os, err = plan.ReadOS(f); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		for _, w := range in.os.Warnings {
-			warn(w)
+	if c.String("os") != "" {
+		if in.os, err = readOSFlag(c); err != nil {
+			return nil, err
 		}
 	}
 	if in.workload, err = plan.ParseWorkload(c.String("workload")); err != nil {
@@ -122,6 +116,24 @@ func readPlanInputs(c *cli.Context, ds *dataset.Dataset) (*planInputs, error) {
 		warn(w)
 	}
 	return in, nil
+}
+
+// readOSFlag reads the OS file --os names (a path, or a bundled OS's name),
+// printing its warnings.
+func readOSFlag(c *cli.Context) (*plan.OS, error) {
+	name := c.Command.Name
+	f, err := osFile(c.String("os"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: --os: %w", name, err)
+	}
+	o, err := plan.ReadOS(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	for _, w := range o.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "loupe %s: warning: %s\n", name, w)
+	}
+	return o, nil
 }
 
 // osFile returns the OS support file --os names: an existing file, else a

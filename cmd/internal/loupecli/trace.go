@@ -85,39 +85,11 @@ func runTrace(c *cli.Context) error {
 	if c.Bool("kill-leftovers") {
 		opts.Leftovers, opts.Contain = tracer.LeftoversKill, true
 	}
-	var ms []tracer.Matcher
-	if bins := c.StringSlice("binary"); len(bins) > 0 {
-		for _, b := range bins {
-			fi, err := os.Stat(b)
-			if err != nil {
-				return fmt.Errorf("trace: --binary %s: %w", b, err)
-			}
-			if fi.IsDir() {
-				return fmt.Errorf("trace: --binary %s: is a directory (use --binary-dir)", b)
-			}
-		}
-		m, err := tracer.MatchPath(bins...)
-		if err != nil {
-			return fmt.Errorf("trace: %w", err)
-		}
-		ms = append(ms, m)
+	wl, err := whitelistFlags(c, "trace")
+	if err != nil {
+		return err
 	}
-	for _, d := range c.StringSlice("binary-dir") {
-		// A typo must not silently whitelist nothing (and record nothing).
-		if fi, err := os.Stat(d); err != nil {
-			return fmt.Errorf("trace: --binary-dir %s: %w", d, err)
-		} else if !fi.IsDir() {
-			return fmt.Errorf("trace: --binary-dir %s: not a directory (use --binary for one executable)", d)
-		}
-		m, err := tracer.MatchPrefix(d)
-		if err != nil {
-			return fmt.Errorf("trace: --binary-dir %s: %w", d, err)
-		}
-		ms = append(ms, m)
-	}
-	if len(ms) > 0 {
-		opts.Whitelist = tracer.MatchAny(ms...)
-	}
+	opts.Whitelist = wl
 	rules, err := parseRules(c.StringSlice("stub"), c.StringSlice("fake"), c.StringSlice("errno"))
 	if err != nil {
 		return fmt.Errorf("trace: %w", err)
@@ -128,21 +100,9 @@ func runTrace(c *cli.Context) error {
 		return err
 	}
 
-	ctx, stop := tracer.ForegroundContext(c.Context)
-	defer stop()
-
-	res, err := tracer.Run(ctx, tracer.Command{Path: args[0], Args: args}, opts)
-	var se *tracer.StartError
-	switch {
-	case errors.As(err, &se):
-		return exitError{code: 127, msg: "trace: " + err.Error()}
-	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("trace: %w", err)
-	case err != nil:
-		return fmt.Errorf("trace: %w", err)
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintln(c.App.ErrWriter, "loupe: warning:", w)
+	res, err := runCommand(c, "trace", "loupe: ", args, opts)
+	if err != nil {
+		return err
 	}
 	cwd, _ := os.Getwd()
 	tf := tracefile.FromResult(args, cwd, rules, res)
@@ -159,6 +119,67 @@ func runTrace(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "loupe: trace written to %s (-o FILE names another file, -o - writes to standard output)\n", out)
 	}
 	return st
+}
+
+// runCommand runs args under the tracer in the foreground, as the user's
+// command (loupe trace and simulate), and prints the tracer's warnings
+// with prefix. A command that cannot start is exit status 127.
+func runCommand(c *cli.Context, cmd, prefix string, args []string, opts tracer.Options) (*tracer.Result, error) {
+	ctx, stop := tracer.ForegroundContext(c.Context)
+	defer stop()
+	res, err := tracer.Run(ctx, tracer.Command{Path: args[0], Args: args}, opts)
+	var se *tracer.StartError
+	switch {
+	case errors.As(err, &se):
+		return nil, exitError{code: 127, msg: cmd + ": " + err.Error()}
+	case errors.Is(err, context.Canceled):
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, prefix+"warning:", w)
+	}
+	return res, nil
+}
+
+// whitelistFlags builds the whitelist of --binary and --binary-dir; nil
+// when neither is given.
+func whitelistFlags(c *cli.Context, cmd string) (tracer.Matcher, error) {
+	var ms []tracer.Matcher
+	if bins := c.StringSlice("binary"); len(bins) > 0 {
+		for _, b := range bins {
+			fi, err := os.Stat(b)
+			if err != nil {
+				return nil, fmt.Errorf("%s: --binary %s: %w", cmd, b, err)
+			}
+			if fi.IsDir() {
+				return nil, fmt.Errorf("%s: --binary %s: is a directory (use --binary-dir)", cmd, b)
+			}
+		}
+		m, err := tracer.MatchPath(bins...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cmd, err)
+		}
+		ms = append(ms, m)
+	}
+	for _, d := range c.StringSlice("binary-dir") {
+		// A typo must not silently whitelist nothing (and record nothing).
+		if fi, err := os.Stat(d); err != nil {
+			return nil, fmt.Errorf("%s: --binary-dir %s: %w", cmd, d, err)
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("%s: --binary-dir %s: not a directory (use --binary for one executable)", cmd, d)
+		}
+		m, err := tracer.MatchPrefix(d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: --binary-dir %s: %w", cmd, d, err)
+		}
+		ms = append(ms, m)
+	}
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	return tracer.MatchAny(ms...), nil
 }
 
 // parseRules turns --stub/--fake/--errno values into rules, validating the

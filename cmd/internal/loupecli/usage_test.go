@@ -176,7 +176,7 @@ func TestHelp(t *testing.T) {
 		{args: nil, stdout: []string{"COMMANDS:"}},
 		{args: []string{"help", "plan"}, stdout: []string{"loupe plan - order the syscalls", "--os FILE", "--output FILE, -o FILE"}},
 		{args: []string{"plan", "--help"}, stdout: []string{"loupe plan - order the syscalls"}},
-		{args: []string{"help", "frob"}, code: 2, stderr: `loupe: unknown command "frob"; the commands are: trace, analyze, db, plan, report, rebuild, help ("loupe help COMMAND" describes one)`},
+		{args: []string{"help", "frob"}, code: 2, stderr: `loupe: unknown command "frob"; the commands are: trace, analyze, db, plan, simulate, report, rebuild, help ("loupe help COMMAND" describes one)`},
 		{args: []string{"frob"}, code: 2, stderr: `loupe: unknown command "frob"; the commands are: trace, analyze`},
 		{args: []string{"anlyze", "--binary", "x"}, code: 2, stderr: `loupe: unknown command "anlyze" (did you mean "analyze"?)`},
 		{args: []string{"help", "completion"}, code: 2, stderr: `unknown command "completion"`},
