@@ -249,6 +249,31 @@ var upstream = map[string]Counts{
 
 // debian: the usable analyses of Debian packages, one by one.
 var debian = []analysis{
+	{name: "brotli", source: "brotli", counts: map[string]Counts{
+		"access":          {1, 1, 1, 0},
+		"arch_prctl":      {1, 0, 0, 1},
+		"brk":             {1, 1, 1, 0},
+		"chmod":           {1, 1, 1, 0},
+		"chown":           {1, 1, 1, 0},
+		"close":           {1, 0, 1, 0},
+		"exit_group":      {1, 1, 1, 0},
+		"fcntl":           {1, 0, 0, 1},
+		"getrandom":       {1, 1, 1, 0},
+		"lseek":           {1, 1, 1, 0},
+		"mmap":            {1, 0, 0, 1},
+		"mprotect":        {1, 0, 1, 0},
+		"munmap":          {1, 1, 1, 0},
+		"newfstatat":      {1, 0, 0, 1},
+		"openat":          {1, 0, 0, 1},
+		"pread64":         {1, 0, 0, 1},
+		"prlimit64":       {1, 1, 1, 0},
+		"read":            {1, 0, 0, 1},
+		"rseq":            {1, 1, 1, 0},
+		"set_robust_list": {1, 1, 1, 0},
+		"set_tid_address": {1, 1, 1, 0},
+		"utimensat":       {1, 1, 1, 0},
+		"write":           {1, 0, 0, 1},
+	}},
 	{name: "bzip2", source: "", counts: map[string]Counts{
 		"access":          {1, 1, 1, 0},
 		"arch_prctl":      {1, 0, 0, 1},
