@@ -377,7 +377,8 @@ func TestLoupeDBReplay(t *testing.T) {
 // learnt without it (priors.Bundled leaving it out) and with upstream's
 // alone (the default before Debian analyses were bundled): the verdicts
 // equal the exhaustive strategy's, and the Debian priors must save runs
-// overall (bench/README.md records the per-workload numbers).
+// overall (bench/README.md records the per-workload numbers). It also
+// logs the totals for other layer weights (priors.LayerWeight's choice).
 func TestDebianReplay(t *testing.T) {
 	ds, err := dataset.Collect(context.Background(), []string{filepath.Join(filepath.Dir(testutil.LoupeDB(t)), "debian", "verdicts")},
 		dataset.CollectOptions{})
@@ -385,6 +386,8 @@ func TestDebianReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	var up, withUpstream, withDebian, perfect int
+	weights := []float64{1, 4}
+	byWeight := make([]int, len(weights))
 	n := 0
 	for _, e := range ds.Entries {
 		if !e.Usable() {
@@ -395,6 +398,12 @@ func TestDebianReplay(t *testing.T) {
 		_, au := replay(t, tr, priors.Upstream())
 		_, ad := replay(t, tr, priors.Bundled([]string{e.Name}))
 		_, ap := replay(t, tr, truthPriors{tr, false})
+		for i, w := range weights {
+			l := priors.Bundled([]string{e.Name})
+			l.Weight = w
+			_, aw := replay(t, tr, l)
+			byWeight[i] += aw.runs
+		}
 		u := (2 + 2*len(tr.units)) * 3
 		up += u
 		withUpstream += au.runs
@@ -409,6 +418,9 @@ func TestDebianReplay(t *testing.T) {
 	}
 	t.Logf("%d analyses: upstream's %d runs; adaptive with upstream priors %d (%.0f%%), with Debian priors (leave one out) %d (%.0f%%), with perfect priors %d (%.0f%%)",
 		n, up, withUpstream, 100*float64(withUpstream)/float64(up), withDebian, 100*float64(withDebian)/float64(up), perfect, 100*float64(perfect)/float64(up))
+	for i, w := range weights {
+		t.Logf("layer weight %g instead of %g: %d runs (%.0f%%)", w, priors.LayerWeight, byWeight[i], 100*float64(byWeight[i])/float64(up))
+	}
 	if withDebian > withUpstream {
 		t.Errorf("the Debian priors cost runs: %d against %d with upstream's alone", withDebian, withUpstream)
 	}
