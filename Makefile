@@ -59,6 +59,7 @@ bench: build ## benchmarks: tracing cost (loupe vs native vs strace -f) and anal
 	scripts/install-deps bench
 	bench/run $(BIN)
 	bench/analyze $(BIN)
+	bench/counts/run $(BIN)
 
 generate: ## regenerate the syscall and sub-feature tables (kernel headers) and the priors (data/loupedb)
 	go generate ./...

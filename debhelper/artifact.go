@@ -11,7 +11,7 @@ import (
 	"pault.ag/go/debian/version"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // Verdict artifacts are registered in debian/files with this section and

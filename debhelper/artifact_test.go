@@ -12,7 +12,7 @@ import (
 
 	"pault.ag/go/debian/version"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 func TestArtifactName(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"sort"
 	"strings"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // Attribution methods, strongest first.

@@ -8,8 +8,8 @@ import (
 	"reflect"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // cc compiles a C program; a missing gcc fails the test (the README

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // BuildOptions is a parsed DEB_BUILD_OPTIONS, with dpkg's semantics
@@ -115,7 +115,7 @@ type Tuning struct {
 	// Granularity selects the units the analysis tests (analyze mode).
 	Granularity verdict.Granularity
 	// Strategy is the analysis's search: adaptive or exhaustive.
-	Strategy string
+	Strategy verdict.Strategy
 	// Helpers says how much of the test helpers a verdict lists.
 	Helpers HelperDetail
 }
@@ -203,16 +203,16 @@ func ParseLoupeOption(v string) (Tuning, error) {
 			}
 			t.Helpers = h
 		case key == "granularity":
-			g, ok := ParseGranularity(val)
-			if !ok {
-				errs = append(errs, fmt.Sprintf("granularity=%q: want syscalls, features or pseudo-files", val))
+			g, err := verdict.ParseGranularity(val)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("granularity=%q: %v", val, err))
 				continue
 			}
 			t.Granularity = g
 		case key == "strategy":
-			st, ok := ParseStrategy(val)
-			if !ok {
-				errs = append(errs, fmt.Sprintf("strategy=%q: want adaptive or exhaustive", val))
+			st, err := verdict.ParseStrategy(val)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("strategy=%q: %v", val, err))
 				continue
 			}
 			t.Strategy = st
@@ -224,26 +224,6 @@ func ParseLoupeOption(v string) (Tuning, error) {
 		return t, &LoupeOptionError{Value: v, Msg: strings.Join(errs, "; ")}
 	}
 	return t, nil
-}
-
-// ParseGranularity accepts the analysis granularities of the verdict
-// schema: syscalls, features or pseudo-files.
-func ParseGranularity(s string) (verdict.Granularity, bool) {
-	switch g := verdict.Granularity(s); g {
-	case verdict.GranSyscalls, verdict.GranFeatures, verdict.GranPseudoFiles:
-		return g, true
-	}
-	return "", false
-}
-
-// ParseStrategy accepts the analysis strategies of the verdict schema:
-// adaptive or exhaustive.
-func ParseStrategy(s string) (string, bool) {
-	switch s {
-	case verdict.StrategyAdaptive, verdict.StrategyExhaustive:
-		return s, true
-	}
-	return "", false
 }
 
 // countMax bounds the counts of loupe= and debian/loupe.yaml.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 func TestParseBuildOptions(t *testing.T) {
@@ -113,7 +113,7 @@ func TestResolveSettings(t *testing.T) {
 	tests := []struct {
 		name          string
 		gran          verdict.Granularity // "": syscalls
-		strategy      string              // "": adaptive
+		strategy      verdict.Strategy    // "": adaptive
 		helpers       HelperDetail        // "": compact
 		env           []string
 		cfg           *Config

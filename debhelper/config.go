@@ -13,6 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
+	"salsa.debian.org/loupe-team/loupe/internal/located"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // ConfigFile is where a package keeps its loupe settings.
@@ -97,23 +99,7 @@ func (c *Config) Globs() []string {
 }
 
 // ConfigError locates a problem in debian/loupe.yaml.
-type ConfigError struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *ConfigError) Error() string {
-	loc := e.File
-	if e.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
-	}
-	if e.Field != "" {
-		return fmt.Sprintf("%s: field %s: %s", loc, e.Field, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", loc, e.Msg)
-}
+type ConfigError = located.Error
 
 // LoadConfig reads debian/loupe.yaml under dir; it returns (nil, nil) when
 // the file does not exist. packages are the binary packages of
@@ -237,12 +223,8 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 		}
 		c.Timeout, c.TimeoutAuto = d, d == 0
 	}
-	if kv, ok := f["granularity"]; ok {
-		g, ok := ParseGranularity(kv[1].Value)
-		if kv[1].Kind != yaml.ScalarNode || !ok {
-			return p.errf(kv[1], "granularity", "want syscalls, features or pseudo-files, found %q", kv[1].Value)
-		}
-		c.Granularity = g
+	if err := setting(p, f, "granularity", verdict.ParseGranularity, &c.Granularity); err != nil {
+		return err
 	}
 	if kv, ok := f["helpers"]; ok {
 		h, ok := ParseHelperDetail(kv[1].Value)
@@ -251,12 +233,8 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 		}
 		c.Helpers = h
 	}
-	if kv, ok := f["strategy"]; ok {
-		st, ok := ParseStrategy(kv[1].Value)
-		if kv[1].Kind != yaml.ScalarNode || !ok {
-			return p.errf(kv[1], "strategy", "want adaptive or exhaustive, found %q", kv[1].Value)
-		}
-		c.Strategy = st
+	if err := setting(p, f, "strategy", verdict.ParseStrategy, &c.Strategy); err != nil {
+		return err
 	}
 	if kv, ok := f["binaries"]; ok {
 		if err := p.binaries(kv[1], c); err != nil {
@@ -435,4 +413,29 @@ func sortedUnique(in []string) []string {
 		}
 	}
 	return out[:j]
+}
+
+// setting reads the scalar field key of f, if given, with parse (one of
+// the verdict schema's), into *to; the error names the line and says what
+// parse wants.
+func setting[T any](p configParser, f map[string][2]*yaml.Node, key string, parse func(string) (T, error), to *T) error {
+	kv, ok := f[key]
+	if !ok {
+		return nil
+	}
+	v, err := parse(scalar(kv[1]))
+	if err != nil {
+		return p.errf(kv[1], key, "%v, found %q", err, kv[1].Value)
+	}
+	*to = v
+	return nil
+}
+
+// scalar is a node's value if it is a scalar, else "" (which no setting
+// accepts).
+func scalar(n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
 }

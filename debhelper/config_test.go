@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 func TestParseConfig(t *testing.T) {

@@ -1,8 +1,13 @@
-// Package debhelper is loupe's Debian knowledge, for dh_loupe: it knows
+// Package debhelper is loupe's Debian knowledge for dh_loupe: it knows
 // debhelper's option conventions, which binary packages a build makes, the
 // loupe build options and debian/loupe.yaml, which of the executables a test
 // suite ran are a package's own, and where verdicts go and how they are
-// named. It knows nothing about ptrace (it never imports package tracer).
+// named. It knows nothing about ptrace (nothing under debhelper/ reaches
+// package tracer) nor about the method (it imports nothing of pkganalyze);
+// it shares the verdict schema and executable identities with them through
+// internal/verdict and internal/exeid. The fleet's Debian knowledge (bulk
+// rebuilds with sbuild or debusine, for loupe rebuild) is its subpackage
+// rebuild; internal/layering's test checks these rules.
 //
 // The pieces, in the order dh_loupe uses them:
 //

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // Defaults of the analyze mode. Jobs default to DEB_BUILD_OPTIONS
@@ -35,7 +35,7 @@ type Settings struct {
 	// Helpers: how much of the test helpers verdicts list (default compact).
 	Helpers HelperDetail
 	// Strategy of the analysis (default adaptive).
-	Strategy string
+	Strategy verdict.Strategy
 	NoCheck  bool
 	Parallel int
 	Config   *Config // nil without debian/loupe.yaml

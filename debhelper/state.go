@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/exitstatus"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // StateDir holds dh_loupe's working state between the build target (the
@@ -35,20 +36,7 @@ type Step struct {
 }
 
 // Exit is how the test step ended.
-type Exit struct {
-	Code   int `json:"code"`
-	Signal int `json:"signal,omitempty"`
-}
-
-// Success reports a zero exit status.
-func (e Exit) Success() bool { return e.Code == 0 && e.Signal == 0 }
-
-func (e Exit) String() string {
-	if e.Signal != 0 {
-		return fmt.Sprintf("killed by signal %d", e.Signal)
-	}
-	return fmt.Sprintf("exit status %d", e.Code)
-}
+type Exit = exitstatus.Status
 
 // Run is one recorded test step (one dh_loupe call) and what it ran.
 type Run struct {

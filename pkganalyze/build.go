@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // build makes the verdict from what the engine concluded. Everything outside

@@ -3,7 +3,7 @@ package pkganalyze
 import (
 	"context"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // combination is the set of interventions the confirmation applies: every

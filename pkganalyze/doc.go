@@ -72,6 +72,14 @@
 // whole syscall, and leaves out a sub-feature when its whole syscall is
 // applied.
 //
+// # Where a verdict is decided
+//
+// engine.go's analyze runs the phases above; observe.go's decide turns one
+// unit's replicas into its stub and fake results; confirm.go demotes what
+// fails together; impact.go and metric.go flag impacts; build.go writes the
+// verdict file. dh_loupe decides a package's status before any of this
+// (skipped, error, baseline-failed, not-exercised) in debhelper.Decide.
+//
 // # Resume
 //
 // Every finished run is journaled (Journal; StateDir for --state) under a

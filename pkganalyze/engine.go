@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // BinaryRef names a whitelisted binary for the analysis fingerprint.
@@ -69,26 +70,17 @@ type Config struct {
 	Metric *verdict.Metric
 }
 
-// Strategy is how the experiments are searched.
-type Strategy string
+// Strategy is how the experiments are searched: StrategyAdaptive screens
+// units in groups chosen by priors, one replica at a time, and splits the
+// groups that fail (doc.go); StrategyExhaustive runs every unit alone, N
+// replicas each: the method before strategies existed, kept for comparison
+// and research. The values are the verdict schema's (verdict.ParseStrategy).
+type Strategy = verdict.Strategy
 
 const (
-	// StrategyAdaptive screens units in groups chosen by priors, one
-	// replica at a time, and splits the groups that fail (doc.go).
-	StrategyAdaptive Strategy = verdict.StrategyAdaptive
-	// StrategyExhaustive runs every unit alone, N replicas each: the
-	// method before strategies existed, kept for comparison and research.
-	StrategyExhaustive Strategy = verdict.StrategyExhaustive
+	StrategyAdaptive   = verdict.StrategyAdaptive
+	StrategyExhaustive = verdict.StrategyExhaustive
 )
-
-// ParseStrategy accepts "adaptive" and "exhaustive".
-func ParseStrategy(s string) (Strategy, error) {
-	switch st := Strategy(s); st {
-	case StrategyAdaptive, StrategyExhaustive:
-		return st, nil
-	}
-	return "", fmt.Errorf("strategy %q: want adaptive or exhaustive", s)
-}
 
 // Priors estimate how likely an intervention ("stub" or "fake") on a unit
 // key is to break a workload, from earlier analyses (package
@@ -480,7 +472,7 @@ func (e *engine) newFile(status verdict.Status) *verdict.File {
 		Mode:        verdict.ModeAnalyze,
 		Granularity: e.cfg.granularity(),
 		Workload: verdict.Workload{Command: e.cfg.Command, Dir: e.cfg.Dir, Replicas: e.n,
-			Timeout: timeoutString(e.cfg.Timeout), Strategy: string(e.cfg.strategy()), Metric: e.cfg.Metric},
+			Timeout: timeoutString(e.cfg.Timeout), Strategy: e.cfg.strategy(), Metric: e.cfg.Metric},
 		Environment: e.cfg.Environment,
 		Binaries:    []verdict.Binary{},
 	}
@@ -576,14 +568,7 @@ func findBinary(o Outcome, path string) *BinaryUse {
 }
 
 // sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // countUnits counts units by kind: the cost of a granularity is about 2
 // experiments per unit, up to 2N.

@@ -3,7 +3,7 @@ package pkganalyze
 import (
 	"sort"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // Impact metrics.
@@ -34,8 +34,8 @@ var Margins = map[string]Margin{
 // RangeTest is the impact test. With reference values b (the N untouched,
 // unrecorded reference runs) and observed values o (the N replicas of a
 // passing experiment), let spread = max(b) - min(b) and
-// delta = max(spread, margin.Abs, margin.Rel*median(b)). It reports "up"
-// when every observed value exceeds max(b)+delta, "down" when every one is
+// delta = max(spread, margin.Abs, margin.Rel*median(b)). It reports Up
+// when every observed value exceeds max(b)+delta, Down when every one is
 // below min(b)-delta, and "" otherwise.
 //
 // This is a range test with a margin: with N = 3 no parametric test has any
@@ -44,7 +44,7 @@ var Margins = map[string]Margin{
 // samples would have to be shifted by more than the spread seen among
 // identical runs) while catching the effects of paper Table 2 (close stubbed
 // -> many more fds, brk stubbed -> more RSS).
-func RangeTest(b, o []float64, m Margin) string {
+func RangeTest(b, o []float64, m Margin) verdict.Direction {
 	if len(b) == 0 || len(o) == 0 {
 		return ""
 	}
@@ -60,9 +60,9 @@ func RangeTest(b, o []float64, m Margin) string {
 	delta := max(bmax-bmin, m.Abs, m.Rel*med)
 	switch {
 	case os[0] > bmax+delta:
-		return "up"
+		return verdict.Up
 	case os[len(os)-1] < bmin-delta:
-		return "down"
+		return verdict.Down
 	}
 	return ""
 }

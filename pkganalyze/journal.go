@@ -1,21 +1,18 @@
 package pkganalyze
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/internal/journal"
 )
 
 // Journal remembers finished runs by key, so that an interrupted analysis
@@ -99,14 +96,15 @@ func runKey(fingerprint string, spec RunSpec) string {
 //	DIR/journal.jsonl   one line per finished run: key, spec, outcome
 //	DIR/lock            flock'ed while a loupe uses the directory
 //
-// Each line is appended with one write and fsync'ed before Record returns,
-// so after a kill -9 the journal holds every run that Record acknowledged,
-// plus at most one torn last line, which Open drops.
+// The journal is an internal/journal: each line is appended with one write
+// and fsync'ed before Record returns, so after a kill -9 it holds every run
+// that Record acknowledged, plus at most one torn last line, which
+// OpenState drops.
 type StateDir struct {
 	dir  string
 	lock *os.File
 	mu   sync.Mutex
-	f    *os.File
+	j    *journal.Journal
 	m    map[string]Outcome
 	// Dropped is set when Open removed a torn last line.
 	Dropped bool
@@ -143,13 +141,12 @@ func OpenState(dir string, cfg Config) (*StateDir, error) {
 	}
 	// The state directory may lie in a build tree that the workload can
 	// write: never follow a symlink planted in it.
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
+	lock, err := journal.Lock(filepath.Join(dir, "lock"))
+	if errors.Is(err, journal.ErrInUse) {
+		return nil, fmt.Errorf("state %s: %w; wait for it or use another --state", dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", dir, err)
-	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("state %s: in use by another loupe (%v); wait for it or use another --state", dir, err)
 	}
 	s := &StateDir{dir: dir, lock: lock, m: map[string]Outcome{}}
 	if err := s.open(cfg); err != nil {
@@ -188,57 +185,26 @@ func (s *StateDir) open(cfg Config) error {
 				s.dir, ErrStateMismatch, h.Command, h.Binaries, h.Replicas, strategy)
 		}
 	}
-	jpath := filepath.Join(s.dir, "journal.jsonl")
-	f, err := os.OpenFile(jpath, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	s.f = f
-	good, err := s.load(jpath, f)
-	if err != nil {
-		return err
-	}
-	end, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	if good < end {
-		// A torn last line from a killed loupe: drop it, the run is redone.
-		if err := f.Truncate(good); err != nil {
-			return fmt.Errorf("state %s: drop torn last line: %w", jpath, err)
-		}
-		s.Dropped = true
-	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	return nil
-}
-
-// load reads the journal and returns the offset after the last good line.
-func (s *StateDir) load(path string, f *os.File) (int64, error) {
-	r := bufio.NewReader(f)
-	var off int64
-	for lineNo := 1; ; lineNo++ {
-		line, err := r.ReadBytes('\n')
-		if err == io.EOF {
-			// No newline: a torn write, unless empty.
-			return off, nil
-		}
-		if err != nil {
-			return 0, fmt.Errorf("state %s: %w", path, err)
-		}
+	j, err := journal.Open(filepath.Join(s.dir, "journal.jsonl"), func(line []byte) error {
 		var jl journalLine
-		if jerr := json.Unmarshal(bytes.TrimSpace(line), &jl); jerr != nil || jl.Key == "" {
-			// A bad line followed by more data is corruption, not a torn write.
-			if _, perr := r.Peek(1); perr == io.EOF {
-				return off, nil
-			}
-			return 0, fmt.Errorf("%s:%d: unreadable journal line (%v); remove the state directory to start over", path, lineNo, jerr)
+		if err := json.Unmarshal(line, &jl); err != nil {
+			return err
+		}
+		if jl.Key == "" {
+			return errors.New("no key")
 		}
 		s.m[jl.Key] = jl.Outcome
-		off += int64(len(line))
+		return nil
+	})
+	var le *journal.LineError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%w; remove the state directory to start over", err)
 	}
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	s.j, s.Dropped = j, j.Dropped
+	return nil
 }
 
 // Len is the number of runs recorded.
@@ -257,29 +223,18 @@ func (s *StateDir) Lookup(key string) (Outcome, bool) {
 
 // Record appends a finished run and syncs it to disk.
 func (s *StateDir) Record(key string, spec RunSpec, o Outcome) error {
-	b, err := json.Marshal(journalLine{Key: key, Spec: spec, Outcome: o, Finished: time.Now().UTC()})
-	if err != nil {
-		return fmt.Errorf("state: encode run: %w", err)
+	if err := s.j.Append(journalLine{Key: key, Spec: spec, Outcome: o, Finished: time.Now().UTC()}); err != nil {
+		return fmt.Errorf("state: %w", err)
 	}
-	b = append(b, '\n')
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.f.Write(b); err != nil {
-		return fmt.Errorf("state %s: %w", s.dir, err)
-	}
-	if err := s.f.Sync(); err != nil {
-		return fmt.Errorf("state %s: sync: %w", s.dir, err)
-	}
 	s.m[key] = o
 	return nil
 }
 
 // Close releases the directory.
 func (s *StateDir) Close() error {
-	var err error
-	if s.f != nil {
-		err = s.f.Close()
-	}
+	err := s.j.Close()
 	if s.lock != nil {
 		s.lock.Close()
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // TestAnalyzeRefusesOutOfBounds: a negative timeout used to reach the runs

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // The benchmark metric (paper §5.3, Table 2): a workload prints a figure
@@ -72,12 +72,9 @@ func (e *engine) metricRuns() *verdict.MetricRuns {
 
 // effect says whether a change of the benchmark metric is for the worse or
 // the better; "" for the other metrics.
-func (e *engine) effect(metric, dir string) string {
+func (e *engine) effect(metric string, dir verdict.Direction) verdict.Effect {
 	if metric != MetricBenchmark || e.cfg.Metric == nil {
 		return ""
 	}
-	if (dir == "up") == (e.cfg.Metric.Better == verdict.BetterHigher) {
-		return "better"
-	}
-	return "worse"
+	return verdict.EffectOf(dir, e.cfg.Metric.Better)
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // observation is what the baseline runs saw, merged over replicas.

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // Runner executes one workload run. The concrete Runner (package
@@ -92,6 +94,10 @@ func (r Record) String() string {
 	return fmt.Sprintf("record(%d)", int(r))
 }
 
+// CountsSeen is RunSpec.Counts for runs that record which features are
+// used, not how often.
+const CountsSeen = "seen"
+
 // RunSpec is one run the engine asks for.
 type RunSpec struct {
 	Kind    Kind `json:"kind"`
@@ -99,6 +105,10 @@ type RunSpec struct {
 	// Interventions are sorted by Feature; a feature appears once.
 	Interventions []Intervention `json:"interventions,omitempty"`
 	Record        Record         `json:"record"`
+	// Counts is CountsSeen for a recorded run that needs to know which
+	// syscalls and sub-features the binaries use, not how often: its
+	// counts are lower bounds (tracer.CountsSeen). "" counts every call.
+	Counts string `json:"counts,omitempty"`
 	// Timeout kills the run's whole tree; 0 means no limit. A run that
 	// exceeds it is an Outcome with TimedOut and Pass false.
 	Timeout time.Duration `json:"timeout,omitempty"`
@@ -144,7 +154,8 @@ type Outcome struct {
 	// Pass is true when the workload exited 0 within its timeout.
 	Pass bool `json:"pass"`
 	// Exit describes how the workload's root process ended ("exit 1",
-	// "killed by signal: killed"); ExitCode is the shell-style status (128+signal).
+	// "killed by signal 9 (killed)", "killed by the timeout"); ExitCode is the
+	// shell-style status (128+signal).
 	Exit     string `json:"exit"`
 	ExitCode int    `json:"exit_code"`
 	TimedOut bool   `json:"timed_out,omitempty"`
@@ -203,6 +214,23 @@ type BinaryUse struct {
 	// PeakRSSKB and MaxFDs are maxima over the binary's processes.
 	PeakRSSKB uint64 `json:"peak_rss_kb"`
 	MaxFDs    int    `json:"max_fds"`
+}
+
+// Verdict is u as a verdict entry with its usage only, no outcome: what a
+// trace-mode verdict says of an executable.
+func (u BinaryUse) Verdict() verdict.Binary {
+	vb := verdict.Binary{Path: u.Path, BuildID: u.BuildID, SHA256: u.SHA256, Interpreter: u.Interpreter,
+		Processes: u.Processes, Syscalls: []verdict.Syscall{}}
+	for _, s := range u.Syscalls {
+		vb.Syscalls = append(vb.Syscalls, verdict.Syscall{Name: s.Name, Number: s.Number, Calls: s.Calls})
+	}
+	for _, f := range u.Features {
+		vb.Features = append(vb.Features, verdict.Feature{Key: f.Key, Calls: f.Calls})
+	}
+	for _, f := range u.PseudoFiles {
+		vb.PseudoFiles = append(vb.PseudoFiles, verdict.Feature{Key: f.Key, Calls: f.Calls})
+	}
+	return vb
 }
 
 // SyscallUse counts the calls of one syscall.

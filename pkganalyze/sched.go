@@ -147,6 +147,12 @@ func (e *engine) runChains(ctx context.Context, chains []*chain) error {
 	next = func(c *chain) *job {
 		spec := c.spec
 		spec.Replica = len(c.outs)
+		if spec.Kind == KindBaseline && spec.Replica > 0 && spec.Record != RecordNone {
+			// The first baseline replica counts every call (a unit's calls,
+			// which rank culprits); the others need only say what is used
+			// (doc/analyze.md, Phases).
+			spec.Counts = CountsSeen
+		}
 		// Breadth first: replica r of every chain before replica r+1 of
 		// any; push order keeps chain order within a replica.
 		return &job{prio: spec.Replica, spec: spec, then: func(o Outcome) []*job {

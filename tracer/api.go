@@ -3,10 +3,10 @@ package tracer
 import (
 	"fmt"
 	"os"
-	"syscall"
 	"time"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/exitstatus"
 )
 
 // Command is the process tree to run. Its argv, environment, working
@@ -119,6 +119,46 @@ const (
 	RecordNone Record = 0
 )
 
+// Counts says how exactly recorded syscalls are counted.
+type Counts int
+
+const (
+	// CountsExact stops at every syscall of an in-scope process that is
+	// recorded, and counts every call.
+	CountsExact Counts = iota
+	// CountsSeen records which syscalls (and, with RecordFeatures, which
+	// sub-features) each in-scope executable uses, not how often: when a
+	// process execs an in-scope image, its seccomp filter traps only what
+	// this executable (by identity, as Result.Binaries keys them) has not
+	// been seen to use yet in this run, plus whatever a rule targets and
+	// what pseudo-file following needs. The sets of syscalls, sub-features
+	// and pseudo-files are those CountsExact finds; calls and errors are
+	// lower bounds. A process keeps the filter it got at exec, so one that
+	// runs on while others discover new syscalls still reports them.
+	CountsSeen
+)
+
+func (c Counts) String() string {
+	switch c {
+	case CountsExact:
+		return "exact"
+	case CountsSeen:
+		return "seen"
+	}
+	return fmt.Sprintf("counts(%d)", int(c))
+}
+
+// ParseCounts reads "exact" or "seen".
+func ParseCounts(s string) (Counts, error) {
+	switch s {
+	case "exact":
+		return CountsExact, nil
+	case "seen":
+		return CountsSeen, nil
+	}
+	return 0, fmt.Errorf("counts %q: want exact or seen", s)
+}
+
 // LeftoverPolicy says what happens to processes still alive when the root
 // command exits (a daemon a test suite forgot to stop, say).
 type LeftoverPolicy int
@@ -160,6 +200,10 @@ type Options struct {
 	Rules []Rule
 	// Record selects what is recorded for in-scope processes.
 	Record Record
+	// Counts says whether recorded calls are all counted (CountsExact, the
+	// default) or only seen (CountsSeen: fewer stops, counts are lower
+	// bounds).
+	Counts Counts
 	// Leftovers and Grace handle processes that outlive the root command.
 	// Grace defaults to 2s.
 	Leftovers LeftoverPolicy
@@ -210,30 +254,9 @@ type testHooks struct {
 	zeroEventMsgs  int           // the first N fork/clone events report pid 0, as the kernel can
 }
 
-// ExitStatus is how a process ended.
-type ExitStatus struct {
-	Code       int            // exit code, when Signal == 0
-	Signal     syscall.Signal // terminating signal, 0 if it exited
-	CoreDumped bool
-}
-
-// Success reports a zero exit code.
-func (s ExitStatus) Success() bool { return s.Signal == 0 && s.Code == 0 }
-
-// ShellCode is the status a shell reports: the code, or 128+signal.
-func (s ExitStatus) ShellCode() int {
-	if s.Signal != 0 {
-		return 128 + int(s.Signal)
-	}
-	return s.Code
-}
-
-func (s ExitStatus) String() string {
-	if s.Signal != 0 {
-		return "killed by " + s.Signal.String()
-	}
-	return fmt.Sprintf("exit %d", s.Code)
-}
+// ExitStatus is how a process ended: its code, or the signal that killed
+// it ("exit 2", "killed by signal 11 (segmentation fault)").
+type ExitStatus = exitstatus.Status
 
 // Identity says which executable an in-scope process ran.
 type Identity struct {
@@ -274,6 +297,9 @@ type Process struct {
 	// moments sampled (exec and exit).
 	PeakRSSKB uint64
 	MaxFDs    int
+	// SyscallStops counts the syscall entries of this image the tracer
+	// stopped at (to record or intervene): what the image cost.
+	SyscallStops uint64
 }
 
 // Binary is what one in-scope executable did, over all its processes.
@@ -313,6 +339,9 @@ type Result struct {
 	Mechanism string
 	// Stops counts the ptrace stops the tracer handled: the cost of the run.
 	Stops uint64
+	// Counts is CountsSeen when the run recorded with Options.Counts seen:
+	// its calls and errors are lower bounds (see CountsSeen).
+	Counts Counts
 	// Containment is ContainPIDNamespace or ContainSubreaper for a
 	// contained run, "" otherwise.
 	Containment string

@@ -5,7 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // Everything architecture-specific lives in arch_<GOARCH>.go: the native

@@ -99,7 +99,7 @@ type initConfig struct {
 // runInit is the init's body; it never returns.
 func runInit(cfg *helperConfig) {
 	ic := cfg.Init
-	fail := func(kind string, err error) { helperFail(cfg.ErrFile, kind, err) }
+	fail := setupErrFile(cfg.ErrFile).fail
 	unix.FcntlInt(uintptr(ic.SyncFD), unix.F_SETFD, unix.FD_CLOEXEC)
 	kind := "contain"
 	if ic.Sandbox != nil {

@@ -10,9 +10,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/pseudofile"
-	"salsa.debian.org/loupe-team/loupe/tracer/subfeature"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/pseudofile"
+	"salsa.debian.org/loupe-team/loupe/internal/subfeature"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // Sub-features and pseudo-files: decoding at syscall-entry stops, fd
@@ -239,6 +239,9 @@ func (e *engine) features(t *task, info *syscallInfo) decision {
 		if key, ok := e.sub.Decode(nr, info.Args, func(addr uint64, buf []byte) error { return readMem(t.tid, addr, buf) }); ok {
 			if e.opts.Record&RecordFeatures != 0 && p.bin != nil {
 				p.bin.features[key]++
+				if p.bin.seen != nil && nr < len(e.seenPlan.slots) {
+					p.bin.seen.addTuple(nr, e.seenPlan.slots[nr], info.Args)
+				}
 			}
 			if r := e.frules.subRule(nr, key); r != nil {
 				d = decision{rule: r, retval: r.retval(), skip: true}
@@ -421,9 +424,8 @@ func (e *engine) pseudoDecision(t *task, r *Rule, key, full string, pc *pseudofi
 		case pc.OpenFlags >= 0:
 			flags = info.Args[pc.OpenFlags]
 		case a.MemFlags >= 0:
-			var b [8]byte
-			if readMem(t.tid, info.Args[a.MemFlags], b[:]) == nil {
-				flags = leUint64(b[:])
+			if v, err := readUint64(t.tid, info.Args[a.MemFlags]); err == nil {
+				flags = v
 			}
 		}
 		if pc.Syscall == "creat" {
@@ -512,12 +514,4 @@ func (e *engine) seedFDs(t *task) {
 			p.fds.m[fd] = fdPath{raw: target, key: key}
 		}
 	}
-}
-
-func leUint64(b []byte) uint64 {
-	var v uint64
-	for i := 7; i >= 0; i-- {
-		v = v<<8 | uint64(b[i])
-	}
-	return v
 }

@@ -75,6 +75,84 @@ type overlay struct {
 	Dir, Upper, Work string
 }
 
+// helperEnvFor returns env plus cfg, encoded for the helper.
+func helperEnvFor(env []string, cfg *helperConfig) []string {
+	raw, _ := json.Marshal(cfg)
+	return append(withoutHelperEnv(env), helperEnv+"="+base64.StdEncoding.EncodeToString(raw))
+}
+
+// decodeHelperConfig reads back what helperEnvFor encoded.
+func decodeHelperConfig(v string) (*helperConfig, error) {
+	var cfg helperConfig
+	raw, err := base64.StdEncoding.DecodeString(v)
+	if err == nil {
+		err = json.Unmarshal(raw, &cfg)
+	}
+	return &cfg, err
+}
+
+// withoutHelperEnv returns env without the helper's configuration: the
+// command sees its environment unchanged.
+func withoutHelperEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, e := range env {
+		if !strings.HasPrefix(e, helperEnv+"=") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// setupErrFile is the file through which the helpers report a setup error
+// to the tracer: the helper writes "kind: message" (fail) and exits with
+// helperExitSetup; the tracer reads it back (read) when the helper ended
+// before the command's exec. Empty, a helper writes to its stderr instead.
+type setupErrFile string
+
+// newSetupErrFile creates an empty one in dir ("": the default temporary
+// directory).
+func newSetupErrFile(dir string) (setupErrFile, error) {
+	f, err := os.CreateTemp(dir, "loupe-helper-err-*")
+	if err != nil {
+		return "", err
+	}
+	f.Close()
+	return setupErrFile(f.Name()), nil
+}
+
+// fail reports a setup error and exits. Helper side; it never returns.
+func (f setupErrFile) fail(kind string, err error) {
+	msg := kind + ": " + err.Error()
+	if f != "" {
+		os.WriteFile(string(f), []byte(msg), 0o600)
+	} else {
+		fmt.Fprintln(os.Stderr, "loupe:", msg)
+	}
+	os.Exit(helperExitSetup)
+}
+
+// read returns what a helper reported, or "".
+func (f setupErrFile) read() string {
+	if f == "" {
+		return ""
+	}
+	msg, _ := os.ReadFile(string(f))
+	return strings.TrimSpace(string(msg))
+}
+
+// clear empties the file for another attempt.
+func (f setupErrFile) clear() {
+	if f != "" {
+		os.WriteFile(string(f), nil, 0o600)
+	}
+}
+
+func (f setupErrFile) remove() {
+	if f != "" {
+		os.Remove(string(f))
+	}
+}
+
 func init() {
 	if v, ok := os.LookupEnv(helperEnv); ok {
 		runHelper(v)
@@ -87,20 +165,14 @@ func runHelper(v string) {
 	// the exec below happens on the thread whose tid is the pid that the
 	// tracer seized.
 	runtime.LockOSThread()
-	var cfg helperConfig
-	raw, err := base64.StdEncoding.DecodeString(v)
-	if err == nil {
-		err = json.Unmarshal(raw, &cfg)
-	}
+	cfg, err := decodeHelperConfig(v)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "loupe: bad %s: %v\n", helperEnv, err)
 		os.Exit(helperExitSetup)
 	}
-	fail := func(kind string, err error) {
-		helperFail(cfg.ErrFile, kind, err)
-	}
+	fail := setupErrFile(cfg.ErrFile).fail
 	if cfg.Role == roleInit {
-		runInit(&cfg)
+		runInit(cfg)
 	}
 	if cfg.RootPath != "" {
 		// The init left its chroot to create our user namespace (a chrooted
@@ -120,12 +192,7 @@ func runHelper(v string) {
 			fail("start", err)
 		}
 	}
-	env := make([]string, 0, len(os.Environ()))
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, helperEnv+"=") {
-			env = append(env, e)
-		}
-	}
+	env := withoutHelperEnv(os.Environ())
 	argv := os.Args[1:]
 	if err := unix.Kill(unix.Getpid(), unix.SIGSTOP); err != nil {
 		fail("start", err)
@@ -133,29 +200,6 @@ func runHelper(v string) {
 	unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0)
 	err = unix.Exec(cfg.Path, argv, env)
 	fail("exec "+cfg.Path, err)
-}
-
-// helperFail reports a setup error through errFile and exits.
-func helperFail(errFile, kind string, err error) {
-	msg := kind + ": " + err.Error()
-	if errFile != "" {
-		os.WriteFile(errFile, []byte(msg), 0o600)
-	} else {
-		fmt.Fprintln(os.Stderr, "loupe:", msg)
-	}
-	os.Exit(helperExitSetup)
-}
-
-// helperEnvFor returns env plus the encoded configuration.
-func helperEnvFor(env []string, cfg *helperConfig) []string {
-	raw, _ := json.Marshal(cfg)
-	out := make([]string, 0, len(env)+1)
-	for _, e := range env {
-		if !strings.HasPrefix(e, helperEnv+"=") {
-			out = append(out, e)
-		}
-	}
-	return append(out, helperEnv+"="+base64.StdEncoding.EncodeToString(raw))
 }
 
 func escapeOverlay(p string) string {

@@ -2,11 +2,13 @@ package tracer
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
 )
 
 // Exe is an executable as a matcher sees it: a resolved path whose content
@@ -195,14 +197,7 @@ func joinMatchers(ms []Matcher) string {
 	return strings.Join(s, ",")
 }
 
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys(m map[string]bool) []string { return slices.Sorted(maps.Keys(m)) }
 
 // resolve makes p absolute and resolves symlinks; p must exist.
 func resolve(p string) (string, error) {

@@ -140,3 +140,38 @@ func nsPid(pid int, buf []byte) int {
 	}
 	return n
 }
+
+// local turns a path read from /proc/<tracee> into one loupe can use (see
+// rootPrefix).
+func (e *engine) local(p string) string {
+	if e.rootPrefix == "" {
+		return p
+	}
+	if p == e.rootPrefix {
+		return "/"
+	}
+	if rest, ok := strings.CutPrefix(p, e.rootPrefix); ok && strings.HasPrefix(rest, "/") {
+		return rest
+	}
+	return p
+}
+
+func (e *engine) procCwd(pid int) (string, error) {
+	c, err := procCwd(pid)
+	return e.local(c), err
+}
+
+// ids returns the tgid and the tid of t as t itself sees them: in a PID
+// namespace they differ from loupe's.
+func (e *engine) ids(t *task) (tgid, tid int) {
+	if e.res.Containment != ContainPIDNamespace {
+		return t.proc.tgid, t.tid
+	}
+	if t.nsTid == 0 {
+		t.nsTid = nsPid(t.tid, e.statusBuf)
+	}
+	if t.proc.nsTgid == 0 {
+		t.proc.nsTgid = nsPid(t.proc.tgid, e.statusBuf)
+	}
+	return t.proc.nsTgid, t.nsTid
+}

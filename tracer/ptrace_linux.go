@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"encoding/binary"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -114,6 +115,24 @@ func writeMem(pid int, addr uint64, data []byte) error {
 		data, addr = data[chunk:], addr+uint64(chunk)
 	}
 	return nil
+}
+
+// readUint64 reads a 64-bit word of tracee memory. Tracees run the native
+// ABI (foreign-ABI calls are never decoded), so the byte order is the
+// tracer's own.
+func readUint64(pid int, addr uint64) (uint64, error) {
+	var b [8]byte
+	if err := readMem(pid, addr, b[:]); err != nil {
+		return 0, err
+	}
+	return binary.NativeEndian.Uint64(b[:]), nil
+}
+
+// writeUint64 writes a 64-bit word of tracee memory.
+func writeUint64(pid int, addr, v uint64) error {
+	var b [8]byte
+	binary.NativeEndian.PutUint64(b[:], v)
+	return writeMem(pid, addr, b[:])
 }
 
 // readString reads a NUL-terminated string of at most max bytes.

@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"encoding/binary"
+	"fmt"
 	"sort"
 
 	"golang.org/x/sys/unix"
@@ -140,6 +141,7 @@ const (
 )
 
 type injection struct {
+	prog    []byte // the filter to install: e.filter, or a seen filter
 	phase   injPhase
 	saved   unix.PtraceRegs
 	cur     injStep
@@ -168,6 +170,11 @@ func (e *engine) stepInjection(t *task, info *syscallInfo) {
 			e.abandonInjection(t, false)
 			return
 		}
+		inj.prog = e.filter
+		if e.seenPlan != nil && t.proc.bin != nil && t.proc.bin.seen != nil {
+			// Built now, from what the executable was seen to use so far.
+			inj.prog = e.seenFilter(t.proc.bin.seen)
+		}
 		inj.next = nil
 		e.startStep(t, stepSeccomp, true)
 	case injRunning:
@@ -180,6 +187,11 @@ func (e *engine) stepInjection(t *task, info *syscallInfo) {
 		case inj.cur == stepSeccomp && rv == -int64(unix.EACCES) && !inj.nnpDone:
 			inj.next = []injStep{stepSeccomp}
 			e.startStep(t, stepNoNewPrivs, false)
+		case rv < 0 && inj.cur == stepSeccomp && e.seenPlan != nil && len(inj.prog) > len(allFilter):
+			// A seen filter the kernel refused (stacked on others, over the
+			// instructions allowed on one path): trap everything instead.
+			inj.prog = allFilter
+			e.startStep(t, stepSeccomp, false)
 		case rv < 0:
 			e.abandonInjection(t, true)
 		case inj.cur == stepNoNewPrivs:
@@ -220,7 +232,7 @@ func (e *engine) startStep(t *task, s injStep, atEntry bool) {
 	case stepNoNewPrivs:
 		nr, args = unix.SYS_PRCTL, []uint64{unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}
 	case stepSeccomp:
-		addr, err := e.writeFilter(t.tid, regsSP(&inj.saved))
+		addr, err := e.writeFilter(t.tid, regsSP(&inj.saved), inj.prog)
 		if err != nil {
 			e.abandonInjection(t, !atEntry)
 			return
@@ -245,13 +257,13 @@ func (e *engine) startStep(t *task, s injStep, atEntry bool) {
 
 // writeFilter writes a struct sock_fprog and the program below the red zone
 // of the stack at sp, and returns the fprog's address.
-func (e *engine) writeFilter(pid int, sp uint64) (uint64, error) {
-	progLen := uint64(len(e.filter))
+func (e *engine) writeFilter(pid int, sp uint64, prog []byte) (uint64, error) {
+	progLen := uint64(len(prog))
 	base := (sp - redZone - progLen - 16) &^ 15
 	buf := make([]byte, 16, 16+progLen)
-	binary.LittleEndian.PutUint16(buf[0:], uint16(len(e.filter)/8))
+	binary.LittleEndian.PutUint16(buf[0:], uint16(len(prog)/8))
 	binary.LittleEndian.PutUint64(buf[8:], base+16)
-	buf = append(buf, e.filter...)
+	buf = append(buf, prog...)
 	if err := writeMem(pid, base, buf); err != nil {
 		return 0, err
 	}
@@ -264,6 +276,13 @@ func (e *engine) writeFilter(pid int, sp uint64) (uint64, error) {
 func (e *engine) abandonInjection(t *task, afterExit bool) {
 	inj := t.inj
 	t.inj = nil
+	if t.proc.filtered && e.seenPlan != nil {
+		// A stacked seen filter (seen.go) failed: the inherited filter alone
+		// decides which syscalls stop, so some may go unrecorded.
+		e.res.Warnings = append(e.res.Warnings, fmt.Sprintf(
+			"pid %d (%s): could not add the seccomp filter of --counts seen; syscalls its inherited filter lets through are not recorded",
+			t.proc.tgid, t.proc.exe))
+	}
 	if afterExit {
 		r := regsRestart(inj.saved)
 		ptSetRegs(t.tid, &r)

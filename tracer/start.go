@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -25,14 +27,13 @@ func (e *engine) startHelper() (int, error) {
 			return 0, &StartError{Path: e.cmd.Path, Err: fmt.Errorf("%w: %v", ErrSandboxUnavailable, err)}
 		}
 	}
-	f, err := os.CreateTemp(errDir, "loupe-helper-err-*")
+	ef, err := newSetupErrFile(errDir)
 	if err != nil {
 		return 0, fmt.Errorf("tracer: %w", err)
 	}
-	e.errFile = f.Name()
-	f.Close()
+	e.errFile = ef
 
-	cfg := helperConfig{Path: e.cmd.Path, Dir: e.cmd.Dir, ErrFile: e.errFile}
+	cfg := helperConfig{Path: e.cmd.Path, Dir: e.cmd.Dir, ErrFile: string(e.errFile)}
 	stdio := [3]uintptr{0, 1, 2}
 	for i, f := range []*os.File{e.cmd.Stdin, e.cmd.Stdout, e.cmd.Stderr} {
 		if f != nil {
@@ -41,7 +42,7 @@ func (e *engine) startHelper() (int, error) {
 	}
 	self, err := os.Executable()
 	if err != nil {
-		os.Remove(e.errFile)
+		e.errFile.remove()
 		return 0, fmt.Errorf("tracer: find own executable: %w", err)
 	}
 	argv := append([]string{self}, e.cmd.Args...)
@@ -52,7 +53,7 @@ func (e *engine) startHelper() (int, error) {
 		pid, err = e.startDirect(cfg, stdio, argv)
 	}
 	if err != nil {
-		os.Remove(e.errFile)
+		e.errFile.remove()
 		return 0, err
 	}
 	return pid, nil
@@ -109,8 +110,7 @@ func (e *engine) seize(pid int) error {
 // when it wrote nothing) into a StartError; sandbox failures wrap
 // ErrSandboxUnavailable, with what would make the sandbox available.
 func (e *engine) helperError(fallback string) error {
-	msg, _ := os.ReadFile(e.errFile)
-	s := strings.TrimSpace(string(msg))
+	s := e.errFile.read()
 	if s == "" {
 		s = fallback
 	}
@@ -177,7 +177,7 @@ func (e *engine) startInit(cfg helperConfig, stdio [3]uintptr, argv []string) (i
 		if !errors.As(err, &ce) {
 			return 0, err
 		}
-		os.WriteFile(e.errFile, nil, 0o600)
+		e.errFile.clear()
 	}
 	return 0, err
 }
@@ -292,4 +292,46 @@ func (e *engine) reapInit() {
 			ptCont(pid, 0)
 		}
 	}
+}
+
+// LookPath resolves a command as execvp would, with the PATH of env (a
+// default PATH when env has none) and relative entries taken from dir: how
+// Run finds Command.Path. A name with a slash is checked, not searched. The
+// error is exec.ErrNotFound when no PATH entry has it. Commands that run a
+// workload without tracing it use it too, so that both find the same
+// program.
+func LookPath(file string, env []string, dir string) (string, error) {
+	if strings.Contains(file, "/") {
+		p := file
+		if !filepath.IsAbs(p) && dir != "" {
+			p = filepath.Join(dir, p)
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return "", err
+		}
+		if st.IsDir() || st.Mode()&0o111 == 0 {
+			return "", fmt.Errorf("%s: permission denied", file)
+		}
+		return file, nil
+	}
+	pathEnv := "/usr/local/bin:/usr/bin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, d := range filepath.SplitList(pathEnv) {
+		if d == "" {
+			d = "."
+		}
+		p := filepath.Join(d, file)
+		if !filepath.IsAbs(p) && dir != "" {
+			p = filepath.Join(dir, p)
+		}
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", exec.ErrNotFound
 }

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"salsa.debian.org/loupe-team/loupe/tracer/subfeature"
+	"salsa.debian.org/loupe-team/loupe/internal/subfeature"
 )
 
 // Wildcard rules ("*", "<syscall>:*", "/*") and Allow: what loupe simulate

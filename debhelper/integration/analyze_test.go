@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // TestAnalyzeKnownAnswer: loupe=analyze on limits-loupe, whose program has

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // TestTraceShippedAndHelpers: a C program whose make check runs it from

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
+	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 )
 
 // TestDemo runs make demo's script (scripts/demo-dh): the example package

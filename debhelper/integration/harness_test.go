@@ -13,7 +13,7 @@ import (
 
 	"pault.ag/go/debian/control"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 var (

@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // TestVerdictSizeBudget: helpers-loupe ships three tools, and its suite

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
+	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 )
 
 // TestLoupeSourcePackageBuildsOffline builds loupe's own source package the

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/debhelper/rebuild"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // sbuildSetup returns the dh-loupe .deb and the chroot tarball, or skips.
@@ -61,11 +62,10 @@ func sbuild(t *testing.T, dsc, deb, tarball string, args []string, env ...string
 	argv := []string{
 		"--chroot-mode=unshare", "--chroot=" + tarball, "--dist=bookworm",
 		"--arch-all", "--arch-any", "--no-run-lintian", "--no-run-piuparts", "--no-run-autopkgtest",
-		"--extra-package=" + deb, "--build-dir=" + out, "--nolog",
+		"--build-dir=" + out, "--nolog",
 	}
-	// dh-loupe depends on the loupe package, which make deb puts beside it.
-	if l := filepath.Join(filepath.Dir(deb), "loupe_"+strings.TrimPrefix(filepath.Base(deb), "dh-loupe_")); exists(l) {
-		argv = append(argv, "--extra-package="+l)
+	for _, d := range rebuild.InjectedDebs(deb) {
+		argv = append(argv, "--extra-package="+d)
 	}
 	argv = append(argv, args...)
 	cmd := exec.Command("sbuild", append(argv, dsc)...)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // TestStandIn: standin-loupe's suite runs only standin-loupe-debug, a static

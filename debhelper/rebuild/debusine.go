@@ -21,6 +21,10 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/internal/journal"
+	"salsa.debian.org/loupe-team/loupe/internal/located"
 )
 
 // Debusine builds on a debusine server (0.11): each .dsc is uploaded as a
@@ -52,6 +56,7 @@ type Debusine struct {
 	HTTP        *http.Client
 
 	mu      sync.Mutex
+	subsJ   *journal.Journal      // the submissions file, open from Open to Close
 	subs    map[string]submission // last submission per spec
 	journal map[string]bool       // specs the journal had when Open ran
 }
@@ -101,7 +106,7 @@ func LoadDebusineConfig(path, server string) (DebusineServer, error) {
 		default:
 			k, v, ok := strings.Cut(l, "=")
 			if !ok || cur == "" {
-				return DebusineServer{}, fmt.Errorf("%s:%d: want key = value inside a [section], got %q", path, n, l)
+				return DebusineServer{}, &located.Error{File: path, Line: n, Msg: fmt.Sprintf("want key = value inside a [section], got %q", l)}
 			}
 			sections[cur][strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
@@ -138,31 +143,54 @@ func LoadDebusineConfig(path, server string) (DebusineServer, error) {
 }
 
 // Open loads what earlier runs left in d.Out: the submissions and the
-// journal's finished packages. Call it once before Run.
+// journal's finished packages. Call it once before Run, and Close after.
 func (d *Debusine) Open() error {
-	d.subs = map[string]submission{}
 	d.journal = map[string]bool{}
-	j, err := OpenJournal(d.Out)
+	done, err := ReadJournal(d.Out)
 	if err != nil {
 		return err
 	}
-	for s := range j.done {
+	for s := range done {
 		d.journal[s] = true
 	}
-	data, err := os.ReadFile(filepath.Join(d.Out, SubmissionsName))
-	if errors.Is(err, os.ErrNotExist) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.openSubmissions()
+}
+
+// openSubmissions opens the submissions file, an internal/journal: a torn
+// last line is cut off, and that package is submitted again.
+// Precondition: d.mu is held.
+func (d *Debusine) openSubmissions() error {
+	if d.subsJ != nil {
 		return nil
 	}
+	d.subs = map[string]submission{}
+	j, err := journal.Open(filepath.Join(d.Out, SubmissionsName), func(line []byte) error {
+		var s submission
+		if err := json.Unmarshal(line, &s); err != nil {
+			return err
+		}
+		if s.Spec == "" || s.WorkRequest <= 0 {
+			return errors.New("no spec or work request")
+		}
+		d.subs[s.Spec] = s
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("debusine submissions: %w", err)
 	}
-	for _, l := range bytes.Split(data, []byte("\n")) {
-		var s submission
-		if json.Unmarshal(l, &s) == nil && s.Spec != "" && s.WorkRequest > 0 {
-			d.subs[s.Spec] = s // a torn last line is ignored: that package is submitted again
-		}
-	}
+	d.subsJ = j
 	return nil
+}
+
+// Close releases the submissions file.
+func (d *Debusine) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	err := d.subsJ.Close()
+	d.subsJ = nil
+	return err
 }
 
 // Check reports what is missing to run, with what to do about it.
@@ -274,14 +302,13 @@ func lookup(s string) any {
 }
 
 func (d *Debusine) record(s submission) error {
-	b, _ := json.Marshal(s)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := appendLine(filepath.Join(d.Out, SubmissionsName), b); err != nil {
-		return fmt.Errorf("debusine submissions: %w", err)
+	if err := d.openSubmissions(); err != nil {
+		return err
 	}
-	if d.subs == nil {
-		d.subs = map[string]submission{}
+	if err := d.subsJ.Append(s); err != nil {
+		return fmt.Errorf("debusine submissions: %w", err)
 	}
 	d.subs[s.Spec] = s
 	return nil
@@ -437,22 +464,7 @@ func (d *Debusine) download(ctx context.Context, wr workRequest, dir string, out
 
 // fetchFile downloads url to path atomically.
 func (d *Debusine) fetchFile(ctx context.Context, url, path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".download-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := d.get(ctx, url, tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.ReplaceFrom(path, 0o644, func(w io.Writer) error { return d.get(ctx, url, w) })
 }
 
 // get streams the file at u (an absolute URL the server gave) to w.

@@ -84,12 +84,13 @@ func TestDebusineReplay(t *testing.T) {
 			if err := d.Open(); err != nil {
 				t.Fatal(err)
 			}
+			defer d.Close()
 			res, err := Run(context.Background(), d, []string{spec}, Options{Out: out})
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("error %v, want it to contain %q", err, c.err)
 				}
-				if _, ok := mustJournal(t, out).Done(spec); ok {
+				if _, ok := mustJournal(t, out)[spec]; ok {
 					t.Error("a package whose backend failed was journaled")
 				}
 				return
@@ -116,15 +117,15 @@ func TestDebusineReplay(t *testing.T) {
 			if !strings.Contains(string(log), "following work request 3") || !strings.Contains(string(log), "completed success") {
 				t.Errorf("console output:\n%s", log)
 			}
-			if _, ok := mustJournal(t, out).Done(spec); !ok {
+			if _, ok := mustJournal(t, out)[spec]; !ok {
 				t.Error("not journaled")
 			}
 		})
 	}
 }
 
-func mustJournal(t *testing.T, out string) *Journal {
-	j, err := OpenJournal(out)
+func mustJournal(t *testing.T, out string) map[string]Result {
+	j, err := ReadJournal(out)
 	if err != nil {
 		t.Fatal(err)
 	}

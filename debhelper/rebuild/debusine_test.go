@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 func TestLoadDebusineConfig(t *testing.T) {
@@ -120,6 +120,7 @@ func newTestDebusine(t *testing.T, conf, env, mode, out string) *Debusine {
 	if err := d.Open(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { d.Close() })
 	return d
 }
 
@@ -165,6 +166,7 @@ func TestDebusineRebuild(t *testing.T) {
 	}
 	first, _ := os.ReadFile(subs)
 
+	d.Close() // as the interrupted loupe's exit would
 	d = newTestDebusine(t, conf, envs["trace"], "trace", out)
 	var prog bytes.Buffer
 	start := time.Now()

@@ -1,31 +1,3 @@
-// Package rebuild drives a bulk rebuild of Debian source packages with
-// sbuild (unshare mode) and dh_loupe enabled on every package without
-// editing any: DH_EXTRA_ADDONS=loupe, passed through $build_environment in
-// an SBUILD_CONFIG file (sbuild's environment filter drops it otherwise),
-// with the dh-loupe .deb injected by --extra-package and --add-depends.
-//
-// Each package builds in its own directory under Options.Out; sbuild copies
-// the files its .changes lists there, verdicts included, so the output
-// directory is directly an input of `loupe db`.
-//
-// Resumable: a journal (Out/rebuild-journal.jsonl, one JSON object per
-// finished package, appended and synced) records each package's outcome.
-// A later run skips every package the journal has (or only the successful
-// ones with RetryFailed). A package that was building when a run was killed
-// has no journal line: its directory is emptied and it is built again.
-//
-// Statuses, per package (Classify):
-//   - loupe-error: a verdict or a dh_loupe summary line says status=error;
-//   - tests-failed: the package's tests failed: the build failed in the test
-//     step (dh_auto_test error, or dh_loupe reported baseline-failed), or it
-//     succeeded but a verdict is baseline-failed (a flaky test suite);
-//   - build-failed: no .changes, and nothing says the tests failed;
-//   - insensitive: built, no verdict ok and some insensitive;
-//   - built: everything else with a .changes.
-//
-// A failed build has no .changes (sbuild copies nothing out), so the
-// per-binary statuses come from dh_loupe's summary lines in the build log:
-// "loupe: <pkg> status=<status> mode=<mode> syscalls=<n>".
 package rebuild
 
 import (
@@ -44,8 +16,10 @@ import (
 	"sync"
 	"time"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/debhelper"
+	"salsa.debian.org/loupe-team/loupe/internal/journal"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 // Status of one package.
@@ -64,11 +38,11 @@ var Statuses = []Status{Built, TestsFailed, Insensitive, LoupeError, BuildFailed
 
 // Binary is what dh_loupe said about one binary package.
 type Binary struct {
-	Package  string `json:"package"`
-	Status   string `json:"status"`
-	Mode     string `json:"mode,omitempty"`
-	Syscalls int    `json:"syscalls,omitempty"`
-	Verdict  string `json:"verdict,omitempty"` // file, when the .changes listed one
+	Package  string         `json:"package"`
+	Status   verdict.Status `json:"status"`
+	Mode     verdict.Mode   `json:"mode,omitempty"`
+	Syscalls int            `json:"syscalls,omitempty"`
+	Verdict  string         `json:"verdict,omitempty"` // file, when the .changes listed one
 }
 
 // Result is one journal line.
@@ -84,22 +58,22 @@ type Result struct {
 	Finished time.Time `json:"finished"`
 }
 
-var summaryRE = regexp.MustCompile(`^loupe: (\S+) status=(\S+)(?: mode=(\S+))?(?: syscalls=(\d+))?`)
-
-// ParseSummaries reads dh_loupe's summary lines from a build log. A
-// package reported twice (dh_loupe runs in the build and binary targets)
-// keeps its last line.
+// ParseSummaries reads dh_loupe's summary lines (debhelper.Summary) from a
+// build log. A package reported twice (dh_loupe runs in the build and
+// binary targets) keeps its last line.
 func ParseSummaries(log io.Reader) []Binary {
 	by := map[string]Binary{}
 	sc := bufio.NewScanner(log)
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 	for sc.Scan() {
-		m := summaryRE.FindStringSubmatch(strings.TrimSpace(sc.Text()))
-		if m == nil {
+		s, ok := debhelper.ParseSummary(sc.Text())
+		if !ok {
 			continue
 		}
-		b := Binary{Package: m[1], Status: m[2], Mode: m[3]}
-		fmt.Sscan(m[4], &b.Syscalls)
+		b := Binary{Package: s.Package, Status: s.Status, Mode: s.Mode}
+		if s.Syscalls != nil {
+			b.Syscalls = *s.Syscalls
+		}
 		by[b.Package] = b
 	}
 	return sortedBinaries(by)
@@ -119,7 +93,7 @@ var testFailRE = regexp.MustCompile(`(?m)^\s*dh_auto_test: error:|^\s*dh_loupe: 
 // Classify decides a package's status from what the build left: whether a
 // .changes exists, the per-binary statuses, and the build log.
 func Classify(haveChanges bool, bins []Binary, log []byte) (Status, string) {
-	has := func(s string) []string {
+	has := func(s verdict.Status) []string {
 		var ps []string
 		for _, b := range bins {
 			if b.Status == s {
@@ -128,11 +102,11 @@ func Classify(haveChanges bool, bins []Binary, log []byte) (Status, string) {
 		}
 		return ps
 	}
-	if ps := has(string(verdict.StatusError)); len(ps) > 0 {
+	if ps := has(verdict.StatusError); len(ps) > 0 {
 		return LoupeError, "loupe reported an error for " + strings.Join(ps, ", ")
 	}
 	if !haveChanges {
-		if ps := has(string(verdict.StatusBaselineFailed)); len(ps) > 0 {
+		if ps := has(verdict.StatusBaselineFailed); len(ps) > 0 {
 			return TestsFailed, "the test suite failed (baseline) for " + strings.Join(ps, ", ")
 		}
 		if testFailRE.Match(log) {
@@ -143,11 +117,11 @@ func Classify(haveChanges bool, bins []Binary, log []byte) (Status, string) {
 		}
 		return BuildFailed, "no .changes: " + lastError(log)
 	}
-	if ps := has(string(verdict.StatusBaselineFailed)); len(ps) > 0 {
+	if ps := has(verdict.StatusBaselineFailed); len(ps) > 0 {
 		return TestsFailed, "built, but the test suite was flaky under loupe for " + strings.Join(ps, ", ")
 	}
-	if len(has(string(verdict.StatusOK))) == 0 {
-		if ps := has(string(verdict.StatusInsensitive)); len(ps) > 0 {
+	if len(has(verdict.StatusOK)) == 0 {
+		if ps := has(verdict.StatusInsensitive); len(ps) > 0 {
 			return Insensitive, "the tests do not exercise " + strings.Join(ps, ", ") + " (insensitive)"
 		}
 	}
@@ -200,13 +174,13 @@ func Inspect(dir string) Result {
 			// An entry outside the build directory (../x.loupe.yaml) is
 			// never read: it counts as a loupe error.
 			for _, p := range probs {
-				bins = append(bins, Binary{Package: p.String(), Status: string(verdict.StatusError)})
+				bins = append(bins, Binary{Package: p.String(), Status: verdict.StatusError})
 			}
 			for _, cv := range vs {
 				p := cv.Path
 				v, err := verdict.ReadFile(p)
 				if err != nil {
-					bins = append(bins, Binary{Package: filepath.Base(p), Status: string(verdict.StatusError), Verdict: p})
+					bins = append(bins, Binary{Package: filepath.Base(p), Status: verdict.StatusError, Verdict: p})
 					continue
 				}
 				n := 0
@@ -215,7 +189,7 @@ func Inspect(dir string) Result {
 						n += len(b.Syscalls)
 					}
 				}
-				bins = append(bins, Binary{Package: v.Package, Status: string(v.Status), Mode: string(v.Mode), Syscalls: n, Verdict: p})
+				bins = append(bins, Binary{Package: v.Package, Status: v.Status, Mode: v.Mode, Syscalls: n, Verdict: p})
 			}
 		} else {
 			r.Detail = "unreadable .changes: " + err.Error()
@@ -233,51 +207,62 @@ func Inspect(dir string) Result {
 	return r
 }
 
-// Journal is the append-only record of finished packages.
+// Journal is the append-only record of finished packages, an
+// internal/journal: a torn last line (a run killed while writing it) is cut
+// off, and that package is simply built again; a damaged line followed by
+// others is an error; a second loupe on the same output directory is
+// refused while one holds the journal.
 type Journal struct {
 	mu   sync.Mutex
-	path string
+	j    *journal.Journal
 	done map[string]Result
 }
 
 // JournalName is the journal's file name inside the output directory.
 const JournalName = "rebuild-journal.jsonl"
 
-// OpenJournal reads the journal of out (if any). A torn last line (a run
-// killed while writing it) is ignored: that package is simply rebuilt.
+// OpenJournal opens (creating) the journal of out, for Run.
 func OpenJournal(out string) (*Journal, error) {
-	j := &Journal{path: filepath.Join(out, JournalName), done: map[string]Result{}}
-	f, err := os.Open(j.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return j, nil
-	}
+	j := &Journal{done: map[string]Result{}}
+	jj, err := journal.Open(filepath.Join(out, JournalName), func(line []byte) error {
+		return decodeResult(line, j.done)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
+		return nil, journalError(err)
 	}
-	defer f.Close()
-	// A run killed while appending leaves a line without its newline; cut
-	// it off, or the next record would be glued to it and lost too.
-	data, err := io.ReadAll(f)
+	j.j = jj
+	return j, nil
+}
+
+// ReadJournal returns the packages the journal of out has, by spec,
+// without opening it for writing.
+func ReadJournal(out string) (map[string]Result, error) {
+	done := map[string]Result{}
+	err := journal.Read(filepath.Join(out, JournalName), func(line []byte) error { return decodeResult(line, done) })
 	if err != nil {
-		return nil, fmt.Errorf("read journal: %w", err)
+		return nil, journalError(err)
 	}
-	if n := len(data); n > 0 && data[n-1] != '\n' {
-		keep := bytes.LastIndexByte(data, '\n') + 1
-		if err := os.Truncate(j.path, int64(keep)); err != nil {
-			return nil, fmt.Errorf("repair journal: %w", err)
-		}
-		data = data[:keep]
+	return done, nil
+}
+
+func decodeResult(line []byte, into map[string]Result) error {
+	var r Result
+	if err := json.Unmarshal(line, &r); err != nil {
+		return err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	for sc.Scan() {
-		var r Result
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Spec == "" {
-			continue
-		}
-		j.done[r.Spec] = r
+	if r.Spec == "" {
+		return errors.New("no spec")
 	}
-	return j, sc.Err()
+	into[r.Spec] = r
+	return nil
+}
+
+func journalError(err error) error {
+	var le *journal.LineError
+	if errors.As(err, &le) {
+		return fmt.Errorf("rebuild journal: %w; remove that line, and its package is built again", err)
+	}
+	return fmt.Errorf("rebuild journal: %w", err)
 }
 
 // Done returns the recorded result of spec.
@@ -290,36 +275,17 @@ func (j *Journal) Done(spec string) (Result, bool) {
 
 // Record appends r durably.
 func (j *Journal) Record(r Result) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
+	if err := j.j.Append(r); err != nil {
+		return fmt.Errorf("rebuild journal: %w", err)
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if err := appendLine(j.path, b); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
 	j.done[r.Spec] = r
 	return nil
 }
 
-// appendLine appends b and a newline to path and syncs it: a record that
-// survives a crash right after (a torn last line is skipped on reading).
-func appendLine(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
+// Close releases the journal.
+func (j *Journal) Close() error { return j.j.Close() }
 
 // Builder builds one package into dir (which exists and is empty) and
 // writes its console output to out. It leaves in dir what the package's
@@ -360,6 +326,7 @@ func Run(ctx context.Context, b Builder, specs []string, opt Options) ([]Result,
 	if err != nil {
 		return nil, err
 	}
+	defer j.Close()
 	if opt.Jobs <= 0 {
 		opt.Jobs = 1
 	}
@@ -367,76 +334,62 @@ func Run(ctx context.Context, b Builder, specs []string, opt Options) ([]Result,
 	if prog == nil {
 		prog = io.Discard
 	}
-	var pmu sync.Mutex
-	say := func(f string, a ...any) {
-		pmu.Lock()
-		fmt.Fprintf(prog, f, a...)
-		pmu.Unlock()
-	}
 	results := make([]Result, len(specs))
 	var todo []int
 	for i, s := range specs {
 		if r, ok := j.Done(s); ok && (!opt.RetryFailed || r.Status == Built) {
 			results[i] = r
-			say("[skip] %s: %s (recorded)\n", s, r.Status)
+			fmt.Fprintf(prog, "[skip] %s: %s (recorded)\n", s, r.Status)
 			continue
 		}
 		todo = append(todo, i)
 	}
-	idx := make(chan int)
-	var wg sync.WaitGroup
-	var firstErr error
-	var emu sync.Mutex
-	n := 0
-	for w := 0; w < opt.Jobs; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range idx {
-				spec := specs[i]
-				start := time.Now()
-				r, err := buildOne(ctx, b, spec, opt.Out)
-				if ctx.Err() != nil {
-					return // interrupted: not recorded, rebuilt next time
-				}
-				if err != nil {
-					emu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					emu.Unlock()
-					continue
-				}
-				r.Spec, r.Seconds, r.Finished = spec, time.Since(start).Round(time.Second).Seconds(), time.Now().UTC().Round(time.Second)
-				if err := j.Record(r); err != nil {
-					emu.Lock()
-					firstErr = err
-					emu.Unlock()
-				}
-				results[i] = r
-				emu.Lock()
-				n++
-				k := n
-				emu.Unlock()
-				say("[%d/%d] %s: %s (%s)\n", k, len(todo), spec, r.Status, r.Detail)
-				if opt.Done != nil {
-					pmu.Lock()
-					opt.Done(k, len(todo))
-					pmu.Unlock()
-				}
-			}
-		}()
-	}
+	// One goroutine per build, at most Jobs at a time (a token each). mu
+	// orders what the builds share: the first error, the count of builds
+	// done, and the progress output.
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		done     int
+	)
+	tokens := make(chan struct{}, opt.Jobs)
 	for _, i := range todo {
 		select {
-		case idx <- i:
+		case tokens <- struct{}{}:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
 			break
 		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-tokens; wg.Done() }()
+			spec, start := specs[i], time.Now()
+			r, err := buildOne(ctx, b, spec, opt.Out)
+			if ctx.Err() != nil {
+				return // interrupted: not recorded, rebuilt next time
+			}
+			if err == nil {
+				r.Spec, r.Seconds, r.Finished = spec, time.Since(start).Round(time.Second).Seconds(), time.Now().UTC().Round(time.Second)
+				results[i] = r
+				err = j.Record(r)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if results[i].Spec == "" {
+				return // the backend failed: no result
+			}
+			done++
+			fmt.Fprintf(prog, "[%d/%d] %s: %s (%s)\n", done, len(todo), spec, r.Status, r.Detail)
+			if opt.Done != nil {
+				opt.Done(done, len(todo))
+			}
+		}()
 	}
-	close(idx)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return results, fmt.Errorf("rebuild interrupted (run it again to continue): %w", err)

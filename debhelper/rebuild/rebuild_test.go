@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 func TestParseSummaries(t *testing.T) {
@@ -38,7 +40,7 @@ func TestClassify(t *testing.T) {
 	b := func(st ...string) []Binary {
 		var out []Binary
 		for i, s := range st {
-			out = append(out, Binary{Package: fmt.Sprintf("p%d", i), Status: s})
+			out = append(out, Binary{Package: fmt.Sprintf("p%d", i), Status: verdict.Status(s)})
 		}
 		return out
 	}
@@ -168,9 +170,9 @@ func TestResume(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "run it again") {
 		t.Fatalf("interrupted run: err %v", err)
 	}
-	j, _ := OpenJournal(out)
-	if len(j.done) != 2 {
-		t.Fatalf("journal after the kill has %d packages, want the 2 finished: %v", len(j.done), j.done)
+	recorded, _ := ReadJournal(out)
+	if len(recorded) != 2 {
+		t.Fatalf("journal after the kill has %d packages, want the 2 finished: %v", len(recorded), recorded)
 	}
 	// A torn last line, as a kill during the write would leave.
 	f, _ := os.OpenFile(filepath.Join(out, JournalName), os.O_APPEND|os.O_WRONLY, 0)
@@ -258,5 +260,17 @@ func TestSbuildInvocation(t *testing.T) {
 		if out, err := exec.Command(perl, "-c", f).CombinedOutput(); err != nil {
 			t.Errorf("perl -c: %v\n%s", err, out)
 		}
+	}
+}
+
+// A damaged line in the middle of the journal is not a torn write: the
+// rebuild stops and names it instead of building that package again
+// unnoticed (it used to be skipped silently).
+func TestJournalRefusesDamage(t *testing.T) {
+	out := t.TempDir()
+	os.WriteFile(filepath.Join(out, JournalName), []byte("garbage\n"+`{"spec":"hello","status":"built","dir":"x"}`+"\n"), 0o644)
+	_, err := Run(context.Background(), &replay{from: outcomes(t)}, []string{"hello"}, Options{Out: out})
+	if err == nil || !strings.Contains(err.Error(), JournalName+":1: unreadable journal line") {
+		t.Fatalf("Run on a damaged journal: %v, want an error naming %s:1", err, JournalName)
 	}
 }

@@ -132,12 +132,15 @@ func (s *Sbuild) Check() error {
 	return nil
 }
 
-// extraDebs are the packages to inject: dh-loupe, and the loupe-syscalls
-// package it depends on when that lies beside it (make deb builds both into
-// dist/).
-func (s *Sbuild) extraDebs() []string {
-	debs := []string{s.DhLoupeDeb}
-	if l := loupeDebBeside(s.DhLoupeDeb); l != "" {
+// extraDebs are the packages to inject (see InjectedDebs).
+func (s *Sbuild) extraDebs() []string { return InjectedDebs(s.DhLoupeDeb) }
+
+// InjectedDebs are the packages a build with dhLoupe needs injected:
+// dh-loupe, and the loupe-syscalls package it depends on when that lies
+// beside it (make deb builds both into dist/).
+func InjectedDebs(dhLoupe string) []string {
+	debs := []string{dhLoupe}
+	if l := loupeDebBeside(dhLoupe); l != "" {
 		if _, err := os.Stat(l); err == nil {
 			debs = append(debs, l)
 		}

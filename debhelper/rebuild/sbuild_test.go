@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 var record = flag.Bool("record", false, "with LOUPE_SBUILD=1: re-record testdata/outcomes from real sbuild builds")

@@ -1,25 +1,9 @@
-// Package atomicfile writes files so that readers see either the old content
-// or the complete new content, never a torn file: the data goes to a
-// temporary file in the target's directory, is synced, chmod'ed and renamed
-// over the target, and the temporary file is removed on any error.
-//
-// WriteFile is for paths the user named: a target that is not a regular
-// file (/dev/null, /dev/stdout, a fifo) is written in place, since renaming
-// over it would replace a device node with a regular file, and a symlink is
-// followed, so the link survives and its target is replaced.
-//
-// Replace is for paths loupe names itself in a directory that others can
-// write (a build tree, the directory above it): it never follows a symlink
-// nor writes into a device or fifo planted there; whatever is at the path
-// is replaced by a regular file.
-//
-// CheckWritable tells before the work whether the output can be written;
-// Keep saves an output that could not be written where it was asked for.
 package atomicfile
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -63,7 +47,26 @@ func Replace(path string, data []byte, perm os.FileMode) error {
 	return replace(path, data, perm)
 }
 
-func replace(path string, data []byte, perm os.FileMode) (err error) {
+// ReplaceFrom is Replace for content that is streamed (a download): write
+// writes it to the temporary file, and its error, returned as is, leaves
+// path untouched.
+func ReplaceFrom(path string, perm os.FileMode, write func(io.Writer) error) error {
+	if st, err := os.Lstat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("write %s: is a directory", path)
+	}
+	return replaceWith(path, perm, write)
+}
+
+func replace(path string, data []byte, perm os.FileMode) error {
+	return replaceWith(path, perm, func(w io.Writer) error {
+		if _, err := w.Write(data); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+func replaceWith(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -76,8 +79,8 @@ func replace(path string, data []byte, perm os.FileMode) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err = write(f); err != nil {
+		return err
 	}
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("write %s: sync: %w", path, err)

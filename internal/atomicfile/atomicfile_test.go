@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,5 +142,33 @@ func TestKeep(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(p); string(b) != "data" {
 		t.Errorf("kept %q", b)
+	}
+}
+
+// TestReplaceFrom: a stream that fails half-way (a download cut off)
+// leaves the old file and no temporary file; one that ends replaces it.
+func TestReplaceFrom(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.changes")
+	os.WriteFile(p, []byte("old"), 0o600)
+	cut := errors.New("connection reset")
+	err := ReplaceFrom(p, 0o644, func(w io.Writer) error {
+		io.WriteString(w, "half")
+		return cut
+	})
+	if !errors.Is(err, cut) {
+		t.Fatalf("ReplaceFrom: %v, want the stream's error", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "old" {
+		t.Errorf("a failed stream changed the file: %q", b)
+	}
+	if err := ReplaceFrom(p, 0o644, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "new" {
+		t.Errorf("content %q, want new", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("leftover files: %v", ents)
 	}
 }

@@ -1,6 +1,3 @@
-// Package testutil holds what loupe's tests share: golden-file comparison
-// (with the -update convention) and the location of the project's copy of
-// the upstream loupedb data. Only tests import it.
 package testutil
 
 import (
@@ -10,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
 )
 
 // Golden compares got with the file at path, or rewrites the file when
@@ -91,4 +90,15 @@ func DocSection(t *testing.T, file, name, want string, update bool, pkg string) 
 	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// SyscallNr is the amd64 number of a syscall the test names; an unknown
+// name fails the test.
+func SyscallNr(t testing.TB, name string) int {
+	t.Helper()
+	n, err := sysent.AMD64.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

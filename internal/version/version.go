@@ -1,4 +1,3 @@
-// Package version holds loupe's version, recorded in every verdict.
 package version
 
 // Version is set at build time with -ldflags "-X .../internal/version.Version=..."

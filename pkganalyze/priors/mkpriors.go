@@ -17,8 +17,8 @@ import (
 	"log"
 	"os"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/loupedb"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 )
 

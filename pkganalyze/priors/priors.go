@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 // Counts are what earlier analyses concluded about one key: in how many it

@@ -8,11 +8,11 @@ import (
 	"regexp"
 	"time"
 
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
 	"salsa.debian.org/loupe-team/loupe/internal/progress"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
 
 // Analysis is one analysis of a workload with this runner: the glue that
@@ -59,8 +59,8 @@ func CheckMetric(m *verdict.Metric) (*regexp.Regexp, error) {
 	if n := re.NumSubexp(); n != 1 {
 		return nil, fmt.Errorf("--metric %q: has %d capture groups, want exactly one around the number, e.g. 'Requests/sec: *([0-9.]+)'", m.Regex, n)
 	}
-	if m.Better != verdict.BetterHigher && m.Better != verdict.BetterLower {
-		return nil, fmt.Errorf("--metric-better %q: want higher (requests/s, MB/s) or lower (seconds)", m.Better)
+	if _, err := verdict.ParseBetter(string(m.Better)); err != nil {
+		return nil, fmt.Errorf("--metric-better %q: %w (higher: requests/s, MB/s; lower: seconds)", m.Better, err)
 	}
 	return re, nil
 }

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 )
 
 // decisions lists what a verdict decided per binary and syscall: stub,
@@ -63,7 +63,7 @@ func TestE2EStrategiesAgree(t *testing.T) {
 			for _, st := range []pkganalyze.Strategy{pkganalyze.StrategyExhaustive, pkganalyze.StrategyAdaptive} {
 				f, err := analyze(t, tree, e2e{cmd: tc.cmd, bins: tc.bins, replicas: 2, jobs: 2, strategy: st})
 				mustOK(t, f, err)
-				if f.Workload.Strategy != string(st) || f.RunMetadata.Jobs != 2 {
+				if f.Workload.Strategy != st || f.RunMetadata.Jobs != 2 {
 					t.Errorf("workload.strategy %q, run_metadata.jobs %d; want %s and 2", f.Workload.Strategy, f.RunMetadata.Jobs, st)
 				}
 				t.Logf("%s: %d runs", st, f.Runs.Total)

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/chroottest"
-	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 )
 
 // End-to-end tests: real gcc-compiled fixtures (../testdata/fixtures), real
@@ -82,7 +82,7 @@ func analyze(t *testing.T, tree string, x e2e) (*verdict.File, error) {
 	f, err := pkganalyze.Analyze(context.Background(), r, pkganalyze.Config{
 		Command: x.cmd, Dir: tree, Binaries: refs, Replicas: x.replicas, Jobs: x.jobs, Timeout: x.timeout,
 		Granularity: x.gran, Strategy: x.strategy, Priors: priors.Builtin(),
-		Log: log, Notes: r.Notes, Environment: pkganalyze.DetectEnvironment("test"),
+		Log: log, Notes: r.Notes, Environment: Environment(context.Background(), "test"),
 	})
 	if f != nil {
 		f.RunMetadata.Isolation = r.Isolation()

@@ -1,27 +1,22 @@
 package runner
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/tracer"
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
 
 // WallCap bounds a run's wall time at this many times its timeout: the
@@ -209,136 +204,6 @@ func under(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
 }
 
-func (r *Runner) makeScratch() error {
-	inside := func(p string) string {
-		for _, d := range r.overlay {
-			if under(p, d) {
-				return d
-			}
-		}
-		return ""
-	}
-	if r.cfg.Scratch != "" {
-		s, err := filepath.Abs(r.cfg.Scratch)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(s, 0o700); err != nil {
-			return fmt.Errorf("scratch: %w", err)
-		}
-		if s, err = filepath.EvalSymlinks(s); err != nil {
-			return fmt.Errorf("scratch: %w", err)
-		}
-		if d := inside(s); d != "" {
-			return fmt.Errorf("scratch directory %s is inside %s, whose writes runs keep private; put it elsewhere", s, d)
-		}
-		r.scratch = s
-		return nil
-	}
-	var tried []string
-	for _, base := range []string{os.Getenv("LOUPE_SCRATCH"), "/var/tmp", "/var/cache"} {
-		if base == "" {
-			continue
-		}
-		b, err := filepath.EvalSymlinks(base)
-		if err != nil || inside(b) != "" {
-			tried = append(tried, base)
-			continue
-		}
-		s, err := os.MkdirTemp(b, scratchPrefix)
-		if err != nil {
-			tried = append(tried, base)
-			continue
-		}
-		r.scratch, r.ownScratch = s, true
-		if r.scratchLock, err = lockScratch(s, true); err != nil {
-			return err
-		}
-		sweepScratch(b)
-		return nil
-	}
-	return fmt.Errorf("no usable scratch directory outside the overlaid %v (tried %v); set LOUPE_SCRATCH", r.overlay, tried)
-}
-
-const scratchPrefix = "loupe-analyze-"
-
-// lockScratch flocks dir/lock: with create, a new lock in the runner's own,
-// new scratch directory; without, the existing lock of one found by
-// sweepScratch, failing at once when another process holds it. The lock is
-// never a symlink (O_NOFOLLOW), and must be a regular file of ours.
-func lockScratch(dir string, create bool) (*os.File, error) {
-	flags, how := os.O_RDWR|syscall.O_NOFOLLOW, syscall.LOCK_EX
-	if create {
-		flags |= os.O_CREATE | os.O_EXCL
-	} else {
-		how |= syscall.LOCK_NB
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), flags, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("scratch: %w", err)
-	}
-	if err := ownedBy(f, false); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("scratch: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), how); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-// ownedDir checks that p is a directory (not a symlink to one) that this
-// process's user owns and nobody else can write: only such a directory in
-// a shared place like /var/tmp is loupe's to use or remove.
-func ownedDir(p string) error {
-	fi, err := os.Lstat(p)
-	if err != nil {
-		return err
-	}
-	return ownedInfo(p, fi, true)
-}
-
-func ownedBy(f *os.File, dir bool) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	return ownedInfo(f.Name(), fi, dir)
-}
-
-func ownedInfo(p string, fi os.FileInfo, dir bool) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	switch {
-	case dir && !fi.IsDir() || !dir && !fi.Mode().IsRegular():
-		return fmt.Errorf("%s: not a %s (%v)", p, map[bool]string{true: "directory", false: "regular file"}[dir], fi.Mode().Type())
-	case !ok || int(st.Uid) != os.Geteuid():
-		return fmt.Errorf("%s: owned by another user", p)
-	case fi.Mode().Perm()&0o022 != 0:
-		return fmt.Errorf("%s: writable by others (%v)", p, fi.Mode().Perm())
-	}
-	return nil
-}
-
-// sweepScratch removes the scratch directories that loupes killed with -9
-// left in base: those whose lock nobody holds. Only directories of this
-// user are considered, never through a symlink: /var/tmp is shared, and a
-// "loupe-analyze-*" of another user (or planted by one) is none of ours. A
-// directory without a lock file may be one being created; it is left
-// alone.
-func sweepScratch(base string) {
-	dirs, _ := filepath.Glob(filepath.Join(base, scratchPrefix+"*"))
-	for _, d := range dirs {
-		if ownedDir(d) != nil {
-			continue
-		}
-		if l, err := lockScratch(d, false); err == nil {
-			removeAll(d)
-			l.Close()
-		}
-	}
-}
-
 // Close removes the scratch directory (if the runner made it) and the
 // snapshot.
 func (r *Runner) Close() error {
@@ -469,6 +334,9 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 		Dir: r.cfg.Dir, Stdin: devnull, Stdout: out, Stderr: out}
 	opts := tracer.Options{Whitelist: r.whitelist, Rules: rules(spec.Interventions), Record: record(spec.Record),
 		Leftovers: tracer.LeftoversKill, Contain: true, Identities: r.cfg.Identities, NewProcessGroup: true}
+	if spec.Counts == pkganalyze.CountsSeen {
+		opts.Counts = tracer.CountsSeen
+	}
 	if sandbox {
 		opts.Sandbox = &tracer.Sandbox{Overlay: r.overlay, Scratch: filepath.Join(rd, "sandbox"), PrivateNetwork: true}
 	}
@@ -562,123 +430,4 @@ func runEnv(env []string, home, tmp string) []string {
 		out = append(out, e)
 	}
 	return append(out, "HOME="+home, "TMPDIR="+tmp)
-}
-
-func rules(iv []pkganalyze.Intervention) []tracer.Rule {
-	var rs []tracer.Rule
-	for _, x := range iv {
-		r := tracer.Rule{Feature: x.Feature}
-		switch x.Action {
-		case pkganalyze.Stub:
-			r.Action = tracer.Stub
-		case pkganalyze.Fake:
-			r.Action = tracer.Fake
-		case pkganalyze.Kill:
-			r.Action = tracer.Kill
-		}
-		rs = append(rs, r)
-	}
-	return rs
-}
-
-func record(r pkganalyze.Record) tracer.Record {
-	switch r {
-	case pkganalyze.RecordSyscalls:
-		return tracer.RecordSyscalls
-	case pkganalyze.RecordFeatures:
-		return tracer.RecordSyscalls | tracer.RecordFeatures
-	case pkganalyze.RecordPseudoFiles:
-		return tracer.RecordSyscalls | tracer.RecordFeatures | tracer.RecordPseudoFiles
-	}
-	return tracer.RecordNone
-}
-
-func outcome(res *tracer.Result, timedOut bool, wall time.Duration) pkganalyze.Outcome {
-	o := pkganalyze.Outcome{TimedOut: timedOut, Wall: wall, Exit: "killed by the timeout", ExitCode: 137}
-	if res == nil {
-		return o
-	}
-	if res.Wall > 0 {
-		o.Wall = res.Wall
-	}
-	o.Effective = res.Usage.Effective
-	if res.LimitExceeded {
-		timedOut = true
-		o.TimedOut, o.Exit, o.ExitCode = true, "killed by the timeout", 137
-	}
-	if !timedOut {
-		o.Exit, o.ExitCode = res.Exit.String(), res.Exit.ShellCode()
-		o.Pass = res.Exit.Success()
-	}
-	if len(res.RuleHits) > 0 {
-		o.RuleHits = map[string]uint64{}
-		for k, v := range res.RuleHits {
-			o.RuleHits[k] = v
-		}
-	}
-	for _, b := range res.Binaries {
-		u := pkganalyze.BinaryUse{Path: b.Path, Interpreter: b.Interpreter, BuildID: b.BuildID, SHA256: b.SHA256,
-			Processes: len(b.Processes), PeakRSSKB: b.PeakRSSKB, MaxFDs: b.MaxFDs}
-		for _, s := range b.Syscalls {
-			u.Syscalls = append(u.Syscalls, pkganalyze.SyscallUse{Name: s.Name, Number: s.Number, Calls: s.Calls})
-		}
-		for _, f := range b.Features {
-			u.Features = append(u.Features, pkganalyze.FeatureUse{Key: f.Key, Calls: f.Calls})
-		}
-		for _, f := range b.PseudoFiles {
-			u.PseudoFiles = append(u.PseudoFiles, pkganalyze.FeatureUse{Key: f.Key, Calls: f.Calls})
-		}
-		o.Binaries = append(o.Binaries, u)
-	}
-	return o
-}
-
-// ReadMetric returns the benchmark metric in a workload's output: the
-// first capture group of re on the last line re matches, parsed as a
-// number (thousands separators "," and "_" allowed); nil when no line
-// matches with a number. Lines are read one at a time, so the output may be
-// of any size; a line longer than 64 KiB is skipped.
-func ReadMetric(r io.Reader, re *regexp.Regexp) *float64 {
-	var found *float64
-	br := bufio.NewReaderSize(r, 64<<10)
-	for {
-		line, err := br.ReadSlice('\n')
-		for errors.Is(err, bufio.ErrBufferFull) {
-			// A huge line: skip it.
-			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = br.ReadSlice('\n')
-			}
-			line = nil
-		}
-		if m := re.FindSubmatch(line); len(m) == 2 {
-			v := strings.NewReplacer(",", "", "_", "").Replace(string(m[1]))
-			if f, perr := strconv.ParseFloat(v, 64); perr == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-				found = &f
-			}
-		}
-		if err != nil {
-			return found
-		}
-	}
-}
-
-// tail returns the last n bytes of f, from a line start when possible, as
-// valid UTF-8.
-func tail(f *os.File, n int) string {
-	fi, err := f.Stat()
-	if err != nil {
-		return ""
-	}
-	off := max(fi.Size()-int64(n), 0)
-	b := make([]byte, fi.Size()-off)
-	if _, err := f.ReadAt(b, off); err != nil && err != io.EOF {
-		return ""
-	}
-	if off > 0 {
-		if i := bytes.IndexByte(b, '\n'); i >= 0 && i < len(b)-1 {
-			b = b[i+1:]
-		}
-		b = append([]byte("[...]\n"), b...)
-	}
-	return strings.ToValidUTF8(string(b), string(utf8.RuneError))
 }

@@ -1,12 +1,6 @@
-// Package tracefile is the on-disk form of one traced run, schema
-// "loupe/trace/v1": what `loupe trace` prints and what dh_loupe keeps
-// between the test step and the binary step. Unlike a verdict it records
-// raw observations, pids included, so it is not meant to be deterministic;
-// lists are still sorted where order carries no information.
 package tracefile
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"sort"
@@ -14,6 +8,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/internal/exitstatus"
+	"salsa.debian.org/loupe-team/loupe/internal/yamlenc"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 
@@ -30,6 +26,10 @@ type File struct {
 	// Granularity is what was recorded (loupe trace --granularity):
 	// syscalls, features or pseudo-files.
 	Granularity string `yaml:"granularity,omitempty"`
+	// Counts is "seen" when the run recorded with --counts seen: calls and
+	// errors are then lower bounds (the sets of what was used are exact).
+	// Omitted for exact counts.
+	Counts string `yaml:"counts,omitempty"`
 	// Containment says how a contained run (--kill-leftovers) was kept
 	// whole: pid-namespace or subreaper.
 	Containment string     `yaml:"containment,omitempty"`
@@ -43,11 +43,8 @@ type File struct {
 	Leftovers   []Leftover `yaml:"leftovers,omitempty"`
 }
 
-// Exit is an exit status.
-type Exit struct {
-	Code   int    `yaml:"code"`
-	Signal string `yaml:"signal,omitempty"`
-}
+// Exit is an exit status: the shell's code, and the signal's name.
+type Exit = exitstatus.Record
 
 // Hit counts how often a rule fired.
 type Hit struct {
@@ -101,17 +98,13 @@ type Leftover struct {
 	Detached bool   `yaml:"detached"`
 }
 
-func exitOf(s tracer.ExitStatus) Exit {
-	if s.Signal != 0 {
-		return Exit{Code: s.ShellCode(), Signal: s.Signal.String()}
-	}
-	return Exit{Code: s.Code}
-}
-
 // FromResult converts a tracer result.
 func FromResult(cmd []string, dir string, rules []tracer.Rule, r *tracer.Result) *File {
-	f := &File{Schema: Schema, Command: cmd, Dir: dir, Exit: exitOf(r.Exit), Mechanism: r.Mechanism,
+	f := &File{Schema: Schema, Command: cmd, Dir: dir, Exit: r.Exit.Record(), Mechanism: r.Mechanism,
 		Containment: r.Containment, Processes: r.Processes, Execs: r.Execs, Stops: r.Stops, WallSecs: r.Wall.Seconds()}
+	if r.Counts == tracer.CountsSeen {
+		f.Counts = r.Counts.String()
+	}
 	for _, ru := range rules {
 		f.Rules = append(f.Rules, ru.String())
 	}
@@ -134,7 +127,7 @@ func FromResult(cmd []string, dir string, rules []tracer.Rule, r *tracer.Result)
 		for _, p := range b.Processes {
 			fp := Process{PID: p.PID, PPID: p.PPID, Argv: p.Argv, Replaced: p.Replaced, PeakRSSKB: p.PeakRSSKB, MaxFDs: p.MaxFDs}
 			if !p.Replaced {
-				e := exitOf(p.Exit)
+				e := p.Exit.Record()
 				fp.Exit = &e
 			}
 			fb.Processes = append(fb.Processes, fp)
@@ -149,14 +142,7 @@ func FromResult(cmd []string, dir string, rules []tracer.Rule, r *tracer.Result)
 
 // Marshal encodes f as YAML.
 func Marshal(f *File) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(f); err != nil {
-		return nil, err
-	}
-	enc.Close()
-	return buf.Bytes(), nil
+	return yamlenc.Marshal(f)
 }
 
 // WriteFile writes f atomically.

@@ -23,8 +23,8 @@ import (
 	"sort"
 	"strings"
 
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 )
 
 func main() {

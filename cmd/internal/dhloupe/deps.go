@@ -8,9 +8,9 @@ import (
 	"sync"
 
 	"salsa.debian.org/loupe-team/loupe/internal/progress"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 

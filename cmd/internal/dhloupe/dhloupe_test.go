@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
 
 func TestStepArgv(t *testing.T) {
@@ -249,7 +249,7 @@ func TestVerdictAnalyzeJobs(t *testing.T) {
 	for _, tc := range []struct {
 		dbo      string
 		jobs     int
-		strategy string
+		strategy verdict.Strategy
 	}{
 		{"parallel=3 loupe=analyze", 3, "adaptive"},
 		{"parallel=3 loupe=analyze,jobs=1", 1, "adaptive"},

@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
 	"salsa.debian.org/loupe-team/loupe/tracer"
-	"salsa.debian.org/loupe-team/loupe/tracer/exeid"
 )
 
 // testSequence is the private dh sequence the addon defines: just
@@ -55,7 +56,7 @@ func testMain(ctx context.Context, name string, pio IO, deps Deps, step *stepSta
 				Step: debhelper.Step{Argv: argv, Env: debhelper.WithoutFakeroot(pio.Env), Dir: pio.Dir}}
 			switch {
 			case len(s.Problems) > 0:
-				run.Error = joinErrors(s.Problems)
+				run.Error = debhelper.JoinProblems(s.Problems)
 			case !s.NoCheck:
 				run.Error = "this dh_loupe was built without the tracer"
 				u.errorf("%s; running the test step untraced", run.Error)
@@ -115,12 +116,26 @@ func addonArgs(argv []string) []string {
 	return out
 }
 
+// stepPath finds the step's program: a path as given (the exec reports one
+// that cannot run), a name in the step's PATH, as the tracer finds it. It
+// says why when there is none.
+func stepPath(u ui, argv []string, pio IO) (string, bool) {
+	if strings.Contains(argv[0], "/") {
+		return argv[0], true
+	}
+	path, err := tracer.LookPath(argv[0], pio.Env, pio.Dir)
+	if err != nil {
+		u.errorf("%s: %v", argv[0], err)
+		return "", false
+	}
+	return path, true
+}
+
 // execStep replaces dh_loupe with the test step, so that the step runs
 // exactly as it would without loupe (same process tree, signals, status).
 func execStep(u ui, argv []string, pio IO) tracer.ExitStatus {
-	path, err := lookPath(argv[0], pio.Env)
-	if err != nil {
-		u.errorf("%v", err)
+	path, ok := stepPath(u, argv, pio)
+	if !ok {
 		return exit(127)
 	}
 	u.command(argv)
@@ -131,29 +146,12 @@ func execStep(u ui, argv []string, pio IO) tracer.ExitStatus {
 			return exit(126)
 		}
 	}
-	err = syscall.Exec(path, argv, pio.Env)
+	err := syscall.Exec(path, argv, pio.Env)
 	u.errorf("exec %s: %v", path, err)
 	return exit(126)
 }
 
 func exit(code int) tracer.ExitStatus { return tracer.ExitStatus{Code: code} }
-
-// lookPath finds a command in the PATH of env.
-func lookPath(file string, env []string) (string, error) {
-	if strings.Contains(file, "/") {
-		return file, nil
-	}
-	for _, dir := range filepath.SplitList(debhelper.Getenv(env, "PATH")) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, file)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: command not found in PATH", file)
-}
 
 // recordRun lists the packages the step runs for and records the run.
 func recordRun(ctx context.Context, u ui, pio IO, opts *debhelper.Options, run *debhelper.Run) error {
@@ -205,9 +203,8 @@ func traceStep(ctx context.Context, name string, u ui, pio IO, opts *debhelper.O
 		return fail(err)
 	}
 	run.Whitelist = wl.String()
-	path, err := lookPath(argv[0], pio.Env)
-	if err != nil {
-		u.errorf("%v", err)
+	path, ok := stepPath(u, argv, pio)
+	if !ok {
 		return exit(127)
 	}
 	u.command(argv)
@@ -230,7 +227,7 @@ func traceStep(ctx context.Context, name string, u ui, pio IO, opts *debhelper.O
 		u.errorf("%s", run.Error)
 	}
 	step.ran, step.status = true, res.Exit
-	run.Exit = debhelper.Exit{Code: res.Exit.Code, Signal: int(res.Exit.Signal)}
+	run.Exit = res.Exit
 	run.Binaries = fromTrace(res)
 	run.Processes, run.Execs = res.Processes, res.Execs
 	run.Wall = res.Wall.Seconds()
@@ -244,7 +241,8 @@ func traceStep(ctx context.Context, name string, u ui, pio IO, opts *debhelper.O
 		// A failed build has no .changes: this line is what rebuild
 		// tooling can read.
 		for _, p := range pkgs {
-			fmt.Fprintf(pio.Stdout, "loupe: %s status=%s mode=%s exit=%d\n", p, verdict.StatusBaselineFailed, s.Mode, res.Exit.ShellCode())
+			code := res.Exit.ShellCode()
+			fmt.Fprintln(pio.Stdout, debhelper.Summary{Package: p, Status: verdict.StatusBaselineFailed, Mode: verdict.Mode(s.Mode), Exit: &code}.Format())
 		}
 	}
 	if run.Error != "" && s.Strict && res.Exit.Success() {
@@ -306,27 +304,8 @@ func (m configMatcher) String() string {
 // entries, still named by their absolute build-tree paths.
 func fromTrace(res *tracer.Result) []verdict.Binary {
 	var out []verdict.Binary
-	for _, b := range res.Binaries {
-		vb := verdict.Binary{Path: b.Path, BuildID: b.BuildID, SHA256: b.SHA256, Interpreter: b.Interpreter,
-			Processes: len(b.Processes), Syscalls: []verdict.Syscall{}}
-		for _, sc := range b.Syscalls {
-			vb.Syscalls = append(vb.Syscalls, verdict.Syscall{Name: sc.Name, Number: sc.Number, Calls: sc.Calls})
-		}
-		for _, f := range b.Features {
-			vb.Features = append(vb.Features, verdict.Feature{Key: f.Key, Calls: f.Calls})
-		}
-		for _, f := range b.PseudoFiles {
-			vb.PseudoFiles = append(vb.PseudoFiles, verdict.Feature{Key: f.Key, Calls: f.Calls})
-		}
-		out = append(out, vb)
+	for _, u := range runner.Uses(res) {
+		out = append(out, u.Verdict())
 	}
 	return out
-}
-
-func joinErrors(errs []error) string {
-	s := make([]string, len(errs))
-	for i, e := range errs {
-		s[i] = e.Error()
-	}
-	return strings.Join(s, "; ")
 }

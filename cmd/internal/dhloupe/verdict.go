@@ -2,17 +2,16 @@ package dhloupe
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/debhelper"
 	"salsa.debian.org/loupe-team/loupe/internal/atomicfile"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
 )
 
 func verdictMain(ctx context.Context, name string, pio IO, deps Deps) int {
@@ -39,7 +38,7 @@ func verdictMain(ctx context.Context, name string, pio IO, deps Deps) int {
 		return 0
 	}
 	if src == nil {
-		return giveUp(fmt.Errorf("%s", joinErrors(s.Problems)))
+		return giveUp(errors.New(debhelper.JoinProblems(s.Problems)))
 	}
 	host, err := debhelper.HostArch(ctx, pio.Env)
 	if err != nil {
@@ -92,7 +91,8 @@ func verdictMain(ctx context.Context, name string, pio IO, deps Deps) int {
 		if f.Status == verdict.StatusNotExercised {
 			u.infof("%s: %s", p, f.Reason)
 		}
-		fmt.Fprintf(pio.Stdout, "loupe: %s status=%s mode=%s syscalls=%d\n", p, f.Status, f.Mode, shippedSyscalls(f))
+		n := shippedSyscalls(f)
+		fmt.Fprintln(pio.Stdout, debhelper.Summary{Package: p, Status: f.Status, Mode: f.Mode, Syscalls: &n}.Format())
 	}
 	if failed && s.Strict {
 		u.errorf("loupe=strict: failing the build because of the errors above")
@@ -126,12 +126,8 @@ func (v *verdicts) verdict(p string) *verdict.File {
 		Version:      v.src.Version.String(),
 		Architecture: v.src.FileArch(p, v.host),
 		Workload:     verdict.Workload{Kind: "suite", Replicas: 1},
-		Environment:  environment(v.ctx),
+		Environment:  runner.Environment(v.ctx, version.Version),
 		Binaries:     []verdict.Binary{},
-	}
-	errorf := func(format string, args ...any) *verdict.File {
-		f.Status, f.Reason = verdict.StatusError, fmt.Sprintf(format, args...)
-		return f
 	}
 	run := debhelper.LatestRun(v.runs, p)
 	if run != nil {
@@ -145,25 +141,15 @@ func (v *verdicts) verdict(p string) *verdict.File {
 			f.RunMetadata.Notes = append(f.RunMetadata.Notes, "tracing: "+run.Mechanism)
 		}
 	}
-	switch {
-	case len(v.s.Problems) > 0:
-		return errorf("%s", joinErrors(v.s.Problems))
-	case v.s.NoCheck || run != nil && run.Skipped:
-		f.Status, f.Reason = verdict.StatusSkipped, "nocheck: the test step was not run"
-		return f
-	case v.runsErr != nil:
-		return errorf("%v", v.runsErr)
-	case run == nil:
-		return errorf("no test step was recorded for %s: dh_loupe did not run in the build target "+
-			"(with dh, the loupe addon runs it in dh_auto_test's place; without dh, call dh_loupe -- COMMAND in the test target)", p)
-	case run.Error != "" && len(run.Binaries) == 0:
-		return errorf("%s", run.Error)
-	case v.idxErr != nil:
-		return errorf("%v", v.idxErr)
+	decided := func(d debhelper.Decision) bool {
+		if d.Ran {
+			f.Runs = verdict.Runs{Total: 1, Baseline: 1}
+		}
+		f.Status, f.Reason = d.Status, d.Reason
+		return d.Status != ""
 	}
-	f.Runs = verdict.Runs{Total: 1, Baseline: 1}
-	if !run.Exit.Success() {
-		f.Status, f.Reason = verdict.StatusBaselineFailed, "the test step failed: "+run.Exit.String()
+	if decided(debhelper.Decide(debhelper.VerdictInput{Package: p, Problems: v.s.Problems, NoCheck: v.s.NoCheck, Run: run,
+		RunsErr: v.runsErr, IndexErr: v.idxErr})) {
 		return f
 	}
 	attrs, ok := v.attrs[run]
@@ -188,15 +174,7 @@ func (v *verdicts) verdict(p string) *verdict.File {
 		f.Helpers = nil
 	}
 	f.RunMetadata.Notes = append(f.RunMetadata.Notes, attributionNotes(attrs, p)...)
-	if run.Error != "" {
-		return errorf("%s", run.Error)
-	}
-	if ex.Reason != "" {
-		f.Status, f.Reason = verdict.StatusNotExercised, ex.Reason
-		return f
-	}
-	if v.s.Mode != debhelper.ModeAnalyze {
-		f.Status = verdict.StatusOK
+	if decided(debhelper.Attributed(run, ex.Reason, v.s.Mode)) {
 		return f
 	}
 	return v.analyze(f, p, run, attrs)
@@ -297,16 +275,4 @@ func shippedSyscalls(f *verdict.File) int {
 		}
 	}
 	return len(seen)
-}
-
-// environment describes where the verdict was obtained.
-func environment(ctx context.Context) verdict.Environment {
-	e := verdict.Environment{Loupe: version.Version}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		e.Kernel = strings.TrimSpace(string(b))
-	}
-	if out, err := exec.CommandContext(ctx, "getconf", "GNU_LIBC_VERSION").Output(); err == nil {
-		e.Libc = strings.TrimSpace(string(out))
-	}
-	return e
 }

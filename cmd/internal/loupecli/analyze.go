@@ -18,12 +18,12 @@ import (
 	"salsa.debian.org/loupe-team/loupe/debhelper"
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/progress"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/runner"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 
@@ -94,9 +94,9 @@ func runAnalyze(c *cli.Context) error {
 		return fmt.Errorf("analyze: %w", err)
 	}
 	warnMisplacedOptions(c, args)
-	strategy, err := pkganalyze.ParseStrategy(c.String("strategy"))
+	strategy, err := verdict.ParseStrategy(c.String("strategy"))
 	if err != nil {
-		return fmt.Errorf("analyze: --%w", err)
+		return fmt.Errorf("analyze: --strategy %q: %w", c.String("strategy"), err)
 	}
 	exclude := c.StringSlice("priors-exclude")
 	var more []*priors.Table
@@ -138,7 +138,7 @@ func runAnalyze(c *cli.Context) error {
 	var metric *verdict.Metric
 	switch {
 	case c.IsSet("metric"):
-		metric = &verdict.Metric{Regex: c.String("metric"), Better: c.String("metric-better")}
+		metric = &verdict.Metric{Regex: c.String("metric"), Better: verdict.Better(c.String("metric-better"))}
 		if !c.IsSet("metric-better") {
 			return errors.New("analyze: --metric needs --metric-better higher (requests/s, MB/s) or lower (seconds)")
 		}
@@ -167,7 +167,7 @@ func runAnalyze(c *cli.Context) error {
 		Isolation:   iso,
 		StateDir:    c.String("state"),
 		Metric:      metric,
-		Environment: pkganalyze.DetectEnvironment(version.Version),
+		Environment: runner.Environment(c.Context, version.Version),
 		Log:         c.App.ErrWriter,
 	}
 	if c.Bool("quiet") {
@@ -244,24 +244,20 @@ func parseApp(c *cli.Context) (name, kind string, err error) {
 	return name, kind, nil
 }
 
-// granularities are the values of --granularity, the same for trace (what
-// to record) and analyze (what to test).
-var granularities = []string{string(verdict.GranSyscalls), string(verdict.GranFeatures), string(verdict.GranPseudoFiles)}
-
 func granularityFlag(what string) *cli.StringFlag {
 	return &cli.StringFlag{Name: "granularity", Value: string(verdict.GranSyscalls),
 		Usage: what + ": syscalls; features: also their sub-features (ioctl:TCGETS, fcntl:F_SETFD); " +
 			"pseudo-files: also sub-features and the /proc, /sys and /dev files opened"}
 }
 
+// parseGranularity reads --granularity, the same for trace (what to
+// record) and analyze (what to test).
 func parseGranularity(c *cli.Context, flag string) (verdict.Granularity, error) {
-	g := c.String(flag)
-	for _, ok := range granularities {
-		if g == ok {
-			return verdict.Granularity(g), nil
-		}
+	g, err := verdict.ParseGranularity(c.String(flag))
+	if err != nil {
+		return "", fmt.Errorf("%s: --%s %q: %w", c.Command.Name, flag, c.String(flag), err)
 	}
-	return "", fmt.Errorf("%s: --%s %q: want %s", c.Command.Name, flag, g, strings.Join(granularities, ", "))
+	return g, nil
 }
 
 func isolationHint(err error) string {

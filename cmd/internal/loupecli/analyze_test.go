@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"salsa.debian.org/loupe-team/loupe/internal/chroottest"
-	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 )
 
 func runCLI(t *testing.T, dir string, args ...string) (int, string, string) {

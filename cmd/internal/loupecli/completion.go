@@ -9,18 +9,27 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"salsa.debian.org/loupe-team/loupe/internal/datadir"
-	"salsa.debian.org/loupe-team/loupe/tracer/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/sysent"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 )
 
 // flagWords are the values of the flags that take one of a few words, for
 // the completion script. Each command's own check names the same words.
 var flagWords = map[string][]string{
-	"granularity":   granularities,
+	"granularity":   enumStrings(verdict.Granularities),
 	"workload":      {"any", "bench", "suite"},
 	"format":        {"text", "yaml", "json"},
 	"isolation":     {"auto", "namespaces", "snapshot"},
 	"mode":          {"trace", "analyze"},
 	"metric-better": {"higher", "lower"},
+	"counts":        {"exact", "seen"},
+}
+
+// commandFlagWords override flagWords for one command, where its flag of
+// the same name takes fewer words: analyze --workload says what COMMAND
+// is, so "any" (a selection, for plan and simulate) is not one.
+var commandFlagWords = map[string]map[string][]string{
+	"analyze": {"workload": {"bench", "suite"}},
 }
 
 // dirFlags take a directory; flags that take a FILE complete file names,
@@ -162,7 +171,7 @@ _loupe() {
 	# The value of an option.
 	if [[ $valued == *" $prev "* ]]; then
 		local p=${prev#-}
-		case ${p#-} in
+		case $cmd:${p#-} in
 `)
 	writeValueCases(&b, app)
 	b.WriteString(`		*) _loupe_files ;;
@@ -194,26 +203,41 @@ func writeValueCases(b *strings.Builder, app *cli.App) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	var cmds []string
+	for c := range commandFlagWords {
+		cmds = append(cmds, c)
+	}
+	sort.Strings(cmds)
+	for _, c := range cmds {
+		var flags []string
+		for n := range commandFlagWords[c] {
+			flags = append(flags, n)
+		}
+		sort.Strings(flags)
+		for _, n := range flags {
+			fmt.Fprintf(b, "\t\t%s:%s) mapfile -t COMPREPLY < <(compgen -W %q -- \"$cur\") ;;\n", c, n, strings.Join(commandFlagWords[c][n], " "))
+		}
+	}
 	for _, n := range names {
-		fmt.Fprintf(b, "\t\t%s) mapfile -t COMPREPLY < <(compgen -W %q -- \"$cur\") ;;\n", n, strings.Join(flagWords[n], " "))
+		fmt.Fprintf(b, "\t\t*:%s) mapfile -t COMPREPLY < <(compgen -W %q -- \"$cur\") ;;\n", n, strings.Join(flagWords[n], " "))
 	}
 	var dirs []string
 	for n := range dirFlags {
 		dirs = append(dirs, n)
 	}
 	sort.Strings(dirs)
-	fmt.Fprintf(b, "\t\t%s) _loupe_files -d ;;\n", strings.Join(dirs, " | "))
+	fmt.Fprintf(b, "\t\t%s) _loupe_files -d ;;\n", anyCommand(dirs))
 	// --os: a file, or a bundled OS by name (when the data is found where
 	// the script is generated: make build, or the package build).
 	if names, _, err := datadir.OSFiles(); err == nil {
-		fmt.Fprintf(b, "\t\tos)\n\t\t\t_loupe_files\n\t\t\tlocal w\n\t\t\tmapfile -t w < <(compgen -W %q -- \"$cur\")\n\t\t\tCOMPREPLY+=(\"${w[@]}\")\n\t\t\t;;\n", strings.Join(names, " "))
+		fmt.Fprintf(b, "\t\t*:os)\n\t\t\t_loupe_files\n\t\t\tlocal w\n\t\t\tmapfile -t w < <(compgen -W %q -- \"$cur\")\n\t\t\tCOMPREPLY+=(\"${w[@]}\")\n\t\t\t;;\n", strings.Join(names, " "))
 	}
 	var sys []string
 	for n := range syscallFlags {
 		sys = append(sys, n)
 	}
 	sort.Strings(sys)
-	fmt.Fprintf(b, "\t\t%s) mapfile -t COMPREPLY < <(compgen -W %q -- \"$cur\") ;;\n", strings.Join(sys, " | "), strings.Join(sysent.AMD64.Names(), " "))
+	fmt.Fprintf(b, "\t\t%s) mapfile -t COMPREPLY < <(compgen -W %q -- \"$cur\") ;;\n", anyCommand(sys), strings.Join(sysent.AMD64.Names(), " "))
 	// Numbers, durations, names, NAME=N: nothing to complete.
 	free := map[string]bool{}
 	for _, c := range app.VisibleCommands() {
@@ -235,7 +259,17 @@ func writeValueCases(b *strings.Builder, app *cli.App) {
 		fs = append(fs, n)
 	}
 	sort.Strings(fs)
-	fmt.Fprintf(b, "\t\t%s) ;;\n", strings.Join(fs, " | "))
+	fmt.Fprintf(b, "\t\t%s) ;;\n", anyCommand(fs))
+}
+
+// anyCommand is the case pattern matching any of the flags in any command
+// (the script's case word is COMMAND:FLAG).
+func anyCommand(flags []string) string {
+	pats := make([]string, len(flags))
+	for i, f := range flags {
+		pats[i] = "*:" + f
+	}
+	return strings.Join(pats, " | ")
 }
 
 func hasFlag(c *cli.Command, name string) bool {
@@ -247,4 +281,13 @@ func hasFlag(c *cli.Command, name string) bool {
 		}
 	}
 	return false
+}
+
+// enumStrings lists the values of one of the verdict schema's enumerations.
+func enumStrings[T ~string](values []T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
 }

@@ -44,6 +44,8 @@ func TestBashCompletion(t *testing.T) {
 		{line: "loupe help pl", want: []string{"plan"}, exactly: true},
 		{line: "loupe plan --wo", want: []string{"--workload"}, exactly: true},
 		{line: "loupe plan --workload ", want: []string{"any", "bench", "suite"}, exactly: true},
+		{line: "loupe analyze --workload ", want: []string{"bench", "suite"}, exactly: true},
+		{line: "loupe simulate --workload ", want: []string{"any", "bench", "suite"}, exactly: true},
 		{line: "loupe analyze --granularity f", want: []string{"features"}, exactly: true},
 		{line: "loupe trace --stub getrl", want: []string{"getrlimit"}, exactly: true},
 		{line: "loupe analyze --app", want: []string{"--app"}, exactly: true},

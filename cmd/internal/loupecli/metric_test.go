@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
+	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 )
 
 func TestAnalyzeMetricUsage(t *testing.T) {

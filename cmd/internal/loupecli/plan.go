@@ -11,8 +11,8 @@ import (
 
 	"salsa.debian.org/loupe-team/loupe/internal/datadir"
 	"salsa.debian.org/loupe-team/loupe/internal/suggest"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/plan"
 )
 
 func planCommand() *cli.Command {

@@ -14,7 +14,7 @@ import (
 	"salsa.debian.org/loupe-team/loupe/internal/limits"
 	"salsa.debian.org/loupe-team/loupe/internal/progress"
 	"salsa.debian.org/loupe-team/loupe/internal/version"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
 )
 
 func rebuildCommand() *cli.Command {
@@ -119,6 +119,7 @@ func rebuildCommand() *cli.Command {
 				if err != nil {
 					return fmt.Errorf("rebuild: %w", err)
 				}
+				defer d.Close()
 				b = d
 			default:
 				return fmt.Errorf("rebuild: --backend %q: want sbuild or debusine", c.String("backend"))

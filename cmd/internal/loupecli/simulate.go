@@ -11,9 +11,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"salsa.debian.org/loupe-team/loupe/internal/version"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/simulate"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/plan"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/simulate"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 
@@ -151,10 +151,7 @@ func runSimulate(c *cli.Context) error {
 		return err
 	}
 	rep.Dir, _ = os.Getwd()
-	rep.Exit = simulate.Exit{Code: res.Exit.ShellCode()}
-	if res.Exit.Signal != 0 {
-		rep.Exit.Signal = res.Exit.Signal.String()
-	}
+	rep.Exit = res.Exit.Record()
 	rep.Passed = res.Exit.Success()
 	rep.WallSeconds = float64(res.Wall.Milliseconds()) / 1000
 	hits := simulate.Hits{Total: res.RuleHits, ByBinary: map[string]map[string]uint64{}}

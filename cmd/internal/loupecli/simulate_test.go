@@ -9,13 +9,13 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/loupedb"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/simulate"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/loupedb"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/plan"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/simulate"
+	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/tracer/tracefile"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/tracer"
 	"salsa.debian.org/loupe-team/loupe/tracer/tracefile"
 )
@@ -40,6 +40,8 @@ func traceCommand() *cli.Command {
 			// name was kept for both.
 			&cli.StringFlag{Name: "record", Hidden: true},
 			&cli.BoolFlag{Name: "errors", Usage: "also count failed calls (one more stop per syscall)"},
+			&cli.StringFlag{Name: "counts", Value: "exact", Usage: "exact: count every call; seen: stop at a syscall (or sub-feature value) only until the binary has been seen to use it, " +
+				"so a binary run many times pays for its first runs only (same sets, counts are lower bounds)"},
 			&cli.BoolFlag{Name: "no-seccomp", Usage: "stop syscalls with PTRACE_SYSCALL only (two stops per syscall)"},
 			&cli.BoolFlag{Name: "kill-leftovers", Usage: "contain the command: kill everything it started that is still running when it exits, " +
 				"processes the tracer cannot follow (clone with CLONE_UNTRACED) included, instead of detaching; as root the command then runs in a PID namespace of its own"},
@@ -82,6 +84,9 @@ func runTrace(c *cli.Context) error {
 		opts.Record |= tracer.RecordErrors
 	}
 	opts.NoSeccomp = c.Bool("no-seccomp")
+	if opts.Counts, err = tracer.ParseCounts(c.String("counts")); err != nil {
+		return fmt.Errorf("trace: --%w", err)
+	}
 	if c.Bool("kill-leftovers") {
 		opts.Leftovers, opts.Contain = tracer.LeftoversKill, true
 	}

@@ -95,6 +95,25 @@ func TestTraceCLI(t *testing.T) {
 					t.Error("a leftover outlived loupe trace --kill-leftovers")
 				}
 			}},
+		{name: "counts seen says so", args: []string{"--counts", "seen", "--binary", fx, "--", "sh", "-c", fx + " ok; " + fx + " ok"},
+			check: func(t *testing.T, f *tracefile.File) {
+				if f.Counts != "seen" || len(f.Binaries) != 1 {
+					t.Fatalf("counts %q, binaries %+v", f.Counts, f.Binaries)
+				}
+				for _, s := range f.Binaries[0].Syscalls {
+					if s.Name == "sysinfo" && s.Calls >= 1 {
+						return
+					}
+				}
+				t.Errorf("sysinfo not recorded: %+v", f.Binaries[0].Syscalls)
+			}},
+		{name: "counts exact is not written", args: []string{"--counts", "exact", "--binary", fx, "--", fx, "ok"},
+			check: func(t *testing.T, f *tracefile.File) {
+				if f.Counts != "" {
+					t.Errorf("counts %q in an exact trace", f.Counts)
+				}
+			}},
+		{name: "counts bad value", args: []string{"--counts", "some", "--", "true"}, wantCode: 2, stderr: `--counts "some": want exact or seen`},
 		{name: "exit code propagated", args: []string{"--binary", fx, "--", fx, "exit7"}, wantCode: 7},
 		{name: "stub", args: []string{"--binary", fx, "--stub", "sysinfo", "--", fx, "ok"}, wantCode: 38},
 		{name: "fake", args: []string{"--binary", fx, "--fake", "sysinfo", "--", fx, "ok"}},

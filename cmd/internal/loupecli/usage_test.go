@@ -12,11 +12,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"salsa.debian.org/loupe-team/loupe/internal/datadir"
-	"salsa.debian.org/loupe-team/loupe/internal/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/internal/testutil"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/dataset"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/plan"
-	"salsa.debian.org/loupe-team/loupe/pkganalyze/verdict"
+	"salsa.debian.org/loupe-team/loupe/internal/verdict"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/dataset"
+	"salsa.debian.org/loupe-team/loupe/pkganalyze/fleet/plan"
+	"salsa.debian.org/loupe-team/loupe/tracer/ptracetest"
 	"salsa.debian.org/loupe-team/loupe/tracer/tracefile"
 )
 
@@ -251,7 +251,7 @@ func TestTraceGranularity(t *testing.T) {
 		t.Errorf("--record: exit %d, %q", code, stderr)
 	}
 	if code, _, stderr = loupeIn(t, dir, "trace", "--granularity", "bytes", "--", "true"); code != 2 ||
-		!strings.Contains(stderr, `trace: --granularity "bytes": want syscalls, features, pseudo-files`) {
+		!strings.Contains(stderr, `trace: --granularity "bytes": want syscalls, features or pseudo-files`) {
 		t.Errorf("bad granularity: exit %d, %q", code, stderr)
 	}
 }

@@ -1,0 +1,2 @@
+// Package version holds loupe's version, recorded in every verdict.
+package version
