@@ -36,6 +36,12 @@ func TestMain(m *testing.M) {
 		// killed; "contain" and "subreaper" contain the run.
 		opts := Options{Record: RecordSyscalls, Contain: how == "contain" || how == "subreaper"}
 		opts.hooks.noPIDNS = how == "subreaper"
+		if how == "zero-event-msg" || how == "zero-event-msg-limit" {
+			opts.hooks.zeroEventMsgs = 1 << 20
+		}
+		if how == "zero-event-msg-limit" {
+			opts.Limit = 2 * time.Second
+		}
 		res, err := Run(context.Background(), Command{Path: os.Args[1], Args: os.Args[1:]}, opts)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
