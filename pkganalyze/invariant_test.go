@@ -202,7 +202,7 @@ func TestRecordedJournals(t *testing.T) {
 			}
 			cfg := Config{Command: hdr.Command, Dir: hdr.Dir, Binaries: hdr.Binaries, Replicas: hdr.Replicas,
 				Timeout: hdr.Timeout, Granularity: verdict.Granularity(hdr.Granularity), Jobs: 2,
-				Strategy: Strategy(hdr.Strategy), Priors: priors.Builtin(),
+				Strategy: Strategy(hdr.Strategy), Priors: priors.Upstream(),
 				Environment: verdict.Environment{Kernel: "recorded", Libc: "recorded", Loupe: "test"},
 				Now:         func() time.Time { return fixedNow }}
 			st, err := OpenState(tmp, cfg)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -281,6 +282,43 @@ func conflictList(f *verdict.File) []string {
 	return out
 }
 
+// entryTruth is the ground truth an analysis (a dataset entry) gives: each
+// syscall fails stubbed or faked at every replica exactly when the analysis
+// found it so; every rule fires.
+func entryTruth(e dataset.Entry) *truth {
+	tr := &truth{replicas: 3, calls: map[string]uint64{}, eff: map[Intervention]*effect{}}
+	for k, s := range e.Syscalls.States() {
+		tr.units = append(tr.units, k)
+		tr.calls[k] = 1
+		for _, a := range []Action{Stub, Fake} {
+			ok := s&dataset.StubOK != 0
+			if a == Fake {
+				ok = s&dataset.FakeOK != 0
+			}
+			tr.eff[Intervention{k, a}] = &effect{fail: []bool{!ok, !ok, !ok}, hit: []bool{true, true, true}}
+		}
+	}
+	sort.Strings(tr.units)
+	return tr
+}
+
+// replay analyses tr with both strategies and pr, checks that their unit
+// verdicts are equal, and returns their runners (with the run counts).
+func replay(t *testing.T, tr *truth, pr Priors) (exh, ada *truthRunner) {
+	t.Helper()
+	exh, ada = &truthRunner{t: tr}, &truthRunner{t: tr}
+	fe, err := Analyze(context.Background(), exh, propertyConfig(tr, StrategyExhaustive, pr, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa, err := Analyze(context.Background(), ada, propertyConfig(tr, StrategyAdaptive, pr, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareUnits(t, unitVerdicts(fe), unitVerdicts(fa))
+	return exh, ada
+}
+
 // TestLoupeDBReplay replays upstream Loupe's 122 usable analyses as ground
 // truths (each syscall required, stub-only, fake-only or both, as loupedb
 // says), with priors learnt from the other 121 (leave one out): the adaptive
@@ -307,29 +345,8 @@ func TestLoupeDBReplay(t *testing.T) {
 		e := usable[i]
 		others := append(append([]dataset.Entry{}, usable[:i]...), usable[i+1:]...)
 		pr := priors.FromEntries(others)
-		tr := &truth{replicas: 3, calls: map[string]uint64{}, eff: map[Intervention]*effect{}}
-		for k, s := range e.Syscalls.States() {
-			tr.units = append(tr.units, k)
-			tr.calls[k] = 1
-			for _, a := range []Action{Stub, Fake} {
-				ok := s&dataset.StubOK != 0
-				if a == Fake {
-					ok = s&dataset.FakeOK != 0
-				}
-				tr.eff[Intervention{k, a}] = &effect{fail: []bool{!ok, !ok, !ok}, hit: []bool{true, true, true}}
-			}
-		}
-		sort.Strings(tr.units)
-		exh, ada := &truthRunner{t: tr}, &truthRunner{t: tr}
-		fe, err := Analyze(context.Background(), exh, propertyConfig(tr, StrategyExhaustive, pr, 1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fa, err := Analyze(context.Background(), ada, propertyConfig(tr, StrategyAdaptive, pr, 1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		compareUnits(t, unitVerdicts(fe), unitVerdicts(fa))
+		tr := entryTruth(e)
+		exh, ada := replay(t, tr, pr)
 		up := (2 + 2*len(tr.units)) * 3
 		ratios = append(ratios, float64(ada.runs)/float64(up))
 		exhTotal += exh.runs
@@ -352,5 +369,59 @@ func TestLoupeDBReplay(t *testing.T) {
 		100*ratios[len(ratios)/2], 100*ratios[len(ratios)-1])
 	if adaTotal >= exhTotal {
 		t.Errorf("the adaptive strategy made %d runs, the exhaustive one %d: it saves nothing on real profiles", adaTotal, exhTotal)
+	}
+}
+
+// TestDebianReplay replays the bundled analyses of Debian packages
+// (data/debian/verdicts) as ground truths, each with the default priors
+// learnt without it (priors.Bundled leaving it out) and with upstream's
+// alone (the default before Debian analyses were bundled): the verdicts
+// equal the exhaustive strategy's, and the Debian priors must save runs
+// overall (bench/README.md records the per-workload numbers). It also
+// logs the totals for other layer weights (priors.LayerWeight's choice).
+func TestDebianReplay(t *testing.T) {
+	ds, err := dataset.Collect(context.Background(), []string{filepath.Join(filepath.Dir(testutil.LoupeDB(t)), "debian", "verdicts")},
+		dataset.CollectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up, withUpstream, withDebian, perfect int
+	weights := []float64{1, 4}
+	byWeight := make([]int, len(weights))
+	n := 0
+	for _, e := range ds.Entries {
+		if !e.Usable() {
+			continue
+		}
+		n++
+		tr := entryTruth(e)
+		_, au := replay(t, tr, priors.Upstream())
+		_, ad := replay(t, tr, priors.Bundled([]string{e.Name}))
+		_, ap := replay(t, tr, truthPriors{tr, false})
+		for i, w := range weights {
+			l := priors.Bundled([]string{e.Name})
+			l.Weight = w
+			_, aw := replay(t, tr, l)
+			byWeight[i] += aw.runs
+		}
+		u := (2 + 2*len(tr.units)) * 3
+		up += u
+		withUpstream += au.runs
+		withDebian += ad.runs
+		perfect += ap.runs
+		t.Logf("%-12s s=%3d upstream's %4d; adaptive with upstream priors %4d (%.0f%%), with Debian ones %4d (%.0f%%), perfect %4d (%.0f%%)",
+			e.Name, len(tr.units), u, au.runs, 100*float64(au.runs)/float64(u), ad.runs, 100*float64(ad.runs)/float64(u),
+			ap.runs, 100*float64(ap.runs)/float64(u))
+	}
+	if n < 5 {
+		t.Fatalf("%d usable Debian analyses bundled, want at least 5", n)
+	}
+	t.Logf("%d analyses: upstream's %d runs; adaptive with upstream priors %d (%.0f%%), with Debian priors (leave one out) %d (%.0f%%), with perfect priors %d (%.0f%%)",
+		n, up, withUpstream, 100*float64(withUpstream)/float64(up), withDebian, 100*float64(withDebian)/float64(up), perfect, 100*float64(perfect)/float64(up))
+	for i, w := range weights {
+		t.Logf("layer weight %g instead of %g: %d runs (%.0f%%)", w, priors.LayerWeight, byWeight[i], 100*float64(byWeight[i])/float64(up))
+	}
+	if withDebian > withUpstream {
+		t.Errorf("the Debian priors cost runs: %d against %d with upstream's alone", withDebian, withUpstream)
 	}
 }

@@ -255,6 +255,7 @@ type testHooks struct {
 	noPIDNS        bool          // contain with a subreaper even where a PID namespace can be had
 	probeDelay     time.Duration // slows every script probe down (a hung file system)
 	probeTimeout   time.Duration // overrides probeTimeout
+	zeroEventMsgs  int           // the first N fork/clone events report pid 0, as the kernel can
 }
 
 // Follow is how the tracer follows the process tree.

@@ -46,7 +46,9 @@ func TestMain(m *testing.M) {
 		// Re-executed by TestKill9LeavesNothing and the containment tests:
 		// a loupe-like process that traces its arguments until it is
 		// killed; "contain" and "subreaper" contain the run, "auto"
-		// contains it and prints how the tree was followed.
+		// contains it and prints how the tree was followed; the
+		// "zero-event-msg" runs follow with ptrace, uncontained (they are
+		// about fork events).
 		opts := Options{Record: RecordSyscalls, Contain: how != "1", Follow: suiteFollow}
 		if how == "auto" {
 			opts.Follow = FollowAuto
@@ -55,6 +57,13 @@ func TestMain(m *testing.M) {
 		// Notify implies containment; a subreaper keeps the pids the
 		// tests read from the command's pid files.
 		opts.hooks.noPIDNS = how == "subreaper" || how == "1"
+		if how == "zero-event-msg" || how == "zero-event-msg-limit" {
+			opts.Contain, opts.Follow = false, FollowPtrace
+			opts.hooks.zeroEventMsgs = 1 << 20
+		}
+		if how == "zero-event-msg-limit" {
+			opts.Limit = 2 * time.Second
+		}
 		if d, err := time.ParseDuration(os.Getenv("TRACER_TEST_PROBE_DELAY")); err == nil {
 			opts.hooks.probeDelay = d
 			opts.Whitelist, _ = MatchPath("/bin/true")

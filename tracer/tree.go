@@ -69,7 +69,20 @@ func (e *engine) onNewChild(t *task, ev int) {
 		e.resume(t, 0)
 		return
 	}
+	if e.opts.hooks.zeroEventMsgs > 0 {
+		e.opts.hooks.zeroEventMsgs--
+		msg = 0
+	}
 	child := int(msg)
+	if child <= 0 {
+		// The kernel reports 0 when the new task's pid is not visible in
+		// the tracer's PID namespace; it happened in sbuild (stunnel4).
+		// Tracked, pid 0 made the kill paths signal 0: loupe's own process
+		// group, the build. The task is adopted from /proc if it stops
+		// where wait4 sees it (adoptParked).
+		e.resume(t, 0)
+		return
+	}
 	isThread := false
 	if ev == unix.PTRACE_EVENT_CLONE {
 		isThread = e.cloneIsThread(t)
@@ -244,6 +257,9 @@ func (e *engine) rootExited(ws unix.WaitStatus) {
 }
 
 func (e *engine) addLive(pid int) {
+	if pid <= 0 {
+		return // kill(0) and kill(-1) are not about one process
+	}
 	e.liveMu.Lock()
 	e.live[pid] = true
 	e.liveMu.Unlock()

@@ -18,4 +18,4 @@
 // borrows its syscall's, at half the weight.
 package priors
 
-//go:generate go run mkpriors.go -loupedb ../../data/loupedb -out zbuiltin.go
+//go:generate go run mkpriors.go -loupedb ../../data/loupedb -debian ../../data/debian/verdicts -out zbuiltin.go

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -70,7 +71,7 @@ func testMain(ctx context.Context, name string, pio IO, deps Deps, step *stepSta
 		return execStep(u, argv, pio)
 	}
 	// 5. Traced.
-	return traceStep(ctx, u, pio, opts, s, argv, deps.Trace, step)
+	return traceStep(ctx, name, u, pio, opts, s, argv, deps.Trace, step)
 }
 
 // stepArgv is the test step: the command after "--", or dh re-entered for
@@ -172,7 +173,7 @@ func recordRun(ctx context.Context, u ui, pio IO, opts *debhelper.Options, run *
 // traceStep runs the step under the tracer, records it, and returns the
 // step's own exit status. If loupe fails to trace, the step runs untraced
 // (unless loupe=strict), so that the build's outcome stays the package's.
-func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *debhelper.Settings, argv []string,
+func traceStep(ctx context.Context, name string, u ui, pio IO, opts *debhelper.Options, s *debhelper.Settings, argv []string,
 	trace TraceFunc, step *stepState) tracer.ExitStatus {
 	run := &debhelper.Run{Mode: s.Mode, Started: time.Now().UTC(),
 		Step: debhelper.Step{Argv: argv, Env: debhelper.WithoutFakeroot(pio.Env), Dir: pio.Dir}}
@@ -247,7 +248,31 @@ func traceStep(ctx context.Context, u ui, pio IO, opts *debhelper.Options, s *de
 	if run.Error != "" && s.Strict && res.Exit.Success() {
 		return exit(255)
 	}
+	if res.Exit.Success() {
+		logDone(ctx, u, pio, name, pkgs)
+	}
 	return res.Exit
+}
+
+// logDone records the successful step in the debhelper logs where
+// debhelper's own commands would (compat 9 and earlier, override
+// targets). Without it, dpkg-buildpackage's "debian/rules binary" runs
+// dh_loupe again in compat 9: the inner dh then skips the logged
+// dh_auto_test, and the empty second trace replaced the first (pcre2 got
+// not-exercised). A failure to write is reported and changes nothing
+// else: the build then behaves as it did before.
+func logDone(ctx context.Context, u ui, pio IO, name string, pkgs []string) {
+	compat, err := debhelper.CompatLevel(ctx, pio.Dir, pio.Env)
+	if err != nil {
+		u.warnf("%v: dh_loupe not recorded in the debhelper logs", err)
+		return
+	}
+	if !debhelper.LogsCommands(compat, pio.Env) {
+		return
+	}
+	if err := debhelper.WriteLog(pio.Dir, filepath.Base(name), pkgs); err != nil {
+		u.warnf("%v", err)
+	}
 }
 
 // whitelist is every executable under the source tree except debian/

@@ -2,10 +2,8 @@ package dhloupe
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -188,14 +186,15 @@ func (v *verdicts) analyze(f *verdict.File, p string, run *debhelper.Run, attrs 
 		f.Status, f.Reason = verdict.StatusError, "analyze mode is not available in this build of loupe (no analysis engine); the binaries below are from the trace"
 		return f
 	}
-	if len(run.Step.Argv) > 0 && run.Step.Argv[0] == "dh" {
-		if c, err := compatLevel(v.ctx, v.pio); err == nil && c < 10 {
-			f.Status, f.Reason = verdict.StatusError, fmt.Sprintf("analyze mode needs debhelper compat >= 10 (this package has %d: dh would skip dh_auto_test on re-runs)", c)
-			return f
-		}
-	}
 	step := run.Step
 	step.Env = debhelper.WithoutFakeroot(step.Env)
+	if len(step.Argv) > 0 && step.Argv[0] == "dh" {
+		// In compat 9 and earlier the inner dh would skip the logged
+		// dh_auto_test: the addon unlogs it inside each run.
+		if c, err := debhelper.CompatLevel(v.ctx, v.pio.Dir, v.pio.Env); err == nil && c <= 9 {
+			step.Env = append(step.Env, debhelper.ReplayEnv+"=1")
+		}
+	}
 	req := AnalyzeRequest{
 		Step:        step,
 		Whitelist:   debhelper.Shipped(attrs, p),
@@ -248,23 +247,6 @@ func (v *verdicts) analyze(f *verdict.File, p string, run *debhelper.Run, attrs 
 		fmt.Fprintf(v.pio.Stderr, "dh_loupe_verdict: %s: runs were serial, in the real tree (snapshot isolation): %s\n", p, advice)
 	}
 	return &out
-}
-
-// compatLevel asks dh_assistant for the package's debhelper compat level.
-func compatLevel(ctx context.Context, pio IO) (int, error) {
-	cmd := exec.CommandContext(ctx, "dh_assistant", "active-compat-level")
-	cmd.Dir, cmd.Env = pio.Dir, pio.Env
-	out, err := cmd.Output()
-	if err != nil {
-		return 0, err
-	}
-	var r struct {
-		Level int `json:"active-compat-level"`
-	}
-	if err := json.Unmarshal(out, &r); err != nil {
-		return 0, err
-	}
-	return r.Level, nil
 }
 
 func attributionNotes(attrs []debhelper.Attribution, p string) []string {

@@ -60,7 +60,8 @@ func analyzeCommand() *cli.Command {
 			&cli.IntFlag{Name: "replicas", Aliases: []string{"r"}, Value: 3, Usage: "replicas of each baseline, experiment and confirmation (1 to 100)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(), DefaultText: "the number of CPUs", Usage: "runs at once (1 to 256)"},
 			&cli.StringFlag{Name: "strategy", Value: string(pkganalyze.StrategyAdaptive), Usage: "adaptive (group testing guided by priors, the same verdicts from fewer runs) or exhaustive (every unit alone, N replicas each)"},
-			&cli.StringSliceFlag{Name: "priors", Usage: "add a loupe db `DATASET` of earlier analyses to the built-in priors (adaptive strategy; repeatable)"},
+			&cli.StringSliceFlag{Name: "priors", Usage: "add a loupe db `DATASET` of earlier analyses to the bundled Debian analyses in the priors (adaptive strategy; repeatable)"},
+			&cli.StringSliceFlag{Name: "priors-exclude", Usage: "leave the analyses of `NAME` (binary or source package, or --app name) out of the priors: to measure them on a workload they have not seen (repeatable)"},
 			&cli.DurationFlag{Name: "timeout", Usage: "limit of every run on load-corrected time, at most 24h; 0: 3 x the slowest baseline run, at least 5s, the baseline unlimited",
 				DefaultText: "0"},
 			&cli.StringFlag{Name: "state", Usage: "journal finished runs in `DIR`, and resume from it"},
@@ -98,14 +99,16 @@ func runAnalyze(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("analyze: --strategy %q: %w", c.String("strategy"), err)
 	}
-	pr := priors.Builtin()
+	exclude := c.StringSlice("priors-exclude")
+	var more []*priors.Table
 	for _, p := range c.StringSlice("priors") {
-		t, err := priors.FromDataset(p)
+		t, err := priors.FromDataset(p, exclude...)
 		if err != nil {
 			return fmt.Errorf("analyze: --priors: %w", err)
 		}
-		pr = pr.Merge(t)
+		more = append(more, t)
 	}
+	pr := priors.Bundled(exclude, more...)
 	gran, err := parseGranularity(c, "granularity")
 	if err != nil {
 		return err

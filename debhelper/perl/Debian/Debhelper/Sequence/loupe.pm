@@ -30,6 +30,24 @@ if (open(my $fh, '<', '/proc/self/cmdline')) {
 	$ENV{DH_LOUPE_DH_ARGV} = join("\x1e", @argv) if @argv;
 }
 
+# dh_loupe_verdict re-runs "dh loupe-test" for the analysis. In compat 9
+# and earlier dh skips every command already in debian/*.debhelper.log, so
+# the inner dh would skip dh_auto_test and run nothing: drop it from the
+# logs first. Each re-run sees the build tree through a private overlay
+# (or a snapshot restored afterwards), so the real logs are not touched.
+# Only the first dh of the re-run does this.
+if ($ENV{DH_LOUPE_REPLAY}) {
+	delete $ENV{DH_LOUPE_REPLAY};
+	foreach my $log (glob('debian/*.debhelper.log')) {
+		open(my $in, '<', $log) or next;
+		my @lines = grep { $_ ne "dh_auto_test\n" && $_ ne 'dh_auto_test' } <$in>;
+		close($in);
+		open(my $out, '>', $log) or die("dh loupe addon: $log: $!\n");
+		print {$out} @lines;
+		close($out) or die("dh loupe addon: $log: $!\n");
+	}
+}
+
 insert_before('dh_auto_test', 'dh_loupe');
 remove_command('dh_auto_test');
 add_command('dh_auto_test', 'loupe-test');
