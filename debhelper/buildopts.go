@@ -116,6 +116,8 @@ type Tuning struct {
 	Granularity verdict.Granularity
 	// Strategy is the analysis's search: adaptive or exhaustive.
 	Strategy verdict.Strategy
+	// Follow is how the analysis's runs follow the process tree.
+	Follow verdict.Follow
 	// Helpers says how much of the test helpers a verdict lists.
 	Helpers HelperDetail
 }
@@ -147,13 +149,13 @@ type LoupeOptionError struct {
 }
 
 func (e *LoupeOptionError) Error() string {
-	return fmt.Sprintf("DEB_BUILD_OPTIONS: loupe=%s: %s (grammar: loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=DURATION][,granularity=syscalls|features|pseudo-files][,helpers=compact|full][,strategy=adaptive|exhaustive])", e.Value, e.Msg)
+	return fmt.Sprintf("DEB_BUILD_OPTIONS: loupe=%s: %s (grammar: loupe=off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=DURATION][,granularity=syscalls|features|pseudo-files][,helpers=compact|full][,strategy=adaptive|exhaustive][,follow=auto|notify|ptrace])", e.Value, e.Msg)
 }
 
 // ParseLoupeOption parses the value of the loupe= build option:
 // off|trace|analyze[,strict][,replicas=N][,jobs=N][,timeout=D]
 // [,granularity=syscalls|features|pseudo-files][,helpers=compact|full]
-// [,strategy=adaptive|exhaustive]. The parts
+// [,strategy=adaptive|exhaustive][,follow=auto|notify|ptrace]. The parts
 // may come in any order. On error the Tuning still holds what could be
 // read, so that "strict" is honoured even next to a typo.
 func ParseLoupeOption(v string) (Tuning, error) {
@@ -216,6 +218,13 @@ func ParseLoupeOption(v string) (Tuning, error) {
 				continue
 			}
 			t.Strategy = st
+		case key == "follow":
+			f, err := verdict.ParseFollow(val)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("follow=%q: %v", val, err))
+				continue
+			}
+			t.Follow = f
 		default:
 			errs = append(errs, fmt.Sprintf("unknown setting %q", key))
 		}

@@ -86,6 +86,9 @@ func TestParseLoupeOption(t *testing.T) {
 		{in: "analyze,strategy=exhaustive", want: Tuning{Mode: ModeAnalyze, Strategy: verdict.StrategyExhaustive}},
 		{in: "strategy=adaptive,analyze", want: Tuning{Mode: ModeAnalyze, Strategy: verdict.StrategyAdaptive}},
 		{in: "analyze,strategy=fast", want: Tuning{Mode: ModeAnalyze}, wantErr: `strategy="fast": want adaptive or exhaustive`},
+		{in: "analyze,follow=ptrace", want: Tuning{Mode: ModeAnalyze, Follow: verdict.FollowPtrace}},
+		{in: "follow=notify,analyze", want: Tuning{Mode: ModeAnalyze, Follow: verdict.FollowNotify}},
+		{in: "analyze,follow=seccomp", want: Tuning{Mode: ModeAnalyze}, wantErr: `follow="seccomp": want auto, notify or ptrace`},
 		{in: "trace,helpers=full", want: Tuning{Mode: ModeTrace, Helpers: HelpersFull}},
 		{in: "helpers=compact,analyze", want: Tuning{Mode: ModeAnalyze, Helpers: HelpersCompact}},
 		{in: "trace,helpers=all", want: Tuning{Mode: ModeTrace}, wantErr: `helpers="all": want compact or full`},
@@ -110,10 +113,12 @@ func TestResolveSettings(t *testing.T) {
 	cfgFeatures := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeAnalyze, Replicas: 7, Granularity: verdict.GranFeatures}}
 	cfgJobs := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeAnalyze, Jobs: 3}}
 	cfgFull := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeTrace, Replicas: 7, Helpers: HelpersFull}}
+	cfgPtrace := &Config{File: ConfigFile, Tuning: Tuning{Mode: ModeAnalyze, Follow: verdict.FollowPtrace}}
 	tests := []struct {
 		name          string
 		gran          verdict.Granularity // "": syscalls
 		strategy      verdict.Strategy    // "": adaptive
+		follow        verdict.Follow      // "": auto
 		helpers       HelperDetail        // "": compact
 		env           []string
 		cfg           *Config
@@ -168,6 +173,10 @@ func TestResolveSettings(t *testing.T) {
 			artifacts: true, traced: true, mode: ModeAnalyze, replicas: 3, jobs: 1},
 		{name: "strategy from DBO", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze,strategy=exhaustive"},
 			artifacts: true, traced: true, mode: ModeAnalyze, replicas: 3, jobs: 1, strategy: verdict.StrategyExhaustive},
+		{name: "follow from config", cfg: cfgPtrace, artifacts: true, traced: true, mode: ModeAnalyze,
+			replicas: 3, jobs: 1, follow: verdict.FollowPtrace},
+		{name: "DBO follow wins", env: []string{"DEB_BUILD_OPTIONS=loupe=analyze,follow=notify"}, cfg: cfgPtrace,
+			artifacts: true, traced: true, mode: ModeAnalyze, replicas: 3, jobs: 1, follow: verdict.FollowNotify},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,6 +186,9 @@ func TestResolveSettings(t *testing.T) {
 			}
 			if want := cmp.Or(tt.strategy, verdict.StrategyAdaptive); s.Strategy != want {
 				t.Errorf("strategy = %q, want %q", s.Strategy, want)
+			}
+			if want := cmp.Or(tt.follow, verdict.FollowAuto); s.Follow != want {
+				t.Errorf("follow = %q, want %q", s.Follow, want)
 			}
 			if want := cmp.Or(tt.helpers, HelpersCompact); s.Helpers != want {
 				t.Errorf("helpers = %q, want %q", s.Helpers, want)

@@ -29,6 +29,7 @@ const ConfigFile = "debian/loupe.yaml"
 //	timeout: 30m           # analyze: per run, at most 24h (default, or 0: from the baseline)
 //	granularity: syscalls  # analyze: syscalls | features | pseudo-files
 //	strategy: adaptive     # analyze: adaptive | exhaustive
+//	follow: auto           # analyze: auto | notify | ptrace (how runs follow the tree)
 //	binaries:
 //	  add:                 # build-tree executables to count as shipped
 //	    - path: debian/build-x/foo   # glob, relative to the source tree
@@ -182,7 +183,7 @@ func (p configParser) fields(n *yaml.Node, field string, known ...string) (map[s
 }
 
 func (p configParser) top(n *yaml.Node, c *Config) error {
-	f, err := p.fields(n, "", "mode", "strict", "replicas", "jobs", "timeout", "granularity", "helpers", "strategy", "binaries", "stand-ins")
+	f, err := p.fields(n, "", "mode", "strict", "replicas", "jobs", "timeout", "granularity", "helpers", "strategy", "follow", "binaries", "stand-ins")
 	if err != nil {
 		return err
 	}
@@ -234,6 +235,9 @@ func (p configParser) top(n *yaml.Node, c *Config) error {
 		c.Helpers = h
 	}
 	if err := setting(p, f, "strategy", verdict.ParseStrategy, &c.Strategy); err != nil {
+		return err
+	}
+	if err := setting(p, f, "follow", verdict.ParseFollow, &c.Follow); err != nil {
 		return err
 	}
 	if kv, ok := f["binaries"]; ok {

@@ -33,6 +33,7 @@ jobs: 2
 timeout: 45m
 granularity: features
 strategy: exhaustive
+follow: ptrace
 helpers: full
 binaries:
   add:
@@ -51,19 +52,19 @@ stand-ins:
 			pkgs: two,
 			want: &Config{File: "loupe.yaml",
 				Tuning: Tuning{Mode: ModeAnalyze, Strict: &yes, Replicas: 5, Jobs: 2, Timeout: 45 * time.Minute,
-					Granularity: verdict.GranFeatures, Helpers: HelpersFull, Strategy: verdict.StrategyExhaustive},
+					Granularity: verdict.GranFeatures, Helpers: HelpersFull, Strategy: verdict.StrategyExhaustive, Follow: verdict.FollowPtrace},
 				Add: []AddRule{{Path: "debian/build-x/foo", Package: "foo", Installed: "/usr/bin/foo"},
 					{Path: "src/.libs/*", Package: "foo-data"}},
 				Exclude: []string{"tests/*", "/usr/lib/foo/helper"},
-				StandIns: []StandIn{{Path: "src/foo-debug", Installed: "/usr/bin/foo", Line: 20},
-					{Path: "obj-*/tests/foo.static", Installed: "/usr/bin/foo", Line: 21}}},
+				StandIns: []StandIn{{Path: "src/foo-debug", Installed: "/usr/bin/foo", Line: 21},
+					{Path: "obj-*/tests/foo.static", Installed: "/usr/bin/foo", Line: 22}}},
 		},
 		{name: "package inferred when only one", doc: "binaries:\n  add:\n    - build/foo\n", pkgs: one,
 			want: &Config{File: "loupe.yaml", Add: []AddRule{{Path: "build/foo", Package: "foo"}}}},
 		{name: "not a mapping", doc: "- mode\n", pkgs: one,
 			wantErr: "loupe.yaml:1: the top level: expected a mapping (key: value lines), found a list"},
 		{name: "unknown key", doc: "mode: trace\nreplica: 3\n", pkgs: one,
-			wantErr: "loupe.yaml:2: field replica: unknown key (known keys: mode, strict, replicas, jobs, timeout, granularity, helpers, strategy, binaries, stand-ins)"},
+			wantErr: "loupe.yaml:2: field replica: unknown key (known keys: mode, strict, replicas, jobs, timeout, granularity, helpers, strategy, follow, binaries, stand-ins)"},
 		{name: "bad helpers", doc: "helpers: all\n", pkgs: one,
 			wantErr: `loupe.yaml:1: field helpers: want compact or full, found "all"`},
 		{name: "stand-ins not a mapping", doc: "stand-ins:\n  - src/foo-debug\n", pkgs: one,

@@ -36,6 +36,8 @@ type Settings struct {
 	Helpers HelperDetail
 	// Strategy of the analysis (default adaptive).
 	Strategy verdict.Strategy
+	// Follow: how the analysis's runs follow the tree (default auto).
+	Follow   verdict.Follow
 	NoCheck  bool
 	Parallel int
 	Config   *Config // nil without debian/loupe.yaml
@@ -94,6 +96,7 @@ func ResolveSettings(env []string, cfg *Config, cfgErr error) *Settings {
 	// parallel=N, which dpkg-buildpackage -J/-j sets; else serial.
 	s.Jobs = first(fromDBO.Jobs, fromCfg.Jobs, s.Parallel)
 	s.Strategy = first(fromDBO.Strategy, fromCfg.Strategy, DefaultStrategy)
+	s.Follow = first(fromDBO.Follow, fromCfg.Follow, verdict.FollowAuto)
 	// An explicit timeout=0 (automatic) in DEB_BUILD_OPTIONS wins over the
 	// file's timeout, like any other setting.
 	if fromDBO.Timeout > 0 || fromDBO.TimeoutAuto {

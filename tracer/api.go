@@ -230,6 +230,10 @@ type Options struct {
 	// NoSeccomp disables the seccomp filter loupe installs in in-scope
 	// processes and uses two ptrace stops per syscall instead.
 	NoSeccomp bool
+	// Follow says how the tree is followed: FollowAuto (the zero value),
+	// FollowNotify or FollowPtrace; Result.Follow says which was used.
+	// See Follow.
+	Follow Follow
 	// Identities caches executable hashes; share one across runs. Nil
 	// means a private cache.
 	Identities *exeid.Cache
@@ -252,6 +256,60 @@ type testHooks struct {
 	probeDelay     time.Duration // slows every script probe down (a hung file system)
 	probeTimeout   time.Duration // overrides probeTimeout
 	zeroEventMsgs  int           // the first N fork/clone events report pid 0, as the kernel can
+}
+
+// Follow is how the tracer follows the process tree.
+//
+// With FollowPtrace every process of the tree is ptraced: each fork, exec
+// and exit of an out-of-scope process costs a ptrace stop. With
+// FollowNotify only the processes that may be in scope are: the root
+// installs a seccomp filter whose only non-ALLOW action is
+// SECCOMP_RET_USER_NOTIF on execve and execveat, the tracer answers each
+// exec, and it PTRACE_SEIZEs a process only when the file it execs may be
+// in scope; fork, clone and every other syscall of out-of-scope processes
+// run untouched. Notify needs containment (it implies Options.Contain, so
+// leftovers are killed): without ptrace on the tree, only the init of
+// contain.go makes sure that a killed loupe leaves nothing behind.
+// FollowAuto uses notify where the run is contained anyway, a whitelist
+// leaves something out of scope, the kernel has user notification with
+// SECCOMP_USER_NOTIF_FLAG_CONTINUE and pidfd_getfd (5.6), no ancestor's
+// filter has a listener already (EBUSY), and the filter can be installed
+// without no_new_privs (which would take setuid from the whole tree);
+// ptrace otherwise, saying why in Result.FollowNote. notify.go has the
+// details.
+type Follow string
+
+const (
+	FollowAuto   Follow = "auto"
+	FollowNotify Follow = "notify"
+	FollowPtrace Follow = "ptrace"
+)
+
+// ParseFollow reads a --follow value.
+func ParseFollow(s string) (Follow, error) {
+	switch f := Follow(s); f {
+	case FollowAuto, FollowNotify, FollowPtrace:
+		return f, nil
+	case "":
+		return FollowAuto, nil
+	}
+	return "", fmt.Errorf("unknown follow mode %q (want auto, notify or ptrace)", s)
+}
+
+// NotifyStats says how the execs of a notify-mode run were answered: the
+// cost of following the tree, and where it stalled.
+type NotifyStats struct {
+	// Answered counts the execs the notifier let run at once: out of scope.
+	Answered int
+	// HandedOver counts those it handed to the tracer thread: the ones that
+	// may be in scope (seized first), and those of traced tasks.
+	HandedOver int
+	// ProbeTimeouts counts the script probes that outlasted their bound
+	// (a hung file system): each held its exec that long.
+	ProbeTimeouts int
+	// SlowestHandover is the longest an exec waited, from its notification
+	// to the tracer thread taking it up.
+	SlowestHandover time.Duration
 }
 
 // ExitStatus is how a process ended: its code, or the signal that killed
@@ -337,6 +395,13 @@ type Result struct {
 	RuleHits map[string]uint64
 	// Mechanism is "seccomp" or "ptrace": how in-scope syscalls were stopped.
 	Mechanism string
+	// Follow is how the tree was followed: FollowNotify or FollowPtrace.
+	// FollowNote says why FollowAuto chose ptrace ("" otherwise).
+	Follow     Follow
+	FollowNote string
+	// Notify says how notify mode answered the tree's execs (zero with
+	// ptrace).
+	Notify NotifyStats
 	// Stops counts the ptrace stops the tracer handled: the cost of the run.
 	Stops uint64
 	// Counts is CountsSeen when the run recorded with Options.Counts seen:

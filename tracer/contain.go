@@ -92,8 +92,12 @@ type initConfig struct {
 	// SyncFD is the init's end of the socket to loupe: the init sends the
 	// exec stage's pid on it once that has stopped itself, and reads EOF
 	// when the run is over.
-	SyncFD int          `json:"sync_fd"`
-	Exec   helperConfig `json:"exec"`
+	SyncFD int `json:"sync_fd"`
+	// ReportExit: the init also sends the exec stage's wait status ("exit
+	// <status>") when it reaps it; notify mode, where loupe does not trace
+	// the root to its end (notify.go).
+	ReportExit bool         `json:"report_exit,omitempty"`
+	Exec       helperConfig `json:"exec"`
 }
 
 // runInit is the init's body; it never returns.
@@ -200,7 +204,15 @@ func runInit(cfg *helperConfig) {
 		unix.Kill(pid, unix.SIGKILL)
 		os.Exit(helperExitSetup)
 	}
-	reapUntilReleased(ic.SyncFD, ic.PIDNS)
+	var onReap func(int, unix.WaitStatus)
+	if ic.ReportExit {
+		onReap = func(p int, ws unix.WaitStatus) {
+			if p == pid {
+				unix.Sendmsg(ic.SyncFD, []byte("exit "+strconv.FormatUint(uint64(ws), 10)), nil, nil, unix.MSG_NOSIGNAL)
+			}
+		}
+	}
+	reapUntilReleased(ic.SyncFD, ic.PIDNS, onReap)
 }
 
 // catchGroupSignals keeps the init alive through the signals sent to a
@@ -267,7 +279,7 @@ func recvReady(fd int) (int, error) {
 
 // reapUntilReleased reaps the init's children, its orphans included, until
 // loupe releases it (or dies), then ends the run's tree and exits.
-func reapUntilReleased(syncFD int, pidns bool) {
+func reapUntilReleased(syncFD int, pidns bool, onReap func(int, unix.WaitStatus)) {
 	eof := make(chan struct{})
 	go func() {
 		var b [64]byte
@@ -285,7 +297,7 @@ func reapUntilReleased(syncFD int, pidns bool) {
 	chld := make(chan os.Signal, 1)
 	signal.Notify(chld, unix.SIGCHLD)
 	for {
-		reapAll()
+		reapAll(onReap)
 		select {
 		case <-chld:
 		case <-eof:
@@ -299,9 +311,9 @@ func reapUntilReleased(syncFD int, pidns bool) {
 	}
 }
 
-// reapAll reaps every child that has ended; it reports whether no child
-// is left at all.
-func reapAll() bool {
+// reapAll reaps every child that has ended, telling onReap (if set); it
+// reports whether no child is left at all.
+func reapAll(onReap func(int, unix.WaitStatus)) bool {
 	var ws unix.WaitStatus
 	for {
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG|unix.WALL, nil)
@@ -312,6 +324,9 @@ func reapAll() bool {
 			return true
 		case err != nil || pid <= 0:
 			return false
+		}
+		if onReap != nil {
+			onReap(pid, ws)
 		}
 	}
 }
@@ -326,7 +341,7 @@ func sweep() {
 		for _, p := range descendants(self) {
 			killChild(p.pid, p.ppid)
 		}
-		if reapAll() {
+		if reapAll(nil) {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)

@@ -70,7 +70,8 @@ func TestUntracedChildContained(t *testing.T) {
 	for _, mode := range []string{"untraced", "untraced3"} {
 		t.Run(mode+"/control", func(t *testing.T) {
 			marker := filepath.Join(t.TempDir(), "marker")
-			res := run(t, []string{fx, mode, marker, "300"}, whitelist("/bin/true"))
+			// Uncontained: ptrace (notify implies containment).
+			res := run(t, []string{fx, mode, marker, "300"}, whitelist("/bin/true"), followPtrace)
 			if !res.Exit.Success() || res.Containment != "" {
 				t.Fatalf("exit %v, containment %q", res.Exit, res.Containment)
 			}

@@ -38,6 +38,29 @@
 // tracees and children, never children that other goroutines started
 // (os/exec) and never another run's tracees.
 //
+// Following the tree without ptrace (Options.Follow, notify.go). With
+// FollowNotify the exec stage installs a seccomp filter whose only
+// non-ALLOW action is SECCOMP_RET_USER_NOTIF on execve and execveat; the
+// tracer takes its listener (pidfd_getfd), and a notifier goroutine answers
+// each exec of the tree: CONTINUE at once when the file cannot be in scope
+// (decided as at the exec event, scripts included, opening only regular
+// files; a script probe that outlasts its bound is handed over), else the
+// tracer thread PTRACE_SEIZEs the task first, and from its
+// exec event on handles it as above (one found out of scope is detached).
+// Forks, clones and out-of-scope processes then cost no stop at all. The
+// rules: notify needs containment (it implies Contain, so leftovers are
+// killed, and a killed loupe's tree dies with the init; execs of survivors
+// would fail with ENOSYS once the listener is gone); the filter is installed
+// without no_new_privs where the exec stage has CAP_SYS_ADMIN in its user
+// namespace (root, a Sandbox's namespace), and FollowAuto falls back to
+// ptrace rather than setting no_new_privs (which would take setuid from
+// the whole tree, not only below in-scope processes); an explicit
+// FollowNotify sets it. FollowAuto also falls back where the kernel is
+// older than 5.6, where an ancestor's filter has a listener (EBUSY), and
+// for uncontained runs; Result.Follow and FollowNote say which and why.
+// USER_NOTIF outranks TRACE, so the execs of in-scope filtered processes
+// are counted and intervened in at their notification.
+//
 // Scope. At every PTRACE_EVENT_EXEC the tracer reads /proc/pid/exe and asks
 // the whitelist. A process out of scope is restarted with PTRACE_CONT and
 // never takes a syscall stop: it costs only its fork, exec and exit events.
@@ -90,6 +113,7 @@
 //	sandbox.go      the overlays and network of a Sandbox run
 //	wait.go         the wait loop: every stop and death, dispatched; resume
 //	tree.go         how the tree is followed: new tasks, parked stops, deaths
+//	notify.go       following it without ptrace: the exec filter, the notifier
 //	exec.go         exec and scope: which images are in scope (whitelist, scripts)
 //	stops.go        syscall stops of in-scope processes, and interventions
 //	features.go     sub-features and pseudo-files at those stops; fd following

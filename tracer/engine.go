@@ -99,9 +99,15 @@ type engine struct {
 	// executable has not been seen to use (seen.go).
 	seenPlan *seenPlan
 
-	// The tree (tree.go).
+	// The tree (tree.go), and how it is followed (notify.go): the helper's
+	// notify mode, the notifier (nil: ptrace follows everything), and
+	// whether the root was released at its exec (its end then comes from
+	// the init).
 	tree
-	tracerTid int // the thread that ptraces: tracees show it as TracerPid
+	notifyMode   string
+	nt           *notifier
+	rootReleased bool
+	tracerTid    int // the thread that ptraces: tracees show it as TracerPid
 
 	// The start (start.go, helper.go) and the init of a contained run
 	// (contain.go): its pid, whether it has been reaped, and loupe's end of
@@ -190,6 +196,9 @@ func newEngine(cmd Command, opts Options) (*engine, error) {
 			e.chdirNrs[i] = nr
 		}
 	}
+	if err := e.planFollow(); err != nil {
+		return nil, err
+	}
 	e.needPaths = e.pf != nil && (opts.Record&RecordPseudoFiles != 0 || rules.feat.hasPseudo())
 	for _, r := range append(rules.feat.pseudo, rules.feat.pseudoAll) {
 		if r != nil && r.Action == Fake && e.stand == nil {
@@ -244,6 +253,7 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer e.stopFollow()
 	e.rootPid = pid
 	e.start = time.Now()
 	root := &task{tid: pid, proc: &proc{tgid: pid, ppid: os.Getpid(), preExec: true, opts: baseOpts}}

@@ -40,6 +40,9 @@ func (e *engine) onExec(t *task) {
 	t.exit = exitAction{}
 	var argv []string
 	ident, in := e.scope(p.tgid, exe, &argv)
+	if !in && e.releaseOutOfScope(t) {
+		return
+	}
 	opts := baseOpts
 	if in {
 		p.inScope = true
@@ -95,27 +98,41 @@ func (e *engine) scope(pid int, exe string, argv *[]string) (Identity, bool) {
 		return Identity{}, false
 	}
 	args := *argv
-	done := make(chan scriptProbe, 1)
-	go func() { done <- e.probeScripts(pid, exe, args) }()
-	timeout := probeTimeout
-	if e.opts.hooks.probeTimeout > 0 {
-		timeout = e.opts.hooks.probeTimeout
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case r := <-done:
-		return r.id, r.in
-	case <-t.C:
+	r, ok := e.probeBounded(pid, exe, args)
+	if !ok {
 		e.res.Warnings = append(e.res.Warnings, fmt.Sprintf(
 			"pid %d (%s): looking for a whitelisted script among %q took over %s; treated as out of scope",
-			pid, exe, args[1:min(len(args), 4)], timeout))
+			pid, exe, args[1:min(len(args), 4)], e.probeTimeout()))
 		return Identity{}, false
 	}
+	return r.id, r.in
 }
 
 // probeTimeout bounds the script probe of one exec.
 const probeTimeout = 5 * time.Second
+
+func (e *engine) probeTimeout() time.Duration {
+	if e.opts.hooks.probeTimeout > 0 {
+		return e.opts.hooks.probeTimeout
+	}
+	return probeTimeout
+}
+
+// probeBounded runs probeScripts on a goroutine of its own and waits for it
+// at most probeTimeout; false when it took longer (it is left to finish
+// alone, and touches nothing of the run's).
+func (e *engine) probeBounded(pid int, exe string, args []string) (scriptProbe, bool) {
+	done := make(chan scriptProbe, 1)
+	go func() { done <- e.probeScripts(pid, exe, args) }()
+	t := time.NewTimer(e.probeTimeout())
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r, true
+	case <-t.C:
+		return scriptProbe{}, false
+	}
+}
 
 type scriptProbe struct {
 	id Identity

@@ -47,8 +47,9 @@ const helperEnv = "LOUPE_TRACER_HELPER"
 const helperExitSetup = 127
 
 const (
-	roleExec = "exec"
-	roleInit = "init"
+	roleExec  = "exec"
+	roleInit  = "init"
+	roleWaker = "waker" // notify.go: stops when the notifier signals it
 )
 
 type helperConfig struct {
@@ -60,6 +61,9 @@ type helperConfig struct {
 	// Exec stage under an init.
 	RootPath string `json:"root_path,omitempty"` // the chroot to return to, seen from the namespace's root
 	DropCaps bool   `json:"drop_caps,omitempty"` // clear the ambient capabilities first
+	// Notify: install the exec filter of notify mode (notifyTry,
+	// notifyMust) before stopping; see notify.go.
+	Notify string `json:"notify,omitempty"`
 
 	// Init.
 	Init *initConfig `json:"init,omitempty"`
@@ -131,6 +135,13 @@ func (f setupErrFile) fail(kind string, err error) {
 	os.Exit(helperExitSetup)
 }
 
+// note reports why the helper did without something, and goes on.
+func (f setupErrFile) note(kind string, err error) {
+	if f != "" {
+		os.WriteFile(string(f), []byte(kind+": "+err.Error()), 0o600)
+	}
+}
+
 // read returns what a helper reported, or "".
 func (f setupErrFile) read() string {
 	if f == "" {
@@ -174,6 +185,11 @@ func runHelper(v string) {
 	if cfg.Role == roleInit {
 		runInit(cfg)
 	}
+	if cfg.Role == roleWaker {
+		for {
+			unix.Pause()
+		}
+	}
 	if cfg.RootPath != "" {
 		// The init left its chroot to create our user namespace (a chrooted
 		// process may not); go back into it.
@@ -194,8 +210,22 @@ func runHelper(v string) {
 	}
 	env := withoutHelperEnv(os.Environ())
 	argv := os.Args[1:]
+	lfd := -1
+	if cfg.Notify != "" {
+		// Last, so that the capabilities it may need are still there; the
+		// tracer takes the listener while we are stopped.
+		if lfd, err = installNotifyFilter(cfg.Notify); err != nil {
+			if cfg.Notify == notifyMust {
+				fail("follow", err)
+			}
+			setupErrFile(cfg.ErrFile).note("follow", err)
+		}
+	}
 	if err := unix.Kill(unix.Getpid(), unix.SIGSTOP); err != nil {
 		fail("start", err)
+	}
+	if lfd >= 0 {
+		unix.Close(lfd)
 	}
 	unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0)
 	err = unix.Exec(cfg.Path, argv, env)
@@ -229,6 +259,15 @@ func loopbackUp() error {
 // mount...). The error says why, and what would make them available.
 // Callers fall back to other isolation.
 var ErrSandboxUnavailable = errors.New("sandbox unavailable")
+
+// forkHelper starts loupe's binary as a helper with cfg and no fds, as a
+// child of the calling thread that dies with it.
+func forkHelper(self string, cfg *helperConfig) (int, error) {
+	return syscall.ForkExec("/proc/self/exe", []string{self}, &syscall.ProcAttr{
+		Env: helperEnvFor(os.Environ(), cfg),
+		Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	})
+}
 
 // childFiles lays out the fds of a helper for syscall.ForkExec: stdio at
 // 0-2, the fds this process inherited without close-on-exec (a make

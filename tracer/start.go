@@ -33,7 +33,7 @@ func (e *engine) startHelper() (int, error) {
 	}
 	e.errFile = ef
 
-	cfg := helperConfig{Path: e.cmd.Path, Dir: e.cmd.Dir, ErrFile: string(e.errFile)}
+	cfg := helperConfig{Path: e.cmd.Path, Dir: e.cmd.Dir, ErrFile: string(e.errFile), Notify: e.notifyMode}
 	stdio := [3]uintptr{0, 1, 2}
 	for i, f := range []*os.File{e.cmd.Stdin, e.cmd.Stdout, e.cmd.Stderr} {
 		if f != nil {
@@ -53,6 +53,13 @@ func (e *engine) startHelper() (int, error) {
 		pid, err = e.startDirect(cfg, stdio, argv)
 	}
 	if err != nil {
+		e.errFile.remove()
+		return 0, err
+	}
+	if err := e.startFollow(pid); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		e.releaseInit()
+		e.reapInit()
 		e.errFile.remove()
 		return 0, err
 	}
@@ -196,7 +203,7 @@ func (e *engine) tryInit(cfg helperConfig, hs *helperSandbox, pidns bool, stdio 
 	}
 	files, at := childFiles(stdio, theirs)
 	ic := &initConfig{PIDNS: pidns, MountNS: pidns || hs != nil, Sandbox: hs, NewPgrp: e.opts.NewProcessGroup,
-		SyncFD: at[0], Exec: cfg}
+		SyncFD: at[0], Exec: cfg, ReportExit: cfg.Notify != ""}
 	ic.Lock = hs != nil && os.Geteuid() == 0
 	ic.Exec.DropCaps = hs != nil && hs.UserNS
 	icfg := cfg
@@ -265,6 +272,8 @@ func (e *engine) tryInit(cfg helperConfig, hs *helperSandbox, pidns bool, stdio 
 func (e *engine) releaseInit() {
 	e.syncOnce.Do(func() {
 		if e.sync > 0 {
+			// shutdown, not only close: the notifier holds a dup of it.
+			unix.Shutdown(e.sync, unix.SHUT_RDWR)
 			unix.Close(e.sync)
 		}
 	})

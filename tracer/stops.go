@@ -122,7 +122,7 @@ func (e *engine) onEntry(t *task, info *syscallInfo, seccompStop bool) {
 			}
 			p.bin.other[k]++
 		}
-		e.resume(t, 0)
+		e.entryDone(t)
 		return
 	}
 	if p.rec != nil {
@@ -146,7 +146,7 @@ func (e *engine) onEntry(t *task, info *syscallInfo, seccompStop bool) {
 	if e.rules.killAll {
 		e.res.RuleHits["*"]++
 		unix.Kill(p.tgid, unix.SIGKILL)
-		e.resume(t, 0)
+		e.entryDone(t)
 		return
 	}
 	if nr == e.chdirNrs[0] || nr == e.chdirNrs[1] {
@@ -168,23 +168,39 @@ func (e *engine) onEntry(t *task, info *syscallInfo, seccompStop bool) {
 		}
 		if r.Action == Kill {
 			unix.Kill(p.tgid, unix.SIGKILL)
-			e.resume(t, 0)
+			e.entryDone(t)
 			return
 		}
 		if d.skip {
 			// Skip the call and set its return value.
 			t.exit = exitAction{}
+			if t.notif != nil {
+				e.answerEntry(t, d.retval)
+				return
+			}
 			ptPokeUser(t.tid, offSyscallNr, ^uint64(0))
 			ptPokeUser(t.tid, offRetval, uint64(d.retval))
-			e.resume(t, 0)
+			e.entryDone(t)
 			return
 		}
 	}
 	if seccompStop && e.opts.Record&RecordErrors != 0 {
 		t.lastNr = nr
-		t.wantExit = true
+		if t.notif != nil {
+			t.notif.wantErr = true
+		} else {
+			t.wantExit = true
+		}
 	} else if !seccompStop {
 		t.lastNr = nr
 	}
-	e.resume(t, 0)
+	e.entryDone(t)
+}
+
+// entryDone lets t run on after onEntry: resumed from its stop, or (notify
+// mode) answered by the caller, onTracedExec.
+func (e *engine) entryDone(t *task) {
+	if t.notif == nil {
+		e.resume(t, 0)
+	}
 }

@@ -30,22 +30,51 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if f := os.Getenv("LOUPE_TRACER_TEST_FOLLOW"); f != "" {
+		// TestSuiteOnEveryFollowMode runs the package's tests again with
+		// this follow mode.
+		suiteFollow = Follow(f)
+	}
+	if os.Getenv("TRACER_TEST_LISTENER") != "" {
+		// Re-executed by TestNotifyFallsBackUnderAListener: hold a listener
+		// filter, as a container runtime would, over a child that runs
+		// loupe.
+		os.Unsetenv("TRACER_TEST_LISTENER")
+		os.Exit(underListener())
+	}
 	if how := os.Getenv("TRACER_TEST_RUN"); how != "" {
 		// Re-executed by TestKill9LeavesNothing and the containment tests:
 		// a loupe-like process that traces its arguments until it is
-		// killed; "contain" and "subreaper" contain the run.
-		opts := Options{Record: RecordSyscalls, Contain: how == "contain" || how == "subreaper"}
-		opts.hooks.noPIDNS = how == "subreaper"
+		// killed; "contain" and "subreaper" contain the run, "auto"
+		// contains it and prints how the tree was followed; the
+		// "zero-event-msg" runs follow with ptrace, uncontained (they are
+		// about fork events).
+		opts := Options{Record: RecordSyscalls, Contain: how != "1", Follow: suiteFollow}
+		if how == "auto" {
+			opts.Follow = FollowAuto
+			opts.Whitelist, _ = MatchPath("/bin/true")
+		}
+		// Notify implies containment; a subreaper keeps the pids the
+		// tests read from the command's pid files.
+		opts.hooks.noPIDNS = how == "subreaper" || how == "1"
 		if how == "zero-event-msg" || how == "zero-event-msg-limit" {
+			opts.Contain, opts.Follow = false, FollowPtrace
 			opts.hooks.zeroEventMsgs = 1 << 20
 		}
 		if how == "zero-event-msg-limit" {
 			opts.Limit = 2 * time.Second
 		}
+		if d, err := time.ParseDuration(os.Getenv("TRACER_TEST_PROBE_DELAY")); err == nil {
+			opts.hooks.probeDelay = d
+			opts.Whitelist, _ = MatchPath("/bin/true")
+		}
 		res, err := Run(context.Background(), Command{Path: os.Args[1], Args: os.Args[1:]}, opts)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(3)
+		}
+		if how == "auto" {
+			fmt.Printf("follow=%s note=%s\n", res.Follow, res.FollowNote)
 		}
 		os.Exit(res.Exit.ShellCode())
 	}
@@ -68,6 +97,10 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// suiteFollow is the follow mode the tests' runs use (run); the suite runs
+// once with FollowPtrace and once with FollowNotify.
+var suiteFollow = FollowPtrace
 
 func fixture(t testing.TB) string {
 	t.Helper()
@@ -124,7 +157,7 @@ func run(t *testing.T, argv []string, opts ...runOpt) *Result {
 	t.Helper()
 	requirePtrace(t)
 	cmd := Command{Path: argv[0], Args: argv}
-	o := Options{Record: RecordSyscalls}
+	o := Options{Record: RecordSyscalls, Follow: suiteFollow}
 	for _, f := range opts {
 		f(&cmd, &o)
 	}
@@ -194,7 +227,9 @@ func TestWhitelistScopesSyscalls(t *testing.T) {
 		if calls(b, "getdents64") != 0 {
 			t.Errorf("getdents64 of ls recorded for the fixture")
 		}
-		if res.Processes < 3 || res.Execs < 3 {
+		// With notify, out-of-scope processes are not followed: only execs
+		// are seen.
+		if res.Execs < 3 || (res.Follow == FollowPtrace && res.Processes < 3) {
 			t.Errorf("processes=%d execs=%d: the shell's children were not followed", res.Processes, res.Execs)
 		}
 		if b.BuildID == "" || len(b.SHA256) != 64 {

@@ -40,7 +40,12 @@ type task struct {
 	lastNr    int
 	inj       *injection
 	detaching bool
-	nsTid     int // the tid as the task sees it (PID namespace); 0: not read yet
+	// notif: a notification of this task being answered (notify.go);
+	// execPending: 1+ the exec syscall whose failure is still to be
+	// counted (RecordErrors in notify mode).
+	notif       *pendingNotif
+	execPending int
+	nsTid       int // the tid as the task sees it (PID namespace); 0: not read yet
 }
 
 type proc struct {
@@ -129,6 +134,7 @@ func (e *engine) addChild(t *task, child int, isThread bool) {
 		e.addLive(child)
 	}
 	e.tasks[child] = ct
+	e.nt.setTraced(child, true)
 	if e.rootDone && e.opts.Leftovers == LeftoversDetach && !ct.proc.filtered {
 		ct.detaching = true
 	}
@@ -215,6 +221,7 @@ func (e *engine) onDeath(pid int, t *task, ws unix.WaitStatus) {
 		return
 	}
 	delete(e.tasks, pid)
+	e.nt.setTraced(pid, false)
 	p := t.proc
 	if pid == p.tgid {
 		st := waitExit(ws)
@@ -233,13 +240,20 @@ func (e *engine) onDeath(pid int, t *task, ws unix.WaitStatus) {
 		}
 	}
 	if pid == e.rootPid {
-		e.res.Exit = waitExit(ws)
-		now := time.Now()
-		e.res.Wall = now.Sub(e.start)
-		e.clk.freeze(now)
-		e.rootDone = true
-		e.onRootDone()
+		e.rootExited(ws)
 	}
+}
+
+// rootExited ends the run's command: from its death as a tracee, or (notify
+// mode, after the root was released) as the init reports it.
+func (e *engine) rootExited(ws unix.WaitStatus) {
+	e.res.Exit = waitExit(ws)
+	now := time.Now()
+	e.res.Wall = now.Sub(e.start)
+	e.clk.freeze(now)
+	e.rootDone = true
+	e.removeLive(e.rootPid)
+	e.onRootDone()
 }
 
 func (e *engine) addLive(pid int) {

@@ -144,6 +144,43 @@ func (c *clock) sample(now time.Time, tgids []int) (starved bool) {
 	return starved
 }
 
+// treeOf lists the processes below root, from the children files of
+// /proc (each thread's children), or from a scan of /proc where the kernel
+// has none (CONFIG_PROC_CHILDREN).
+func treeOf(root int) []int {
+	var out []int
+	queue := []int{root}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		dir := procPath(p, "task/")
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue // gone
+		}
+		for _, en := range ents {
+			b, err := os.ReadFile(dir + en.Name() + "/children")
+			if err != nil {
+				if os.IsNotExist(err) && p == root {
+					out = out[:0]
+					for _, l := range descendants(root) {
+						out = append(out, l.pid)
+					}
+					return out
+				}
+				continue
+			}
+			for _, f := range strings.Fields(string(b)) {
+				if c, err := strconv.Atoi(f); err == nil {
+					out = append(out, c)
+					queue = append(queue, c)
+				}
+			}
+		}
+	}
+	return out
+}
+
 // advance moves the effective time eff by an interval dt in which the
 // tasks reported delay of waiting for a CPU, par of them wanting one at a
 // time: the interval, minus the waiting (which counts once for tasks that
@@ -189,12 +226,19 @@ func (e *engine) watch(c *clock, limit time.Duration, done <-chan struct{}) {
 		case <-done:
 			return
 		case now := <-t.C:
-			e.liveMu.Lock()
-			tgids := make([]int, 0, len(e.live))
-			for pid := range e.live {
-				tgids = append(tgids, pid)
+			var tgids []int
+			if e.nt != nil {
+				// Notify mode traces only what may be in scope: the
+				// tree is the init's descendants.
+				tgids = treeOf(e.initPid)
+			} else {
+				e.liveMu.Lock()
+				tgids = make([]int, 0, len(e.live))
+				for pid := range e.live {
+					tgids = append(tgids, pid)
+				}
+				e.liveMu.Unlock()
 			}
-			e.liveMu.Unlock()
 			starved := c.sample(now, tgids)
 			// A starved task's waiting is not counted yet: wait until
 			// it has run before deciding that the run is over time.

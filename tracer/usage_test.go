@@ -130,3 +130,25 @@ func TestUsageWithoutLimitLeavesRunsAlone(t *testing.T) {
 		t.Errorf("usage %+v", res.Usage)
 	}
 }
+
+// TestUsageCountsUntracedProcesses: in notify mode the out-of-scope
+// processes are not traced, yet their waiting for a CPU is the run's: a
+// spinning shell sharing its CPU with busy loops has its waiting counted,
+// as with ptrace, so that a loaded machine does not make its runs time out.
+func TestUsageCountsUntracedProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a run sharing its CPU with busy loops")
+	}
+	requireNotify(t)
+	requireSchedstat(t)
+	fx := fixture(t)
+	hog(t, 3)
+	res := run(t, spin, whitelist(fx), followNotify)
+	u := res.Usage
+	if !res.Exit.Success() || !u.Corrected || res.Follow != FollowNotify {
+		t.Fatalf("spin: %v %+v follow %s", res.Exit, u, res.Follow)
+	}
+	if u.Waited < u.Wall/2 || u.Effective > u.Wall*6/10 {
+		t.Errorf("untraced spin sharing its CPU with 3 busy loops: %+v: want most of the wall time waiting, and the effective time well below the wall time", u)
+	}
+}

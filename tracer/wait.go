@@ -71,6 +71,18 @@ func (e *engine) handle(pid int, ws unix.WaitStatus) {
 		// Not a tracee: the init reports only its death.
 		if ws.Exited() || ws.Signaled() {
 			e.initDone = true
+			if e.rootReleased && !e.rootDone {
+				// Its report of the root never came: the tree was killed.
+				e.rootExited(unix.WaitStatus(unix.SIGKILL))
+			}
+		}
+		return
+	}
+	if n := e.nt; n != nil && pid == n.waker {
+		// The notifier woke us (notify.go).
+		if ws.Stopped() {
+			ptCont(pid, 0)
+			e.onNotifEvents()
 		}
 		return
 	}
@@ -93,6 +105,14 @@ func (e *engine) handle(pid int, ws unix.WaitStatus) {
 	}
 	sig := ws.StopSignal()
 	ev := int(ws>>16) & 0xff
+	if t.execPending != 0 {
+		// An exec answered at its notification: any stop but its exec
+		// event means that it failed.
+		if !(sig == unix.SIGTRAP && ev == unix.PTRACE_EVENT_EXEC) {
+			e.execFailed(t)
+		}
+		t.execPending = 0
+	}
 	switch {
 	case sig == unix.SIGTRAP|0x80:
 		e.onSyscallStop(t)
@@ -154,6 +174,7 @@ func (e *engine) detach(t *task, sig int) {
 		return
 	}
 	delete(e.tasks, t.tid)
+	e.nt.setTraced(t.tid, false)
 	if t.tid == t.proc.tgid {
 		e.res.Leftovers = append(e.res.Leftovers, Leftover{PID: t.tid, Exe: t.proc.exe, Detached: true})
 		e.endImage(t.proc, ExitStatus{}, false)

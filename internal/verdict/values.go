@@ -82,6 +82,26 @@ func (s Strategy) String() string { return string(s) }
 // ParseStrategy accepts adaptive and exhaustive.
 func ParseStrategy(s string) (Strategy, error) { return parse(s, Strategies, "") }
 
+// Follow is how an analysis's runs follow the workload's process tree:
+// with seccomp user notification (notify) or ptrace; auto picks notify
+// where it can be had (tracer.Follow; RunMetadata.Follow records the one
+// used).
+type Follow string
+
+const (
+	FollowAuto   Follow = "auto"
+	FollowNotify Follow = "notify"
+	FollowPtrace Follow = "ptrace"
+)
+
+// Follows are the follow settings, the default first.
+var Follows = []Follow{FollowAuto, FollowNotify, FollowPtrace}
+
+func (f Follow) String() string { return string(f) }
+
+// ParseFollow accepts auto, notify and ptrace.
+func ParseFollow(s string) (Follow, error) { return parse(s, Follows, "") }
+
 // Better says which way a benchmark metric is better (Metric.Better).
 type Better string
 

@@ -271,6 +271,9 @@ type RunMetadata struct {
 	// apart ("namespaces" or "snapshot").
 	Jobs      int    `yaml:"jobs,omitempty"`
 	Isolation string `yaml:"isolation,omitempty"`
+	// Follow is how the runs' process trees were followed: "notify" or
+	// "ptrace" (tracer.Follow); "" in verdicts written before it existed.
+	Follow string `yaml:"follow,omitempty"`
 	// ExecutedRuns were run by this invocation; ResumedRuns were taken from
 	// the state journal of an earlier one.
 	ExecutedRuns int                `yaml:"executed_runs"`

@@ -13,6 +13,7 @@ import (
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze"
 	"salsa.debian.org/loupe-team/loupe/pkganalyze/priors"
+	"salsa.debian.org/loupe-team/loupe/tracer"
 )
 
 // Analysis is one analysis of a workload with this runner: the glue that
@@ -47,6 +48,8 @@ type Analysis struct {
 	Identities *exeid.Cache
 	// Metric, if set, is the workload's benchmark metric (CheckMetric).
 	Metric *verdict.Metric
+	// Follow is how the runs follow the tree (tracer.Options.Follow).
+	Follow tracer.Follow
 }
 
 // CheckMetric compiles a --metric regex: it must have exactly one capture
@@ -123,7 +126,7 @@ func Analyze(ctx context.Context, a Analysis) (f *verdict.File, resumed int, err
 		cfg.Priors = priors.Builtin()
 	}
 	rcfg := Config{Command: a.Command, Dir: a.Dir, Env: a.Env, Binaries: a.Binaries,
-		Isolation: a.Isolation, Identities: a.Identities, Log: log, Metric: metric}
+		Isolation: a.Isolation, Identities: a.Identities, Log: log, Metric: metric, Follow: a.Follow}
 	if a.StateDir != "" {
 		st, err := pkganalyze.OpenState(a.StateDir, cfg)
 		if err != nil {
@@ -154,6 +157,7 @@ func Analyze(ctx context.Context, a Analysis) (f *verdict.File, resumed int, err
 	f, err = pkganalyze.Analyze(ctx, r, cfg)
 	if f != nil {
 		f.RunMetadata.Isolation = r.Isolation()
+		f.RunMetadata.Follow = r.Follow()
 	}
 	return f, resumed, err
 }

@@ -83,6 +83,8 @@ type Config struct {
 	// Log, if set, gets one line when the runner falls back to snapshot
 	// isolation, saying why (it goes into build logs).
 	Log io.Writer
+	// Follow is how runs follow the tree (tracer.Options.Follow; "": auto).
+	Follow tracer.Follow
 }
 
 // Runner runs workload runs under the tracer. It is safe for concurrent use;
@@ -96,10 +98,11 @@ type Runner struct {
 	scratchLock *os.File // flock'ed while this runner uses its scratch
 	seq         atomic.Int64
 
-	mu    sync.Mutex // guards mode, snap, notes
-	mode  Isolation
-	snap  *snapshot
-	notes []string
+	mu     sync.Mutex // guards mode, snap, notes, follow
+	mode   Isolation
+	snap   *snapshot
+	notes  []string
+	follow tracer.Follow
 
 	fallOnce sync.Once
 	fallErr  error
@@ -242,6 +245,24 @@ func (r *Runner) Notes() []string {
 	return append([]string(nil), r.notes...)
 }
 
+// Follow says how the runs followed the tree: "notify", "ptrace", or ""
+// before any run.
+func (r *Runner) Follow() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return string(r.follow)
+}
+
+func (r *Runner) setFollow(f tracer.Follow, why string) {
+	r.mu.Lock()
+	first := r.follow == ""
+	r.follow = f
+	r.mu.Unlock()
+	if first && f == tracer.FollowPtrace && why != "" {
+		r.note("every process of the runs was ptraced (slower than seccomp notify): " + why)
+	}
+}
+
 func (r *Runner) note(s string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -333,7 +354,7 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 	cmd := tracer.Command{Path: r.cfg.Command[0], Args: r.cfg.Command, Env: runEnv(r.cfg.Env, home, tmp),
 		Dir: r.cfg.Dir, Stdin: devnull, Stdout: out, Stderr: out}
 	opts := tracer.Options{Whitelist: r.whitelist, Rules: rules(spec.Interventions), Record: record(spec.Record),
-		Leftovers: tracer.LeftoversKill, Contain: true, Identities: r.cfg.Identities, NewProcessGroup: true}
+		Leftovers: tracer.LeftoversKill, Contain: true, Identities: r.cfg.Identities, NewProcessGroup: true, Follow: r.cfg.Follow}
 	if spec.Counts == pkganalyze.CountsSeen {
 		opts.Counts = tracer.CountsSeen
 	}
@@ -387,6 +408,9 @@ func (r *Runner) run(ctx context.Context, spec pkganalyze.RunSpec, sandbox bool)
 	}
 	if res != nil && res.Mechanism == "ptrace" {
 		r.note("seccomp filters could not be installed: syscalls were stopped with plain ptrace (slower)")
+	}
+	if res != nil && res.Follow != "" {
+		r.setFollow(res.Follow, res.FollowNote)
 	}
 	if res != nil && res.Containment == tracer.ContainSubreaper {
 		r.note("no PID namespace here: each run's processes were contained by a subreaper, which kills what is left of them at the end of the run")

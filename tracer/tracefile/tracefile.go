@@ -32,15 +32,19 @@ type File struct {
 	Counts string `yaml:"counts,omitempty"`
 	// Containment says how a contained run (--kill-leftovers) was kept
 	// whole: pid-namespace or subreaper.
-	Containment string     `yaml:"containment,omitempty"`
-	Processes   int        `yaml:"processes"`
-	Execs       int        `yaml:"execs"`
-	Stops       uint64     `yaml:"ptrace_stops"`
-	WallSecs    float64    `yaml:"wall_seconds"`
-	Rules       []string   `yaml:"rules,omitempty"`
-	RuleHits    []Hit      `yaml:"rule_hits,omitempty"`
-	Binaries    []Binary   `yaml:"binaries"`
-	Leftovers   []Leftover `yaml:"leftovers,omitempty"`
+	Containment string `yaml:"containment,omitempty"`
+	// Follow is how the process tree was followed (notify or ptrace), and
+	// FollowNote why auto chose ptrace.
+	Follow     string     `yaml:"follow,omitempty"`
+	FollowNote string     `yaml:"follow_note,omitempty"`
+	Processes  int        `yaml:"processes"`
+	Execs      int        `yaml:"execs"`
+	Stops      uint64     `yaml:"ptrace_stops"`
+	WallSecs   float64    `yaml:"wall_seconds"`
+	Rules      []string   `yaml:"rules,omitempty"`
+	RuleHits   []Hit      `yaml:"rule_hits,omitempty"`
+	Binaries   []Binary   `yaml:"binaries"`
+	Leftovers  []Leftover `yaml:"leftovers,omitempty"`
 }
 
 // Exit is an exit status: the shell's code, and the signal's name.
@@ -101,7 +105,7 @@ type Leftover struct {
 // FromResult converts a tracer result.
 func FromResult(cmd []string, dir string, rules []tracer.Rule, r *tracer.Result) *File {
 	f := &File{Schema: Schema, Command: cmd, Dir: dir, Exit: r.Exit.Record(), Mechanism: r.Mechanism,
-		Containment: r.Containment, Processes: r.Processes, Execs: r.Execs, Stops: r.Stops, WallSecs: r.Wall.Seconds()}
+		Containment: r.Containment, Follow: string(r.Follow), FollowNote: r.FollowNote, Processes: r.Processes, Execs: r.Execs, Stops: r.Stops, WallSecs: r.Wall.Seconds()}
 	if r.Counts == tracer.CountsSeen {
 		f.Counts = r.Counts.String()
 	}

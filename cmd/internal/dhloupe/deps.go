@@ -36,6 +36,7 @@ func analyze(ctx context.Context, req AnalyzeRequest) (*verdict.File, error) {
 		Timeout:     req.Timeout,
 		Granularity: req.Granularity,
 		Strategy:    pkganalyze.Strategy(req.Strategy),
+		Follow:      tracer.Follow(req.Follow),
 		Isolation:   runner.Auto,
 		StateDir:    req.StateDir,
 		Environment: req.Template.Environment,

@@ -244,16 +244,19 @@ func TestVerdictLoupeErrors(t *testing.T) {
 }
 
 // TestVerdictAnalyzeJobs: the analysis runs parallel=N jobs when jobs= is
-// not given, serially when neither is, and with the strategy asked for.
+// not given, serially when neither is, and with the strategy and the
+// follow mode asked for.
 func TestVerdictAnalyzeJobs(t *testing.T) {
 	for _, tc := range []struct {
 		dbo      string
 		jobs     int
 		strategy verdict.Strategy
+		follow   verdict.Follow
 	}{
-		{"parallel=3 loupe=analyze", 3, "adaptive"},
-		{"parallel=3 loupe=analyze,jobs=1", 1, "adaptive"},
-		{"loupe=analyze,strategy=exhaustive", 1, "exhaustive"},
+		{"parallel=3 loupe=analyze", 3, "adaptive", "auto"},
+		{"parallel=3 loupe=analyze,jobs=1", 1, "adaptive", "auto"},
+		{"loupe=analyze,strategy=exhaustive", 1, "exhaustive", "auto"},
+		{"loupe=analyze,follow=ptrace", 1, "adaptive", "ptrace"},
 	} {
 		t.Run(tc.dbo, func(t *testing.T) {
 			dir, _ := verdictTree(t)
@@ -268,8 +271,8 @@ func TestVerdictAnalyzeJobs(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d:\n%s", code, out)
 			}
-			if got.Jobs != tc.jobs || got.Strategy != tc.strategy {
-				t.Errorf("jobs %d strategy %q, want %d %q", got.Jobs, got.Strategy, tc.jobs, tc.strategy)
+			if got.Jobs != tc.jobs || got.Strategy != tc.strategy || got.Follow != tc.follow {
+				t.Errorf("jobs %d strategy %q follow %q, want %d %q %q", got.Jobs, got.Strategy, got.Follow, tc.jobs, tc.strategy, tc.follow)
 			}
 		})
 	}

@@ -33,6 +33,8 @@ type AnalyzeRequest struct {
 	Granularity verdict.Granularity
 	// Strategy of the search (adaptive or exhaustive).
 	Strategy verdict.Strategy
+	// Follow: how the runs follow the tree (auto, notify or ptrace).
+	Follow verdict.Follow
 	// Quiet: no progress lines (dh_loupe_verdict -q, DH_QUIET).
 	Quiet bool
 	// StateDir is where the engine keeps resumable state.

@@ -203,6 +203,7 @@ func (v *verdicts) analyze(f *verdict.File, p string, run *debhelper.Run, attrs 
 		Timeout:     v.s.Timeout,
 		Granularity: v.s.Granularity,
 		Strategy:    v.s.Strategy,
+		Follow:      v.s.Follow,
 		Quiet:       v.u.quiet,
 		StateDir:    filepath.Join(v.pio.Dir, debhelper.StateDir, "analyze-"+p),
 		Template:    *f,

@@ -69,6 +69,7 @@ func analyzeCommand() *cli.Command {
 			&cli.StringFlag{Name: "tree", Usage: "the workload's tree `DIR`: its working directory, kept private", DefaultText: "the current directory"},
 			granularityFlag("what to test"),
 			&cli.StringFlag{Name: "isolation", Value: "auto", Usage: "auto, namespaces (overlayfs, fail without) or snapshot (serial runs, tree restored)"},
+			followFlag,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print neither the runs nor the progress on stderr"},
 			&cli.StringFlag{Name: "app", Usage: "name the verdict after the application `NAME`, so that loupe db, plan and report take it in as they take a package"},
 			&cli.StringFlag{Name: "workload", Value: "suite", Usage: "with --app, what COMMAND is: suite (a test suite) or bench (a benchmark); plan and report --workload select by it"},
@@ -115,6 +116,10 @@ func runAnalyze(c *cli.Context) error {
 	app, kind, err := parseApp(c)
 	if err != nil {
 		return err
+	}
+	follow, err := tracer.ParseFollow(c.String("follow"))
+	if err != nil {
+		return fmt.Errorf("analyze: --follow: %w", err)
 	}
 	iso := runner.Isolation(c.String("isolation"))
 	switch iso {
@@ -165,6 +170,7 @@ func runAnalyze(c *cli.Context) error {
 		Strategy:    strategy,
 		Priors:      pr,
 		Isolation:   iso,
+		Follow:      follow,
 		StateDir:    c.String("state"),
 		Metric:      metric,
 		Environment: runner.Environment(c.Context, version.Version),

@@ -149,7 +149,7 @@ func journalKeys(t *testing.T, path string) (keys []string, torn bool) {
 	return keys, torn
 }
 
-func waitLines(t *testing.T, path string, n int, cmd *exec.Cmd, done chan error) {
+func waitLines(t *testing.T, path string, n int, cmd *exec.Cmd, done chan error, stderr *bytes.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -158,7 +158,7 @@ func waitLines(t *testing.T, path string, n int, cmd *exec.Cmd, done chan error)
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("loupe ended before %d runs: %v", n, err)
+			t.Fatalf("loupe ended before %d runs: %v\n%s", n, err, stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -221,8 +221,8 @@ func TestAnalyzeResumeAfterKill(t *testing.T) {
 
 	// 1. SIGKILL after 20 runs.
 	scratchBefore := scratchDirs(scratch)
-	cmd, done, _ := start("1.yaml")
-	waitLines(t, journal, 20, cmd, done)
+	cmd, done, stderr := start("1.yaml")
+	waitLines(t, journal, 20, cmd, done, stderr)
 	cmd.Process.Signal(syscall.SIGKILL)
 	<-done
 	var leftover []string
@@ -237,8 +237,8 @@ func TestAnalyzeResumeAfterKill(t *testing.T) {
 	k1, _ := journalKeys(t, journal)
 
 	// 2. SIGTERM after 15 more: exit 130, state consistent.
-	cmd, done, stderr := start("2.yaml")
-	waitLines(t, journal, len(k1)+15, cmd, done)
+	cmd, done, stderr = start("2.yaml")
+	waitLines(t, journal, len(k1)+15, cmd, done, stderr)
 	cmd.Process.Signal(syscall.SIGTERM)
 	err = <-done
 	var ee *exec.ExitError

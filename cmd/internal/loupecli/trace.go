@@ -43,6 +43,7 @@ func traceCommand() *cli.Command {
 			&cli.StringFlag{Name: "counts", Value: "exact", Usage: "exact: count every call; seen: stop at a syscall (or sub-feature value) only until the binary has been seen to use it, " +
 				"so a binary run many times pays for its first runs only (same sets, counts are lower bounds)"},
 			&cli.BoolFlag{Name: "no-seccomp", Usage: "stop syscalls with PTRACE_SYSCALL only (two stops per syscall)"},
+			followFlag,
 			&cli.BoolFlag{Name: "kill-leftovers", Usage: "contain the command: kill everything it started that is still running when it exits, " +
 				"processes the tracer cannot follow (clone with CLONE_UNTRACED) included, instead of detaching; as root the command then runs in a PID namespace of its own"},
 		},
@@ -84,6 +85,9 @@ func runTrace(c *cli.Context) error {
 		opts.Record |= tracer.RecordErrors
 	}
 	opts.NoSeccomp = c.Bool("no-seccomp")
+	if opts.Follow, err = tracer.ParseFollow(c.String("follow")); err != nil {
+		return fmt.Errorf("trace: --follow: %w", err)
+	}
 	if opts.Counts, err = tracer.ParseCounts(c.String("counts")); err != nil {
 		return fmt.Errorf("trace: --%w", err)
 	}
@@ -220,3 +224,7 @@ func parseRules(stubs, fakes, errnos []string) ([]tracer.Rule, error) {
 	}
 	return rules, nil
 }
+
+// followFlag is --follow of loupe trace and loupe analyze.
+var followFlag = &cli.StringFlag{Name: "follow", Value: "auto",
+	Usage: "how to follow the process tree: notify (seccomp user notification on exec: out-of-scope processes never stop; implies --kill-leftovers), ptrace (trace every process), or auto (notify for contained runs where the kernel allows it without no_new_privs)"}

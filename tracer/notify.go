@@ -1,0 +1,1013 @@
+package tracer
+
+// Following the tree without stopping it (Options.Follow = FollowNotify).
+//
+// The exec stage (helper.go) installs, before it stops itself, a seccomp
+// filter whose only non-ALLOW action is SECCOMP_RET_USER_NOTIF on execve
+// and execveat (notifyFilter), with SECCOMP_FILTER_FLAG_NEW_LISTENER. The
+// filter is inherited by the whole tree, clone(CLONE_UNTRACED) children
+// included, and cannot be removed. Once it has seized the stopped helper,
+// the tracer takes the listener with pidfd_getfd, and the helper closes its
+// copy before it execs the command.
+//
+// A goroutine of its own, the notifier, receives every exec of the tree.
+// For a task the tracer does not trace, it resolves the file as the kernel
+// will (the path read with process_vm_readv, relative to /proc/pid/cwd or
+// the execveat dirfd, symlinks resolved inside the task's root with
+// openat2(RESOLVE_IN_ROOT), a #! script's interpreter and the argv the
+// kernel will give it) and asks the whitelist exactly as the exec event
+// does (scope, probeScripts), opening nothing but regular files. Out of
+// scope, it answers SECCOMP_USER_NOTIF_FLAG_CONTINUE at once: the process
+// never stops. When the file may be in scope (or the notifier cannot
+// tell), it hands the notification to the tracer thread, which
+// PTRACE_SEIZEs the task with the usual options before it answers
+// CONTINUE; from its exec event on the process is handled as with ptrace
+// (scope, filter, stops, rules), and one whose exec turns out out of scope
+// after all is detached. Notifications of tasks the tracer traces (in-scope
+// processes and their descendants) go to the tracer thread too.
+//
+// The script probe runs inline on the notifier (notifier.decide): handing
+// it to a goroutine and back, as the exec event does, cost two Go
+// scheduler wake-ups per exec, often across CPUs. A hung file system must
+// still not hold an exec longer than probeTimeout, so a watchdog timer
+// hands such an exec to the tracer thread (whose exec event probes, bounded,
+// and warns) and starts a new worker on the listener; the stuck one ends,
+// touching nothing, when its probe returns. Result.Notify counts the execs
+// answered on the notifier, those handed over, the probes that timed out
+// and the slowest hand-over.
+//
+// The tracer thread blocks in wait4, so the notifier wakes it through a
+// waker: a process that the tracer thread forked and seized, and that
+// sleeps in pause() (a 129-byte executable run from a memfd, wakerELF; or
+// loupe's binary as a helper, roleWaker, where a memfd cannot be exec'd). The notifier queues the event and
+// sends the waker a thread-directed SIGUSR1; the waker's signal-delivery
+// stop wakes wait4, and the tracer drains the queue and suppresses the
+// signal. A notification that needs no ptrace never involves the tracer
+// thread.
+//
+// Precedence. SECCOMP_RET_USER_NOTIF outranks SECCOMP_RET_TRACE, so an
+// in-scope process that carries loupe's filter takes no seccomp stop at
+// execve or execveat: the notification stands in for it. It is counted and
+// intervened in there (onEntry with t.notif set): a rule answers the
+// notification with the rule's error or value instead of CONTINUE. With
+// RecordErrors, a failed exec is known by the task's next stop not being
+// its exec event (task.execPending). Processes that take PTRACE_SYSCALL
+// stops see their syscall-entry stop before the filter runs, as before.
+//
+// The root. The root is released at its exec when out of scope: its exit
+// status then comes from the init, which reports its child's wait status
+// over the socket (contain.go), and the notifier passes it on.
+//
+// Leftovers. Notify needs containment, so leftovers are killed with the
+// init. Once the listener is closed, an execve of a process still holding
+// the filter fails with ENOSYS; none is left to try: the init kills them.
+//
+// no_new_privs. Installing a filter needs CAP_SYS_ADMIN in the caller's
+// user namespace or no_new_privs. The exec stage has the capability as
+// root, and in a Sandbox's user namespace until the command's exec; where
+// it has not, FollowAuto falls back to ptrace rather than setting
+// no_new_privs, which would take setuid from the whole tree. An explicit
+// FollowNotify sets it.
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"salsa.debian.org/loupe-team/loupe/internal/exeid"
+)
+
+// The user-notification ABI (include/uapi/linux/seccomp.h): x/sys v0.38
+// has the ioctl numbers but not the structs.
+type seccompData struct {
+	Nr   int32
+	Arch uint32
+	IP   uint64
+	Args [6]uint64
+}
+
+type seccompNotif struct {
+	ID    uint64
+	Pid   uint32
+	Flags uint32
+	Data  seccompData
+}
+
+type seccompNotifResp struct {
+	ID    uint64
+	Val   int64
+	Error int32
+	Flags uint32
+}
+
+// SECCOMP_IOCTL_NOTIF_SET_FLAGS = SECCOMP_IOW(4, __u64)
+// (include/uapi/linux/seccomp.h, Linux 6.6), absent from x/sys v0.38.
+const seccompIoctlNotifSetFlags = 0x40082104
+
+// The helper's notify modes (helperConfig.Notify).
+const (
+	notifyTry  = "try"  // FollowAuto: install if that needs no no_new_privs, else report why
+	notifyMust = "must" // FollowNotify: install, with no_new_privs if needed
+)
+
+// notifyFilter is the filter of the whole tree: SECCOMP_RET_USER_NOTIF on
+// execve and execveat in every ABI (native, x32, i386), ALLOW otherwise.
+func notifyFilter() []unix.SockFilter {
+	const (
+		ld  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+		jeq = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		ret = unix.BPF_RET | unix.BPF_K
+	)
+	notif := bpfStmt(ret, unix.SECCOMP_RET_USER_NOTIF)
+	allow := bpfStmt(ret, unix.SECCOMP_RET_ALLOW)
+	return []unix.SockFilter{
+		bpfStmt(ld, seccompDataArch),
+		bpfJump(jeq, nativeAuditArch, 0, 7),
+		bpfStmt(ld, seccompDataNr),
+		bpfJump(jeq, execveNr, 4, 0),
+		bpfJump(jeq, execveatNr, 3, 0),
+		bpfJump(jeq, x32Bit|x32ExecveNr, 2, 0),
+		bpfJump(jeq, x32Bit|x32ExecveatNr, 1, 0),
+		allow,
+		notif,
+		bpfJump(jeq, compatAuditArch, 0, 4),
+		bpfStmt(ld, seccompDataNr),
+		bpfJump(jeq, compatExecveNr, 1, 0),
+		bpfJump(jeq, compatExecveatNr, 0, 1),
+		notif,
+		allow,
+	}
+}
+
+// installNotifyFilter installs notifyFilter in the calling thread and
+// returns the listener. Helper side.
+func installNotifyFilter(mode string) (int, error) {
+	prog := notifyFilter()
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	install := func() (int, error) {
+		fd, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
+			unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&fprog)))
+		if errno != 0 {
+			return -1, errno
+		}
+		return int(fd), nil
+	}
+	fd, err := install()
+	if err == unix.EACCES {
+		if mode != notifyMust {
+			return -1, errors.New("the filter would need no_new_privs here (no CAP_SYS_ADMIN), which would take setuid from the whole tree")
+		}
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return -1, fmt.Errorf("set no_new_privs: %w", err)
+		}
+		fd, err = install()
+	}
+	switch err {
+	case nil:
+		return fd, nil
+	case unix.EBUSY:
+		return -1, errors.New("a filter of an ancestor already has a listener (a container runtime using seccomp notify?): EBUSY")
+	case unix.EINVAL, unix.ENOSYS:
+		return -1, fmt.Errorf("this kernel has no seccomp user notification: %v", err)
+	}
+	return -1, fmt.Errorf("install the exec filter: %w", err)
+}
+
+// kernelAtLeast reports whether the running kernel is at least maj.min.
+func kernelAtLeast(maj, min int) bool {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return false
+	}
+	var a, b int
+	fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &a, &b)
+	return a > maj || a == maj && b >= min
+}
+
+// planFollow decides, before the start, whether the helper is to try the
+// filter; the helper's outcome decides the rest (startFollow).
+func (e *engine) planFollow() error {
+	e.res.Follow = FollowPtrace
+	var why string
+	switch e.opts.Follow {
+	case FollowPtrace:
+		return nil
+	case FollowNotify:
+		e.notifyMode = notifyMust
+		// Without ptrace on the tree, only the init contains it.
+		e.opts.Contain, e.opts.Leftovers = true, LeftoversKill
+	case FollowAuto, "":
+		e.notifyMode = notifyTry
+		switch {
+		case !e.contained():
+			why = "the run is not contained (notify needs Options.Contain)"
+		case e.opts.Whitelist == nil:
+			why = "everything is in scope: every process is traced anyway"
+		}
+	default:
+		return fmt.Errorf("tracer: unknown Follow %q", e.opts.Follow)
+	}
+	if why == "" && !kernelAtLeast(5, 6) {
+		why = "the kernel is older than 5.6 (SECCOMP_USER_NOTIF_FLAG_CONTINUE, pidfd_getfd)"
+	}
+	if why != "" {
+		if e.notifyMode == notifyMust {
+			return fmt.Errorf("tracer: follow notify: %s", why)
+		}
+		e.notifyMode, e.res.FollowNote = "", why
+	}
+	return nil
+}
+
+// notifier receives the tree's execs (see the top of this file). Its
+// fields are its own, except queue (under mu) and the waker's pid, which
+// the tracer thread sets before starting it.
+type notifier struct {
+	e     *engine
+	fd    int // the listener
+	sync  int // a dup of the init's socket, -1 once it has ended
+	stopR int
+	stopW int
+	waker int
+	done  chan struct{} // closed by the worker serving the listener when it ends
+	execs atomic.Uint64
+	// What Result.Notify reports: counted by the workers, except slowest
+	// (the tracer thread's).
+	answered, handedOver, probeTimeouts atomic.Uint64
+	slowest                             time.Duration
+	mu                                  sync.Mutex
+	queue                               []notifEvent
+	warns                               []string
+	traced                              map[int]bool // under mu: the tids the tracer traces (a hint)
+}
+
+// notifWorker is the goroutine serving the listener. There is one at a
+// time: when a script probe outlasts its bound (a hung file system), a
+// watchdog hands that exec to the tracer thread, marks the worker
+// abandoned and starts another; the abandoned one, when its probe
+// returns, ends without touching anything of the run's.
+type notifWorker struct{ abandoned atomic.Bool }
+
+// notifEvent is what the notifier hands the tracer thread.
+type notifEvent struct {
+	at       time.Time // when the notifier received it
+	req      seccompNotif
+	seize    bool             // the file may be in scope: seize the task
+	rootExit *unix.WaitStatus // the init reports the root's end
+}
+
+// pendingNotif is a notification being answered on the tracer thread
+// (task.notif): onEntry answers it instead of resuming the task.
+type pendingNotif struct {
+	id       uint64
+	answered bool
+	wantErr  bool // RecordErrors: count the exec if it fails
+}
+
+// startFollow takes the listener from the stopped helper and starts the
+// notifier and the waker; without a listener the run follows with ptrace.
+// Precondition: called on the tracer thread.
+func (e *engine) startFollow(pid int) error {
+	if e.notifyMode == "" {
+		return nil
+	}
+	lfd, err := takeListener(pid)
+	if err != nil {
+		return fmt.Errorf("tracer: take the exec listener: %w", err)
+	}
+	if lfd < 0 {
+		why := strings.TrimPrefix(e.errFile.read(), "follow: ")
+		e.errFile.clear()
+		if why == "" {
+			why = "the helper installed no filter"
+		}
+		e.res.FollowNote = why
+		return nil
+	}
+	// Linux 6.6+: the exec'ing task and the notifier hand over on one CPU,
+	// which saves a cross-CPU wake-up each way (costly in VMs). Older
+	// kernels refuse it (EINVAL, ENOTTY): the notifier works without.
+	flags := uint64(unix.SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
+	ioctlPtr(lfd, seccompIoctlNotifSetFlags, unsafe.Pointer(&flags))
+	n := &notifier{e: e, fd: lfd, sync: -1, done: make(chan struct{}), traced: map[int]bool{pid: true}}
+	if e.sync > 0 {
+		if n.sync, err = unix.Dup(e.sync); err != nil {
+			unix.Close(lfd)
+			return fmt.Errorf("tracer: %w", err)
+		}
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		n.closeFDs()
+		return fmt.Errorf("tracer: %w", err)
+	}
+	n.stopR, n.stopW = p[0], p[1]
+	if n.waker, err = e.startWaker(); err != nil {
+		n.closeFDs()
+		unix.Close(n.stopR)
+		unix.Close(n.stopW)
+		return err
+	}
+	e.nt = n
+	e.res.Follow = FollowNotify
+	go n.run(&notifWorker{})
+	return nil
+}
+
+// takeListener finds the helper's listener among its fds and copies it
+// with pidfd_getfd; -1 when the helper has none.
+func takeListener(pid int) (int, error) {
+	ents, err := os.ReadDir(procPath(pid, "fd"))
+	if err != nil {
+		return -1, err
+	}
+	for _, d := range ents {
+		l, err := os.Readlink(procPath(pid, "fd/"+d.Name()))
+		if err != nil || l != "anon_inode:seccomp notify" {
+			continue
+		}
+		var fd int
+		fmt.Sscan(d.Name(), &fd)
+		pfd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			return -1, err
+		}
+		defer unix.Close(pfd)
+		return unix.PidfdGetfd(pfd, fd, 0)
+	}
+	return -1, nil
+}
+
+// startWaker forks and seizes the waker: the tiny executable of
+// wakerELF, run from a memfd, or loupe's own binary as a helper where that
+// cannot be had (memfd exec forbidden, vm.memfd_noexec).
+// Precondition: called on the tracer thread (the waker is its child).
+func (e *engine) startWaker() (int, error) {
+	pid, err := forkTinyWaker()
+	if err != nil {
+		self, err := os.Executable()
+		if err != nil {
+			return 0, fmt.Errorf("tracer: find own executable: %w", err)
+		}
+		cfg := helperConfig{Role: roleWaker}
+		if pid, err = forkHelper(self, &cfg); err != nil {
+			return 0, fmt.Errorf("tracer: start the waker: %w", err)
+		}
+	}
+	if err := ptSeize(pid, unix.PTRACE_O_EXITKILL); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, unix.WALL, nil)
+		return 0, fmt.Errorf("tracer: seize the waker: %w", err)
+	}
+	return pid, nil
+}
+
+// forkTinyWaker starts wakerELF from a memfd, as a child of the calling
+// thread that dies with it.
+func forkTinyWaker() (int, error) {
+	fd, err := unix.MemfdCreate("loupe-waker", unix.MFD_CLOEXEC)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, wakerELF()); err != nil {
+		return 0, err
+	}
+	return syscall.ForkExec(procPath(os.Getpid(), "fd/"+itoa(fd)), []string{"loupe-waker"}, &syscall.ProcAttr{
+		Env: []string{},
+		Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	})
+}
+
+// stopFollow ends the notifier and the waker at the end of the run.
+// Precondition: called on the tracer thread.
+func (e *engine) stopFollow() {
+	n := e.nt
+	if n == nil {
+		return
+	}
+	unix.Write(n.stopW, []byte{0})
+	<-n.done
+	unix.Close(n.stopW)
+	unix.Close(n.stopR)
+	unix.Kill(n.waker, unix.SIGKILL)
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(n.waker, &ws, unix.WALL, nil); err != unix.EINTR {
+			break
+		}
+	}
+	e.res.Execs += int(n.execs.Load())
+	e.res.Notify = NotifyStats{Answered: int(n.answered.Load()), HandedOver: int(n.handedOver.Load()),
+		ProbeTimeouts: int(n.probeTimeouts.Load()), SlowestHandover: n.slowest}
+	n.mu.Lock()
+	e.res.Warnings = append(e.res.Warnings, n.warns...)
+	n.mu.Unlock()
+}
+
+func (n *notifier) closeFDs() {
+	unix.Close(n.fd)
+	if n.sync >= 0 {
+		unix.Close(n.sync)
+	}
+}
+
+// run is the body of a worker of the notifier.
+func (n *notifier) run(w *notifWorker) {
+	// The worker keeps its thread: after each poll it goes on where it
+	// was, instead of the scheduler moving it to another thread (and CPU)
+	// between the notification and the answer. Measured on case f:
+	// about 7 % less CPU, fewer context switches. The thread ends with it.
+	runtime.LockOSThread()
+	defer func() {
+		if !w.abandoned.Load() {
+			n.closeFDs()
+			close(n.done)
+		}
+	}()
+	listening := true
+	for {
+		pfd := []unix.PollFd{{Fd: int32(n.stopR), Events: unix.POLLIN}, {Fd: -1}, {Fd: -1}}
+		if listening {
+			pfd[1] = unix.PollFd{Fd: int32(n.fd), Events: unix.POLLIN}
+		}
+		if n.sync >= 0 {
+			pfd[2] = unix.PollFd{Fd: int32(n.sync), Events: unix.POLLIN}
+		}
+		if _, err := unix.Poll(pfd, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return
+		}
+		if pfd[0].Revents != 0 {
+			return
+		}
+		if pfd[2].Revents != 0 {
+			n.readInit()
+		}
+		if pfd[1].Revents&unix.POLLIN != 0 {
+			var req seccompNotif
+			if err := ioctlPtr(n.fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err == nil {
+				if !n.onNotif(w, &req) {
+					return // abandoned
+				}
+			}
+		} else if pfd[1].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+			listening = false // no process holds the filter any more
+		}
+	}
+}
+
+// readInit reads one message of the init: "exit <wait status>" of the root.
+func (n *notifier) readInit() {
+	var b [64]byte
+	k, err := unix.Read(n.sync, b[:])
+	if err == unix.EINTR || err == unix.EAGAIN {
+		return
+	}
+	if k <= 0 {
+		unix.Close(n.sync)
+		n.sync = -1
+		return
+	}
+	var ws uint32
+	if _, err := fmt.Sscanf(string(b[:k]), "exit %d", &ws); err == nil {
+		w := unix.WaitStatus(ws)
+		n.forward(notifEvent{rootExit: &w})
+	}
+}
+
+// forward hands an event to the tracer thread and wakes it.
+func (n *notifier) forward(ev notifEvent) {
+	n.mu.Lock()
+	n.queue = append(n.queue, ev)
+	n.mu.Unlock()
+	unix.Tgkill(n.waker, n.waker, unix.SIGUSR1)
+}
+
+func (n *notifier) isTraced(tid int) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.traced[tid]
+}
+
+// setTraced keeps the notifier's hint of the traced tids. A tid must be
+// marked before the task can exec (so a traced task is never answered
+// without the tracer); a stale mark costs only a trip to the tracer thread.
+func (n *notifier) setTraced(tid int, on bool) {
+	if n == nil {
+		return
+	}
+	n.mu.Lock()
+	if on {
+		n.traced[tid] = true
+	} else {
+		delete(n.traced, tid)
+	}
+	n.mu.Unlock()
+}
+
+func (n *notifier) warn(s string) {
+	n.mu.Lock()
+	n.warns = append(n.warns, s)
+	n.mu.Unlock()
+}
+
+// onNotif handles one exec on worker w; false when w was abandoned
+// meanwhile (the exec is the tracer thread's now).
+func (n *notifier) onNotif(w *notifWorker, req *seccompNotif) bool {
+	at := time.Now()
+	if n.isTraced(int(req.Pid)) {
+		n.handedOver.Add(1)
+		n.forward(notifEvent{at: at, req: *req})
+		return true
+	}
+	n.execs.Add(1)
+	v := n.decide(w, req, at)
+	switch v {
+	case verdictOut:
+		n.answered.Add(1)
+		n.answer(req.ID, 0, false)
+	case verdictMaybe:
+		n.handedOver.Add(1)
+		n.forward(notifEvent{at: at, req: *req, seize: true})
+	}
+	// verdictGone: the task died meanwhile; nothing to answer.
+	return v != verdictAbandoned
+}
+
+// decide is mayBeInScope on the notifier: the script probe runs inline,
+// since handing it to another goroutine and back costs two wake-ups of
+// the Go scheduler, often across CPUs (100 µs to 1 ms each exec on a
+// 2-CPU VM, most of the notify cost of a real suite). Its bound is kept
+// by a watchdog: past probeTimeout, the exec goes to the tracer thread,
+// whose exec event probes (bounded) and warns, and another worker takes
+// over the listener.
+func (n *notifier) decide(w *notifWorker, req *seccompNotif, at time.Time) scopeVerdict {
+	e := n.e
+	exe, argv, v := e.execTarget(req, n.fd)
+	if v != verdictProbe {
+		return v
+	}
+	var claimed atomic.Bool
+	wd := time.AfterFunc(e.probeTimeout(), func() {
+		if claimed.CompareAndSwap(false, true) {
+			w.abandoned.Store(true)
+			n.probeTimeouts.Add(1)
+			n.handedOver.Add(1)
+			n.forward(notifEvent{at: at, req: *req, seize: true})
+			go n.run(&notifWorker{})
+		}
+	})
+	r := e.probeScripts(int(req.Pid), exe, argv)
+	wd.Stop()
+	if !claimed.CompareAndSwap(false, true) {
+		return verdictAbandoned
+	}
+	if r.in {
+		return verdictMaybe
+	}
+	return verdictOut
+}
+
+// answer replies to a notification: CONTINUE, or the syscall's result.
+func (n *notifier) answer(id uint64, rv int64, result bool) {
+	resp := seccompNotifResp{ID: id}
+	switch {
+	case !result:
+		resp.Flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
+	case rv < 0:
+		resp.Error = int32(rv)
+	default:
+		resp.Val = rv
+	}
+	// ENOENT: the task died or was interrupted meanwhile.
+	ioctlPtr(n.fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp))
+}
+
+func (n *notifier) idValid(id uint64) bool {
+	return ioctlPtr(n.fd, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&id)) == nil
+}
+
+func ioctlPtr(fd int, req uint, arg unsafe.Pointer) error {
+	for {
+		_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(arg))
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return errno
+		}
+		return nil
+	}
+}
+
+type scopeVerdict int
+
+const (
+	verdictOut       scopeVerdict = iota // out of scope: CONTINUE
+	verdictMaybe                         // may be in scope (or cannot tell): seize
+	verdictGone                          // the notification is no longer valid
+	verdictProbe                         // execTarget: only a script probe can tell
+	verdictAbandoned                     // decide: the watchdog took the exec over
+)
+
+// mayBeInScope decides an exec of an untraced task as the exec event would
+// (exec.go: scope), from what the task is about to exec, on the tracer
+// thread: the script probe is bounded as at an exec event. When unsure, it
+// says maybe: a seized process found out of scope at its exec event is
+// detached again.
+func (e *engine) mayBeInScope(req *seccompNotif, lfd int) scopeVerdict {
+	exe, argv, v := e.execTarget(req, lfd)
+	if v != verdictProbe {
+		return v
+	}
+	if r, ok := e.probeBounded(int(req.Pid), exe, argv); ok && !r.in {
+		return verdictOut
+	}
+	return verdictMaybe // in, or the exec event's own probe decides, and warns
+}
+
+// execTarget works out what an exec of an untraced task will run, and
+// decides it where that needs no script probe; with verdictProbe, it
+// returns the executable and the argv the probe is to look at. It touches
+// only state safe for concurrent use.
+func (e *engine) execTarget(req *seccompNotif, lfd int) (string, []string, scopeVerdict) {
+	tid := int(req.Pid)
+	d := &req.Data
+	if d.Arch != nativeAuditArch || d.Nr&x32Bit != 0 {
+		return "", nil, verdictMaybe // 32-bit pointers: rare enough to seize
+	}
+	var dirfd int = unix.AT_FDCWD
+	var pathArg, argvArg, flags uint64
+	switch d.Nr {
+	case execveNr:
+		pathArg, argvArg = d.Args[0], d.Args[1]
+	case execveatNr:
+		dirfd, pathArg, argvArg, flags = int(int32(d.Args[0])), d.Args[1], d.Args[2], d.Args[4]
+	default:
+		return "", nil, verdictMaybe
+	}
+	raw, err := readString(tid, pathArg, 4096)
+	if err != nil {
+		return "", nil, verdictMaybe
+	}
+	argv := readArgv(tid, argvArg, 4)
+	valid := func() bool {
+		return ioctlPtr(lfd, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&req.ID)) == nil
+	}
+	file, script, err := e.execFile(tid, dirfd, raw, flags&unix.AT_EMPTY_PATH != 0)
+	if !valid() {
+		return "", nil, verdictGone
+	}
+	switch {
+	case errors.Is(err, errNoExec):
+		return "", nil, verdictOut // the exec fails: nothing is run
+	case err != nil:
+		return "", nil, verdictMaybe
+	}
+	exe := file
+	if script != nil {
+		if script.nested || script.interp == "" {
+			return "", nil, verdictMaybe
+		}
+		exe = script.interp
+		// The kernel's argv: interpreter, its optional argument, the path
+		// as given, then the original arguments after argv[0].
+		kargv := []string{script.arg0}
+		if script.optArg != "" {
+			kargv = append(kargv, script.optArg)
+		}
+		kargv = append(kargv, raw)
+		if dirfd != unix.AT_FDCWD && !strings.HasPrefix(raw, "/") {
+			kargv[len(kargv)-1] = "/dev/fd/" + itoa(dirfd) + "/" + raw
+		}
+		if len(argv) > 1 {
+			kargv = append(kargv, argv[1:]...)
+		}
+		argv = kargv
+	}
+	wl := e.opts.Whitelist
+	if wl == nil || wl.Match(NewExe(exe, e.opts.Identities)) {
+		return "", nil, verdictMaybe
+	}
+	if len(argv) < 2 {
+		return "", nil, verdictOut
+	}
+	return exe, argv, verdictProbe
+}
+
+// errNoExec: the exec named no regular file; it will fail and run nothing.
+var errNoExec = errors.New("not an executable file")
+
+// scriptExec is what the kernel runs for a #! script.
+type scriptExec struct {
+	interp string // resolved, as the whitelist sees it; "" when it cannot be resolved
+	arg0   string // as written after #!
+	optArg string
+	nested bool // the interpreter is itself a script
+}
+
+// execFile resolves the file an exec names, as the kernel will, inside
+// the task's root; it returns the path as the whitelist sees it (local)
+// and, for a #! script, its interpreter. It never opens anything but
+// regular files and O_PATH descriptors.
+func (e *engine) execFile(tid, dirfd int, raw string, emptyPath bool) (string, *scriptExec, error) {
+	rootLink, err := os.Readlink(procPath(tid, "root"))
+	if err != nil {
+		return "", nil, err
+	}
+	var full string // in loupe's view
+	switch {
+	case raw == "" && emptyPath:
+		full = procPath(tid, "fd/"+itoa(dirfd))
+	case raw == "":
+		return "", nil, errNoExec
+	case strings.HasPrefix(raw, "/"):
+		full = filepath.Join(rootLink, raw)
+	default:
+		dir := "cwd"
+		if dirfd != unix.AT_FDCWD {
+			dir = "fd/" + itoa(dirfd)
+		}
+		d, err := os.Readlink(procPath(tid, dir))
+		if err != nil {
+			return "", nil, err
+		}
+		full = filepath.Join(d, raw)
+	}
+	rootfd, err := unix.Open(procPath(tid, "root"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	defer unix.Close(rootfd)
+	resolved, err := resolveIn(rootfd, rootLink, full)
+	if err != nil {
+		return "", nil, err
+	}
+	sc, err := readShebang(resolved)
+	if err != nil || sc == nil {
+		return e.local(resolved), nil, err
+	}
+	if strings.HasPrefix(sc.arg0, "/") {
+		if ip, err := resolveIn(rootfd, rootLink, filepath.Join(rootLink, sc.arg0)); err == nil {
+			sc.interp = e.local(ip)
+			if inner, _ := readShebang(ip); inner != nil {
+				sc.nested = true
+			}
+		}
+	}
+	return e.local(resolved), sc, nil
+}
+
+// resolveIn resolves full (a path in loupe's view under rootLink, the
+// task's root) with symlinks taken inside that root, and returns the
+// resolved path in loupe's view. errNoExec: it is not a regular file.
+func resolveIn(rootfd int, rootLink, full string) (string, error) {
+	var fd int
+	var err error
+	if strings.HasPrefix(full, "/proc/") {
+		// An fd of the task (AT_EMPTY_PATH): the magic link is the file.
+		fd, err = unix.Open(full, unix.O_PATH|unix.O_CLOEXEC, 0)
+	} else {
+		rel := strings.TrimPrefix(full, rootLink)
+		if rootLink == "/" {
+			rel = full
+		}
+		fd, err = unix.Openat2(rootfd, rel, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+	}
+	if err == unix.ENOENT || err == unix.ENOTDIR || err == unix.ELOOP {
+		return "", errNoExec
+	}
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return "", err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return "", errNoExec
+	}
+	p, err := os.Readlink("/proc/self/fd/" + itoa(fd))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(p, " (deleted)"), nil
+}
+
+// readShebang parses a #! line as the kernel does (the interpreter, and
+// the rest of the line as one argument); nil for anything else. Only
+// regular files are opened (exeid.OpenRegular).
+func readShebang(path string) (*scriptExec, error) {
+	f, _, err := exeid.OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var b [256]byte
+	k, _ := f.ReadAt(b[:], 0)
+	line := string(b[:k])
+	if !strings.HasPrefix(line, "#!") {
+		return nil, nil
+	}
+	line, _, _ = strings.Cut(line[2:], "\n")
+	line = strings.TrimLeft(line, " \t")
+	arg0, rest, _ := strings.Cut(strings.TrimRight(line, " \t"), " ")
+	if a, r, ok := strings.Cut(arg0, "\t"); ok {
+		arg0, rest = a, r
+	}
+	return &scriptExec{arg0: arg0, optArg: strings.TrimSpace(rest)}, nil
+}
+
+// readArgv reads up to max arguments of an argv array in tid's memory.
+func readArgv(tid int, addr uint64, max int) []string {
+	var out []string
+	for i := 0; i < max && addr != 0; i++ {
+		p, err := readUint64(tid, addr+uint64(8*i))
+		if err != nil || p == 0 {
+			break
+		}
+		s, err := readString(tid, p, 4096)
+		if err != nil {
+			break
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// onNotifEvents drains what the notifier queued; called at a stop of the
+// waker.
+// Precondition: called on the tracer thread.
+func (e *engine) onNotifEvents() {
+	n := e.nt
+	n.mu.Lock()
+	q := n.queue
+	n.queue = nil
+	n.mu.Unlock()
+	for i := range q {
+		ev := &q[i]
+		if !ev.at.IsZero() {
+			n.slowest = max(n.slowest, time.Since(ev.at))
+		}
+		if ev.rootExit != nil {
+			if !e.rootDone {
+				e.rootExited(*ev.rootExit)
+			}
+			continue
+		}
+		tid := int(ev.req.Pid)
+		if t := e.tasks[tid]; t != nil {
+			e.onTracedExec(t, &ev.req)
+			continue
+		}
+		n.execs.Add(1)
+		if !ev.seize {
+			// It was traced when it asked, and is not any more.
+			switch e.mayBeInScope(&ev.req, n.fd) {
+			case verdictOut:
+				n.answer(ev.req.ID, 0, false)
+				continue
+			case verdictGone:
+				continue
+			}
+		}
+		e.seizeForExec(&ev.req)
+	}
+}
+
+// onTracedExec answers the exec of a task the tracer traces. For a process
+// that carries loupe's filter, the notification stands in for the seccomp
+// stop that SECCOMP_RET_USER_NOTIF's precedence took away.
+func (e *engine) onTracedExec(t *task, req *seccompNotif) {
+	n := e.nt
+	p := t.proc
+	if !p.inScope || !p.filtered {
+		n.answer(req.ID, 0, false)
+		return
+	}
+	d := &req.Data
+	info := syscallInfo{Op: unix.PTRACE_SYSCALL_INFO_SECCOMP, Arch: d.Arch, IP: d.IP, Nr: uint64(uint32(d.Nr)), Args: d.Args}
+	if t.execPending != 0 {
+		// Another exec without an exec event: the last one failed.
+		e.execFailed(t)
+		t.execPending = 0
+	}
+	pn := &pendingNotif{id: req.ID}
+	t.notif = pn
+	e.onEntry(t, &info, true)
+	t.notif = nil
+	if !pn.answered {
+		if pn.wantErr {
+			t.execPending = int(uint32(d.Nr)) + 1
+		}
+		n.answer(req.ID, 0, false)
+	}
+}
+
+// execFailed counts the failure of t's exec answered at its notification.
+func (e *engine) execFailed(t *task) {
+	if b, nr := t.proc.bin, t.execPending-1; b != nil && b.errs != nil && nr >= 0 && nr < len(b.errs) {
+		b.errs[nr]++
+	}
+}
+
+// answerEntry answers t's pending notification with a syscall result.
+func (e *engine) answerEntry(t *task, rv int64) {
+	t.notif.answered = true
+	e.nt.answer(t.notif.id, rv, true)
+}
+
+// seizeForExec traces a task whose exec may be in scope, before letting
+// the exec run: its exec event then decides, as with ptrace.
+// Precondition: called on the tracer thread.
+func (e *engine) seizeForExec(req *seccompNotif) {
+	n := e.nt
+	tid := int(req.Pid)
+	status, _ := readSmall(procPath(tid, "status"), e.statusBuf)
+	tgid := atoiOr(statusField(status, "Tgid"), tid)
+	ppid := atoiOr(statusField(status, "PPid"), 0)
+	tids := []int{tid}
+	if ents, err := os.ReadDir(procPath(tgid, "task")); err == nil {
+		for _, d := range ents {
+			if th := atoiOr(d.Name(), 0); th > 0 && th != tid {
+				tids = append(tids, th)
+			}
+		}
+	}
+	var seized []int
+	for _, th := range tids {
+		if err := ptSeize(th, baseOpts); err == nil {
+			seized = append(seized, th)
+		} else if th == tid {
+			for _, s := range seized {
+				ptDetach(s, 0)
+			}
+			if n.idValid(req.ID) {
+				exe, _ := procExe(tid)
+				n.warn(fmt.Sprintf("pid %d (%s) execs a file that may be in scope, but cannot be traced (%v); it runs untraced", tid, exe, err))
+				n.answer(req.ID, 0, false)
+			}
+			return
+		}
+	}
+	if !n.idValid(req.ID) {
+		// Died (and its pid maybe reused) meanwhile: let it go.
+		for _, s := range seized {
+			ptDetach(s, 0)
+		}
+		return
+	}
+	exe, _ := procExe(tgid)
+	p := &proc{tgid: tgid, ppid: ppid, opts: baseOpts, exe: e.local(exe)}
+	for _, th := range seized {
+		e.tasks[th] = &task{tid: th, proc: p}
+		n.setTraced(th, true)
+	}
+	e.addLive(tgid)
+	e.res.Processes++
+	n.answer(req.ID, 0, false)
+}
+
+// releaseOutOfScope detaches a process whose exec left it out of scope, in
+// notify mode: it needs no ptrace, and nothing of it is recorded. Not for
+// processes that carry loupe's filter, which need their tracer. It reports
+// whether t was released.
+// Precondition: called on the tracer thread, at t's exec event.
+func (e *engine) releaseOutOfScope(t *task) bool {
+	if e.nt == nil || t.proc.filtered || t.inj != nil {
+		return false
+	}
+	if ptDetach(t.tid, 0) != nil {
+		return false
+	}
+	delete(e.tasks, t.tid)
+	e.nt.setTraced(t.tid, false)
+	e.removeLive(t.proc.tgid)
+	if t.tid == e.rootPid {
+		e.rootReleased = true
+	}
+	return true
+}
+
+func atoiOr(s string, def int) int {
+	var v int
+	if _, err := fmt.Sscan(s, &v); err != nil {
+		return def
+	}
+	return v
+}
