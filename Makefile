@@ -15,8 +15,10 @@ help: ## list the targets
 deps: ## install the Debian packages and Go modules the build and tests need
 	scripts/install-deps base
 
+# Static, as debian/rules builds it: a dynamically linked loupe makes each of
+# the helper processes it starts per run pay ld.so's start-up (bench/README.md).
 build: ## build bin/loupe and bin/dh_loupe
-	go build -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 go build -o $(BIN)/ ./cmd/...
 
 vet: ## gofmt and go vet
 	@bad=$$(gofmt -l $$(git ls-files '*.go' ':!vendor' 2>/dev/null || find . -name '*.go' -not -path './vendor/*')); \
