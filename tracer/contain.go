@@ -166,7 +166,7 @@ func runInit(cfg *helperConfig) {
 	if rootFD >= 0 {
 		if rerr := enterRoot(rootFD); rerr != nil {
 			if err == nil {
-				unix.Kill(pid, unix.SIGKILL)
+				sendSignal(pid, unix.SIGKILL)
 			}
 			fail("sandbox", fmt.Errorf("return into the chroot: %w", rerr))
 		}
@@ -201,7 +201,7 @@ func runInit(cfg *helperConfig) {
 		os.Exit(helperExitSetup) // the exec stage wrote why
 	}
 	if err := sendReady(ic.SyncFD, pid, ic.PIDNS); err != nil {
-		unix.Kill(pid, unix.SIGKILL)
+		sendSignal(pid, unix.SIGKILL)
 		os.Exit(helperExitSetup)
 	}
 	var onReap func(int, unix.WaitStatus)

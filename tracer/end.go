@@ -6,6 +6,7 @@ package tracer
 // goroutine (killTree).
 
 import (
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -42,7 +43,7 @@ func (e *engine) leftoverTick() {
 			delete(e.tasks, tid)
 		}
 		if e.initPid != 0 && !e.initDone {
-			unix.Kill(e.initPid, unix.SIGKILL)
+			sendSignal(e.initPid, unix.SIGKILL)
 		}
 	case now.After(e.deadline):
 		e.killAllTasks()
@@ -61,11 +62,11 @@ func (e *engine) killAllTasks() {
 		}
 	}
 	for pid := range e.parked {
-		unix.Kill(pid, unix.SIGKILL)
+		sendSignal(pid, unix.SIGKILL)
 	}
 }
 
-func (e *engine) killProc(p *proc) { unix.Kill(p.tgid, unix.SIGKILL) }
+func (e *engine) killProc(p *proc) { sendSignal(p.tgid, unix.SIGKILL) }
 
 // killTree is called from another goroutine when the context ends.
 func (e *engine) killTree() {
@@ -74,6 +75,18 @@ func (e *engine) killTree() {
 	e.liveMu.Lock()
 	defer e.liveMu.Unlock()
 	for pid := range e.live {
-		unix.Kill(pid, unix.SIGKILL)
+		sendSignal(pid, unix.SIGKILL)
 	}
+}
+
+// sendSignal sends sig to the process pid. It refuses pid ≤ 0, which
+// kill(2) takes for a process group (0: the caller's own, -1: every process
+// the caller may signal): a pid of 0 once reached a kill from a fork event's
+// message, and loupe killed the build around it (TestForkEventWithoutPid).
+// Every signal the tracer sends to another process goes through here.
+func sendSignal(pid int, sig unix.Signal) error {
+	if pid <= 0 {
+		return fmt.Errorf("tracer: refusing to signal pid %d (a process group, not a process)", pid)
+	}
+	return unix.Kill(pid, sig)
 }

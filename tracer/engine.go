@@ -273,7 +273,7 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	go e.watch(e.clk, e.opts.Limit, watchDone)
 
 	// The helper is in group-stop; wake it so it can exec the command.
-	unix.Kill(pid, unix.SIGCONT)
+	sendSignal(pid, unix.SIGCONT)
 	if err := e.loop(); err != nil {
 		return nil, err
 	}

@@ -365,7 +365,7 @@ func (e *engine) startWaker() (int, error) {
 		}
 	}
 	if err := ptSeize(pid, unix.PTRACE_O_EXITKILL); err != nil {
-		unix.Kill(pid, unix.SIGKILL)
+		sendSignal(pid, unix.SIGKILL)
 		var ws unix.WaitStatus
 		unix.Wait4(pid, &ws, unix.WALL, nil)
 		return 0, fmt.Errorf("tracer: seize the waker: %w", err)
@@ -401,7 +401,7 @@ func (e *engine) stopFollow() {
 	<-n.done
 	unix.Close(n.stopW)
 	unix.Close(n.stopR)
-	unix.Kill(n.waker, unix.SIGKILL)
+	sendSignal(n.waker, unix.SIGKILL)
 	var ws unix.WaitStatus
 	for {
 		if _, err := unix.Wait4(n.waker, &ws, unix.WALL, nil); err != unix.EINTR {

@@ -57,7 +57,7 @@ func (e *engine) startHelper() (int, error) {
 		return 0, err
 	}
 	if err := e.startFollow(pid); err != nil {
-		unix.Kill(pid, unix.SIGKILL)
+		sendSignal(pid, unix.SIGKILL)
 		e.releaseInit()
 		e.reapInit()
 		e.errFile.remove()
@@ -95,7 +95,7 @@ func (e *engine) startDirect(cfg helperConfig, stdio [3]uintptr, argv []string) 
 		return 0, e.helperError(fmt.Sprintf("helper ended before exec (%v)", waitExit(ws)))
 	}
 	if err := e.seize(pid); err != nil {
-		unix.Kill(pid, unix.SIGKILL)
+		sendSignal(pid, unix.SIGKILL)
 		unix.Wait4(pid, &ws, unix.WALL, nil)
 		return 0, err
 	}
@@ -240,7 +240,7 @@ func (e *engine) tryInit(cfg helperConfig, hs *helperSandbox, pidns bool, stdio 
 	if rerr != nil || wpid <= 0 {
 		unix.Close(mine)
 		var ws unix.WaitStatus
-		unix.Kill(pid, unix.SIGKILL)
+		sendSignal(pid, unix.SIGKILL)
 		for {
 			if _, err := unix.Wait4(pid, &ws, unix.WALL, nil); err != unix.EINTR {
 				break
@@ -254,7 +254,7 @@ func (e *engine) tryInit(cfg helperConfig, hs *helperSandbox, pidns bool, stdio 
 	}
 	e.initPid, e.sync = pid, mine
 	if err := e.seize(wpid); err != nil {
-		unix.Kill(wpid, unix.SIGKILL)
+		sendSignal(wpid, unix.SIGKILL)
 		e.releaseInit()
 		e.reapInit()
 		return 0, err

@@ -145,7 +145,7 @@ func (e *engine) onEntry(t *task, info *syscallInfo, seccompStop bool) {
 	}
 	if e.rules.killAll {
 		e.res.RuleHits["*"]++
-		unix.Kill(p.tgid, unix.SIGKILL)
+		sendSignal(p.tgid, unix.SIGKILL)
 		e.entryDone(t)
 		return
 	}
@@ -167,7 +167,7 @@ func (e *engine) onEntry(t *task, info *syscallInfo, seccompStop bool) {
 			p.bin.hits[r.Feature]++
 		}
 		if r.Action == Kill {
-			unix.Kill(p.tgid, unix.SIGKILL)
+			sendSignal(p.tgid, unix.SIGKILL)
 			e.entryDone(t)
 			return
 		}

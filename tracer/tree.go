@@ -139,7 +139,7 @@ func (e *engine) addChild(t *task, child int, isThread bool) {
 		ct.detaching = true
 	}
 	if e.killing.Load() {
-		unix.Kill(child, unix.SIGKILL)
+		sendSignal(child, unix.SIGKILL)
 	}
 	if _, ok := e.parked[child]; ok {
 		delete(e.parked, child)
@@ -264,7 +264,7 @@ func (e *engine) addLive(pid int) {
 	e.live[pid] = true
 	e.liveMu.Unlock()
 	if e.killing.Load() {
-		unix.Kill(pid, unix.SIGKILL)
+		sendSignal(pid, unix.SIGKILL)
 	}
 }
 
