@@ -211,6 +211,7 @@ func TestRangeTest(t *testing.T) {
 	fd := Margins[MetricMaxFDs]
 	rss := Margins[MetricPeakRSS]
 	wall := Margins[MetricWall]
+	bench := Margins[MetricBenchmark]
 	for _, tc := range []struct {
 		name    string
 		b, o    []float64
@@ -232,6 +233,13 @@ func TestRangeTest(t *testing.T) {
 		{"wall slower", []float64{1, 1.1, 1.05}, []float64{2, 2.1, 2}, wall, "up", ""},
 		{"wall faster", []float64{2, 2.1, 2.05}, []float64{1, 1.1, 1}, wall, "down", ""},
 		{"no data", nil, []float64{1}, wall, "", ""},
+		{"bench 6% down", []float64{100, 100, 100}, []float64{94, 94, 94}, bench, "down", "beyond the 5% floor"},
+		{"bench 4% down", []float64{100, 100, 100}, []float64{96, 96, 96}, bench, "", "within the 5% floor"},
+		{"bench noise", []float64{100, 120, 110}, []float64{95, 90, 92}, bench, "", "within the reference's ratio 1.2"},
+		{"bench one slow reference", []float64{1.27e9, 1.15e9, 3.78e8}, []float64{7.3e6, 4.9e6, 7.3e6}, bench, "down",
+			"a 3.4x spread from load hides nothing 50x below (linear: min-spread < 0, never down)"},
+		{"bench up", []float64{10, 11, 10.5}, []float64{30, 31, 29}, bench, "up", ""},
+		{"bench zero figure", []float64{0, 1, 1}, []float64{5, 5, 5}, bench, "up", "no ratio: linear"},
 	} {
 		if got := RangeTest(tc.b, tc.o, tc.m); string(got) != tc.want {
 			t.Errorf("%s: RangeTest(%v, %v) = %q, want %q %s", tc.name, tc.b, tc.o, got, tc.want, tc.comment)

@@ -1,6 +1,7 @@
 package pkganalyze
 
 import (
+	"math"
 	"sort"
 
 	"salsa.debian.org/loupe-team/loupe/internal/verdict"
@@ -17,7 +18,15 @@ const (
 
 // Margin is the least difference that can count as an impact, whatever the
 // baseline spread: the larger of Abs and Rel times the reference median.
-type Margin struct{ Rel, Abs float64 }
+// With Ratio, the test compares logarithms: the spread is a ratio
+// (max/min), and the floor is a factor 1+Rel (Abs is unused). That suits a
+// figure whose noise is multiplicative, such as a benchmark's throughput on
+// a loaded machine: one reference run slowed 3x by other work widens a
+// linear range below zero, and then no drop, however large, could show.
+type Margin struct {
+	Rel, Abs float64
+	Ratio    bool
+}
 
 // Margins per metric. RSS moves by a few pages between identical runs;
 // descriptor counts are exact; wall time on a shared machine is noisy, so
@@ -28,7 +37,7 @@ var Margins = map[string]Margin{
 	MetricWall:    {Rel: 0.25, Abs: 0.25},
 	// A benchmark's own figure is what it is for: 5% beyond the
 	// reference's spread counts.
-	MetricBenchmark: {Rel: 0.05, Abs: 0},
+	MetricBenchmark: {Rel: 0.05, Ratio: true},
 }
 
 // RangeTest is the impact test. With reference values b (the N untouched,
@@ -48,6 +57,15 @@ func RangeTest(b, o []float64, m Margin) verdict.Direction {
 	if len(b) == 0 || len(o) == 0 {
 		return ""
 	}
+	if m.Ratio {
+		lb, lo := logs(b), logs(o)
+		if lb == nil || lo == nil {
+			// A figure of 0 or below has no ratio: compare the
+			// values themselves, with the relative floor.
+			return RangeTest(b, o, Margin{Rel: m.Rel})
+		}
+		return RangeTest(lb, lo, Margin{Abs: math.Log1p(m.Rel)})
+	}
 	bs := append([]float64(nil), b...)
 	sort.Float64s(bs)
 	os := append([]float64(nil), o...)
@@ -65,6 +83,18 @@ func RangeTest(b, o []float64, m Margin) verdict.Direction {
 		return verdict.Down
 	}
 	return ""
+}
+
+// logs are the natural logarithms of v, or nil if one is not positive.
+func logs(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		if !(x > 0) {
+			return nil
+		}
+		out[i] = math.Log(x)
+	}
+	return out
 }
 
 // impact compares every passing experiment with the reference runs: per
