@@ -159,6 +159,11 @@ func TestSbuildAnalyze(t *testing.T) {
 		if f.RunMetadata.Isolation != "namespaces" || f.RunMetadata.Jobs != 2 {
 			t.Errorf("isolation %q with %d jobs, want namespaces with 2 (notes %q)", f.RunMetadata.Isolation, f.RunMetadata.Jobs, f.RunMetadata.Notes)
 		}
+		// Root in sbuild's user namespace has CAP_SYS_ADMIN there: the
+		// runs follow the tree with seccomp notify, without no_new_privs.
+		if f.RunMetadata.Follow != "notify" {
+			t.Errorf("follow %q, want notify in the configuration loupe rebuild sets up (notes %q)", f.RunMetadata.Follow, f.RunMetadata.Notes)
+		}
 		for _, n := range f.RunMetadata.Notes {
 			if strings.Contains(n, "namespaces unavailable") || strings.Contains(n, "subreaper") {
 				t.Errorf("note %q in the configuration loupe rebuild sets up", n)
@@ -184,6 +189,11 @@ func TestSbuildAnalyze(t *testing.T) {
 		if f.RunMetadata.Isolation != "snapshot" {
 			t.Errorf("isolation %q, want the snapshot fallback", f.RunMetadata.Isolation)
 		}
+		// Unprivileged, a filter on the whole tree would need
+		// no_new_privs, which auto never imposes: ptrace follows it.
+		if f.RunMetadata.Follow != "ptrace" {
+			t.Errorf("follow %q, want ptrace for an unprivileged build user (notes %q)", f.RunMetadata.Follow, f.RunMetadata.Notes)
+		}
 		for _, w := range []string{"namespaces unavailable", "inside a chroot", "$build_user = 'root'"} {
 			if !strings.Contains(notes, w) {
 				t.Errorf("the verdict's notes do not say %q:\n%s", w, notes)
@@ -208,6 +218,9 @@ func TestSbuildAnalyze(t *testing.T) {
 			f := checkLimitsVerdict(t, dir, log)
 			if f.RunMetadata.Isolation != "namespaces" {
 				t.Errorf("isolation %q, want namespaces (notes %q)", f.RunMetadata.Isolation, f.RunMetadata.Notes)
+			}
+			if f.RunMetadata.Follow != "notify" {
+				t.Errorf("follow %q, want notify (notes %q)", f.RunMetadata.Follow, f.RunMetadata.Notes)
 			}
 		})
 	}
