@@ -301,7 +301,12 @@ func (e *engine) startFollow(pid int) error {
 	ioctlPtr(lfd, seccompIoctlNotifSetFlags, unsafe.Pointer(&flags))
 	n := &notifier{e: e, fd: lfd, sync: -1, done: make(chan struct{}), traced: map[int]bool{pid: true}}
 	if e.sync > 0 {
-		if n.sync, err = unix.Dup(e.sync); err != nil {
+		// Close-on-exec, like every fd loupe makes: childFiles passes
+		// every fd without it to the helpers it starts, so a plain dup
+		// here reached the inits of concurrent runs of an analysis, and
+		// once closed (and its number reused, e.g. by ForkExec's status
+		// pipe) made their start fail with EBADF, or hang.
+		if n.sync, err = unix.FcntlInt(uintptr(e.sync), unix.F_DUPFD_CLOEXEC, 0); err != nil {
 			unix.Close(lfd)
 			return fmt.Errorf("tracer: %w", err)
 		}

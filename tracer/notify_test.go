@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -427,4 +428,70 @@ func TestTinyWaker(t *testing.T) {
 	if !strings.Contains(exe, "loupe-waker") || state != 'S' {
 		t.Fatalf("waker exe %q state %c: want the memfd's loupe-waker, asleep", exe, state)
 	}
+}
+
+// childFiles hands every fd of loupe's process that lacks close-on-exec to
+// the helpers it starts, so that a workload inherits what loupe inherited
+// (make's jobserver pipes). So the tracer must never hold such an fd of its
+// own during a run: a plain dup of the init's socket by the notifier once
+// reached the inits of an analysis's concurrent runs, whose starts then
+// failed with EBADF once it was closed, or hung when its number was reused
+// by ForkExec's status pipe.
+func TestNoInheritableFDsDuringNotifyRun(t *testing.T) {
+	requireNotify(t)
+	before := inheritableFDs(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type out struct {
+		res *Result
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		m, _ := MatchPath("/nonexistent")
+		res, err := Run(context.Background(), Command{Path: "/bin/sh", Args: []string{"/bin/sh", "-c", "/bin/true; read x < fifo"}, Dir: dir},
+			Options{Follow: FollowNotify, Whitelist: m})
+		done <- out{res, err}
+	}()
+	// Opening the FIFO for writing waits for the workload's reader: the
+	// run, its notifier and its waker are all set up by then.
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	during := inheritableFDs(t)
+	w.WriteString("x\n")
+	w.Close()
+	o := <-done
+	if o.err != nil || o.res.Follow != FollowNotify || !o.res.Exit.Success() {
+		t.Fatalf("run: %v (follow %s, exit %v)", o.err, o.res.Follow, o.res.Exit)
+	}
+	for fd, what := range during {
+		if _, ok := before[fd]; !ok {
+			t.Errorf("fd %d (%s) has no close-on-exec during a run: helpers of concurrent runs inherit it", fd, what)
+		}
+	}
+}
+
+// inheritableFDs lists this process's fds above 2 without close-on-exec.
+func inheritableFDs(t *testing.T) map[int]string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]string{}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < 3 {
+			continue
+		}
+		if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && fl&unix.FD_CLOEXEC == 0 {
+			out[fd], _ = os.Readlink("/proc/self/fd/" + e.Name())
+		}
+	}
+	return out
 }
