@@ -285,17 +285,6 @@ const (
 	FollowPtrace Follow = "ptrace"
 )
 
-// ParseFollow reads a --follow value.
-func ParseFollow(s string) (Follow, error) {
-	switch f := Follow(s); f {
-	case FollowAuto, FollowNotify, FollowPtrace:
-		return f, nil
-	case "":
-		return FollowAuto, nil
-	}
-	return "", fmt.Errorf("unknown follow mode %q (want auto, notify or ptrace)", s)
-}
-
 // NotifyStats says how the execs of a notify-mode run were answered: the
 // cost of following the tree, and where it stalled.
 type NotifyStats struct {

@@ -117,9 +117,9 @@ func runAnalyze(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	follow, err := tracer.ParseFollow(c.String("follow"))
+	follow, err := parseFollow(c)
 	if err != nil {
-		return fmt.Errorf("analyze: --follow: %w", err)
+		return err
 	}
 	iso := runner.Isolation(c.String("isolation"))
 	switch iso {
@@ -264,6 +264,16 @@ func parseGranularity(c *cli.Context, flag string) (verdict.Granularity, error) 
 		return "", fmt.Errorf("%s: --%s %q: %w", c.Command.Name, flag, c.String(flag), err)
 	}
 	return g, nil
+}
+
+// parseFollow reads --follow with the schema's words (verdict.Follow, as
+// DEB_BUILD_OPTIONS and debian/loupe.yaml do) for the tracer.
+func parseFollow(c *cli.Context) (tracer.Follow, error) {
+	f, err := verdict.ParseFollow(c.String("follow"))
+	if err != nil {
+		return "", fmt.Errorf("%s: --follow %q: %w", c.Command.Name, c.String("follow"), err)
+	}
+	return tracer.Follow(f), nil
 }
 
 func isolationHint(err error) string {

@@ -85,8 +85,8 @@ func runTrace(c *cli.Context) error {
 		opts.Record |= tracer.RecordErrors
 	}
 	opts.NoSeccomp = c.Bool("no-seccomp")
-	if opts.Follow, err = tracer.ParseFollow(c.String("follow")); err != nil {
-		return fmt.Errorf("trace: --follow: %w", err)
+	if opts.Follow, err = parseFollow(c); err != nil {
+		return err
 	}
 	if opts.Counts, err = tracer.ParseCounts(c.String("counts")); err != nil {
 		return fmt.Errorf("trace: --%w", err)
