@@ -98,17 +98,25 @@ func assertAllGone(t *testing.T, pidfile string) {
 	b, _ := os.ReadFile(pidfile)
 	for _, f := range strings.Fields(string(b)) {
 		pid, _ := strconv.Atoi(f)
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			st := procState(pid)
-			if st == "" || strings.HasPrefix(st, "Z") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("process %d survived (state %s)", pid, st)
-			}
-			time.Sleep(20 * time.Millisecond)
+		if st := awaitGone(pid); st != "" {
+			t.Fatalf("process %d survived (state %s)", pid, st)
 		}
+	}
+}
+
+// awaitGone waits up to 3 s for pid to exit (gone, or a zombie) and
+// returns "" then, or the state it is still in.
+func awaitGone(pid int) string {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		st := procState(pid)
+		if st == "" || strings.HasPrefix(st, "Z") {
+			return ""
+		}
+		if time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

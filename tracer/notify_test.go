@@ -155,17 +155,9 @@ func TestNotifyKill9WhilePending(t *testing.T) {
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		st := procState(pid)
-		if st == "" || strings.HasPrefix(st, "Z") {
-			break
-		}
-		if time.Now().After(deadline) {
-			unix.Kill(pid, unix.SIGKILL)
-			t.Fatalf("sh %d is still there (%s) after loupe's SIGKILL", pid, st)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if st := awaitGone(pid); st != "" {
+		unix.Kill(pid, unix.SIGKILL)
+		t.Fatalf("sh %d is still there (%s) after loupe's SIGKILL", pid, st)
 	}
 }
 
