@@ -114,6 +114,8 @@
 //	wait.go         the wait loop: every stop and death, dispatched; resume
 //	tree.go         how the tree is followed: new tasks, parked stops, deaths
 //	notify.go       following it without ptrace: the exec filter, the notifier
+//	notify_scope.go the notifier's scope decision: the exec'd file, resolved in the task's root
+//	notify_thread.go the tracer thread's side: the waker, handed-over execs, seizing, release
 //	exec.go         exec and scope: which images are in scope (whitelist, scripts)
 //	stops.go        syscall stops of in-scope processes, and interventions
 //	features.go     sub-features and pseudo-files at those stops; fd following
